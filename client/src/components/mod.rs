@@ -1,0 +1,10 @@
+pub mod domain_select;
+pub mod footer;
+pub mod form_error;
+pub mod header;
+pub mod help_desk;
+pub mod notices;
+pub mod password_checklist;
+pub mod password_field;
+pub mod sign_in_form;
+pub mod strength_meter;

@@ -1,0 +1,198 @@
+use latchkey_shared::api::{DomainInfo, SignInRequest};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::domain_select::DomainSelect;
+use crate::components::form_error::FormError;
+use crate::components::password_field::PasswordField;
+use crate::hooks::{use_bootstrap, use_session, SessionAction};
+use crate::services::api;
+
+/// The domain preselected on the sign-in page: Partners, as in the seeds.
+const DEFAULT_DOMAIN: &str = "partners";
+
+fn default_domain(domains: &[DomainInfo]) -> Option<String> {
+    domains
+        .iter()
+        .find(|d| d.id == DEFAULT_DOMAIN)
+        .or_else(|| domains.iter().find(|d| d.sspm_available))
+        .or_else(|| domains.first())
+        .map(|d| d.id.clone())
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SignInFormProps {
+    /// Sign in to this domain only (the per-domain page); otherwise the user picks.
+    #[prop_or_default]
+    pub fixed_domain: Option<AttrValue>,
+    #[prop_or(AttrValue::Static("Login"))]
+    pub submit_label: AttrValue,
+}
+
+/// User name, password and domain; on success the session is stored and the
+/// user lands on the account page.
+#[component]
+pub fn SignInForm(props: &SignInFormProps) -> Html {
+    let bootstrap = use_bootstrap();
+    let session = use_session();
+    let navigator = use_navigator();
+    let chosen_domain = use_state(|| None::<String>);
+    let username = use_state(String::new);
+    let password = use_state(String::new);
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<AttrValue>);
+
+    let domains: &[DomainInfo] = bootstrap
+        .data
+        .as_ref()
+        .map(|b| b.domains.as_slice())
+        .unwrap_or_default();
+    let domain: Option<String> = props
+        .fixed_domain
+        .as_ref()
+        .map(|d| d.to_string())
+        .or_else(|| (*chosen_domain).clone())
+        .or_else(|| default_domain(domains));
+    let selected = domain
+        .as_deref()
+        .and_then(|slug| domains.iter().find(|d| d.id == slug));
+
+    let onsubmit = {
+        let (username, password, busy, error) = (
+            username.clone(),
+            password.clone(),
+            busy.clone(),
+            error.clone(),
+        );
+        let domain = domain.clone();
+        let session = session.clone();
+        let navigator = navigator.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *busy {
+                return;
+            }
+            let Some(domain) = domain.clone() else {
+                error.set(Some(
+                    "The list of domains has not loaded yet. Check your connection and try again."
+                        .into(),
+                ));
+                return;
+            };
+            if username.trim().is_empty() || password.is_empty() {
+                error.set(Some("Enter your user name and password.".into()));
+                return;
+            }
+            let request = SignInRequest {
+                domain,
+                username: username.trim().to_owned(),
+                password: (*password).clone(),
+            };
+            busy.set(true);
+            error.set(None);
+            session.dispatch(SessionAction::ClearNotice);
+            let (password, busy, error, session, navigator) = (
+                password.clone(),
+                busy.clone(),
+                error.clone(),
+                session.clone(),
+                navigator.clone(),
+            );
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = api::sign_in(&request).await;
+                busy.set(false);
+                match result {
+                    Ok(info) => {
+                        password.set(String::new());
+                        session.dispatch(SessionAction::SignedIn(info));
+                        if let Some(nav) = navigator {
+                            nav.push(&Route::Account);
+                        }
+                    }
+                    Err(e) => {
+                        password.set(String::new());
+                        error.set(Some(e.message().into()));
+                    }
+                }
+            });
+        })
+    };
+
+    let on_domain = {
+        let (chosen_domain, error) = (chosen_domain.clone(), error.clone());
+        Callback::from(move |slug: String| {
+            chosen_domain.set(Some(slug));
+            error.set(None);
+        })
+    };
+    let on_username = {
+        let username = username.clone();
+        Callback::from(move |e: InputEvent| {
+            username.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_password = {
+        let password = password.clone();
+        Callback::from(move |v: String| password.set(v))
+    };
+
+    let domain_field = match (&props.fixed_domain, selected) {
+        (Some(_), Some(d)) => html! {
+            <p class="fixed-domain">{ "Authentication domain: " }<strong>{ d.name.clone() }</strong></p>
+        },
+        (Some(_), None) => html! {},
+        (None, _) => html! {
+            <DomainSelect
+                domains={domains.iter().map(|d| (AttrValue::from(d.id.clone()), AttrValue::from(d.name.clone()))).collect::<Vec<_>>()}
+                value={AttrValue::from(domain.clone().unwrap_or_default())}
+                onchange={on_domain}
+                disabled={*busy}
+            />
+        },
+    };
+    // Said before they try; once the server has said it, once is enough.
+    let unavailable = selected.filter(|d| !d.sspm_available && error.is_none()).map(|d| {
+        html! {
+            <p class="alert alert-info" id="domain-note">
+                { d.unavailable_text.clone().unwrap_or_else(|| format!("Self-service is not available for {} Domain Users.", d.name)) }
+            </p>
+        }
+    });
+
+    html! {
+        <form class="sign-in-form" {onsubmit} novalidate=true>
+            <FormError message={(*error).clone()} />
+            <div class="field">
+                <label for="username">{ "User name" }</label>
+                <input
+                    id="username"
+                    name="username"
+                    type="text"
+                    value={(*username).clone()}
+                    oninput={on_username}
+                    autocomplete="username"
+                    autocapitalize="off"
+                    autocorrect="off"
+                    spellcheck="false"
+                    required=true
+                    disabled={*busy}
+                />
+            </div>
+            <PasswordField
+                id="password"
+                label="Password"
+                value={AttrValue::from((*password).clone())}
+                oninput={on_password}
+                autocomplete="current-password"
+                disabled={*busy}
+            />
+            { domain_field }
+            { for unavailable }
+            <button id="login" type="submit" class="button button-primary" disabled={*busy}>
+                { if *busy { AttrValue::Static("Signing in…") } else { props.submit_label.clone() } }
+            </button>
+        </form>
+    }
+}

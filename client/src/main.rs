@@ -1,0 +1,23 @@
+//! Latchkey's PWA: the sign-in page with the notices, the per-domain
+//! self-service landing pages, and the signed-in Change Password screen.
+//!
+//! Layout (in the style of Yew's function-component examples):
+//! - [`app`]: the router and the application-wide contexts (bootstrap data, session);
+//! - [`pages`]: one component per route;
+//! - [`components`]: the pieces the pages are built from;
+//! - [`hooks`]: loading/caching the bootstrap data, the session context;
+//! - [`services`]: the only place that talks HTTP;
+//! - [`dom`]: focus management;
+//! - [`format`]: pure helpers (dates, phone links), unit-tested natively.
+
+mod app;
+mod components;
+mod dom;
+mod format;
+mod hooks;
+mod pages;
+mod services;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}

@@ -1,0 +1,15 @@
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+
+#[component]
+pub fn NotFound() -> Html {
+    html! {
+        <section class="card page-narrow">
+            <h1>{ "Page not found" }</h1>
+            <p>{ "There is nothing at this address." }</p>
+            <p><Link<Route> to={Route::SignIn}>{ "Go to the sign-in page" }</Link<Route>></p>
+        </section>
+    }
+}

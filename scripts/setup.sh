@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs every tool the project needs, idempotently: each step checks first
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$ROOT/.tools/node_modules/.bin:$PATH"
+
+TRUNK_VERSION_REQ='~0.21'   # trunk 0.22 needs a newer rustc than these machines have
+BINARYEN_VERSION='132.0.0'  # Debian's binaryen (108) cannot parse today's Rust wasm
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  say "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+wasm_bindgen_version() {
+  # The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+setup_wasm() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.'; then
+    say "installing trunk $TRUNK_VERSION_REQ (takes several minutes)"
+    cargo install trunk --version "$TRUNK_VERSION_REQ" --locked
+  fi
+  local wbg; wbg=$(wasm_bindgen_version)
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+    say "installing wasm-bindgen-cli $wbg"
+    # --locked fails on this registry for wasm-bindgen-cli; its own lock is not needed.
+    cargo install wasm-bindgen-cli --version "$wbg"
+  fi
+  if ! [ -x "$ROOT/.tools/node_modules/.bin/wasm-opt" ]; then
+    say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into .tools/"
+    mkdir -p "$ROOT/.tools"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools" "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+}
+
+setup_chromium() {
+  if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+    apt_install chromium chromium-driver
+  fi
+}
+
+setup_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+}
+
+case "${1:-all}" in
+  wasm) setup_wasm ;;
+  chromium) setup_chromium ;;
+  postgres) setup_postgres ;;
+  all) setup_wasm; setup_chromium; setup_postgres ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres]" >&2; exit 2 ;;
+esac

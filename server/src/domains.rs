@@ -1,0 +1,104 @@
+//! Authentication domains (e.g. Partners, HRCC, HHSC) and their policies.
+
+use latchkey_shared::api::DomainInfo;
+use latchkey_shared::PasswordPolicy;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{Db, RowExt};
+use crate::error::AppError;
+
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub sspm_available: bool,
+    pub unavailable_text: Option<String>,
+    /// With `version` set from the authoritative `policy_version` column.
+    pub policy: PasswordPolicy,
+    pub lockout_threshold: Option<i64>,
+    pub lockout_minutes: Option<i64>,
+}
+
+const COLUMNS: &str = "id, slug, name, sspm_available, unavailable_text, policy, policy_version, \
+                       lockout_threshold, lockout_minutes";
+
+impl Domain {
+    fn from_row(row: &AnyRow) -> Result<Self, AppError> {
+        let policy_json: String = row.try_get("policy")?;
+        let version: i64 = row.try_get("policy_version")?;
+        let mut policy: PasswordPolicy = serde_json::from_str(&policy_json)
+            .map_err(|e| AppError::internal(format!("stored policy is not valid JSON: {e}")))?;
+        policy.version = u32::try_from(version).unwrap_or(u32::MAX);
+        Ok(Self {
+            id: row.try_get("id")?,
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            sspm_available: row.flag("sspm_available")?,
+            unavailable_text: row.try_get("unavailable_text")?,
+            policy,
+            lockout_threshold: row.try_get("lockout_threshold")?,
+            lockout_minutes: row.try_get("lockout_minutes")?,
+        })
+    }
+
+    /// What people are told when self-service is not offered here.
+    pub fn unavailable_message(&self) -> String {
+        self.unavailable_text.clone().unwrap_or_else(|| {
+            format!(
+                "Self-service is not available for {} users. Please use your own organization's password tool.",
+                self.name
+            )
+        })
+    }
+
+    pub fn info(&self) -> DomainInfo {
+        DomainInfo {
+            id: self.slug.clone(),
+            name: self.name.clone(),
+            sspm_available: self.sspm_available,
+            unavailable_text: if self.sspm_available {
+                None
+            } else {
+                Some(self.unavailable_message())
+            },
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<Domain>, AppError> {
+    let slug = slug.trim().to_ascii_lowercase();
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM domains WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(Domain::from_row).transpose()
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<Domain>, AppError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM domains WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(Domain::from_row).transpose()
+}
+
+/// All domains in the order they were created.
+pub async fn all(db: &Db) -> Result<Vec<Domain>, AppError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM domains ORDER BY id"))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(Domain::from_row).collect()
+}
+
+/// A slug is 1-32 of `a-z`, `0-9` and `-`, starting with a letter or digit.
+pub fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 32
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+}

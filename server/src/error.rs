@@ -1,0 +1,220 @@
+//! The one error type of every handler, and how it becomes an HTTP answer: an
+//! [`ApiError`] JSON body with a stable [`ErrorCode`] and the status given in
+//! that code's doc comment. Internal failures are logged with a request id and
+//! answered with that id only, never their details.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use latchkey_shared::api::{messages, ApiError, ErrorCode, ErrorDetails};
+use latchkey_shared::{PasswordPolicy, PolicyReport};
+
+/// Seconds a client is asked to wait after a 503.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: malformed request or invalid field; the message says what is wrong.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: user name, domain or password wrong; never says which.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 423: too many failed attempts (also for unknown user names).
+    #[error("account locked")]
+    AccountLocked,
+    /// 403: the temporary password was right but has expired.
+    #[error("temporary password expired")]
+    TemporaryPasswordExpired,
+    /// 403: this session may only change its temporary password.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// 401: no session, or it ended.
+    #[error("not authenticated")]
+    NotAuthenticated,
+    /// 422: the new password fails the policy; the report says why.
+    #[error("password rejected by policy")]
+    PasswordRejected(Box<PolicyReport>),
+    /// 422: new password and confirmation differ.
+    #[error("passwords do not match")]
+    PasswordsDoNotMatch,
+    /// 422: the new password is the current one or in the history.
+    #[error("password reused")]
+    PasswordReused,
+    /// 409: the client checked against an outdated policy; carries the current one.
+    #[error("policy changed")]
+    PolicyChanged(Box<PasswordPolicy>),
+    /// 403: self-service is not offered for this domain; carries the domain's text.
+    #[error("self-service unavailable")]
+    SspmUnavailable(String),
+    /// 403: refused (CSRF protection, insufficient role); the message says why.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// 404: no such resource.
+    #[error("not found")]
+    NotFound,
+    /// 415: the body must be `application/json`.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// 503 with `Retry-After`: too many password hashes already waiting.
+    #[error("busy")]
+    Busy,
+    /// 500: database failure (logged, never shown).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// 500: any other failure on our side (logged, never shown).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidCredentials | Self::NotAuthenticated => StatusCode::UNAUTHORIZED,
+            Self::AccountLocked => StatusCode::LOCKED,
+            Self::TemporaryPasswordExpired
+            | Self::PasswordChangeRequired
+            | Self::SspmUnavailable(_)
+            | Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PasswordRejected(_) | Self::PasswordsDoNotMatch | Self::PasswordReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::PolicyChanged(_) => StatusCode::CONFLICT,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::AccountLocked => ErrorCode::AccountLocked,
+            Self::TemporaryPasswordExpired => ErrorCode::TemporaryPasswordExpired,
+            Self::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
+            Self::NotAuthenticated => ErrorCode::NotAuthenticated,
+            Self::PasswordRejected(_) => ErrorCode::PasswordRejected,
+            Self::PasswordsDoNotMatch => ErrorCode::PasswordsDoNotMatch,
+            Self::PasswordReused => ErrorCode::PasswordReused,
+            Self::PolicyChanged(_) => ErrorCode::PolicyChanged,
+            Self::SspmUnavailable(_) => ErrorCode::SspmUnavailable,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::Busy => ErrorCode::Busy,
+            Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The [`ApiError`] body. Internal errors get the given request id.
+    pub fn to_api_error(&self, request_id: Option<String>) -> ApiError {
+        let (message, details) = match self {
+            Self::BadRequest(m) => (m.clone(), None),
+            Self::InvalidCredentials => (messages::INVALID_CREDENTIALS.to_owned(), None),
+            Self::AccountLocked => (messages::ACCOUNT_LOCKED.to_owned(), None),
+            Self::TemporaryPasswordExpired => {
+                (messages::TEMPORARY_PASSWORD_EXPIRED.to_owned(), None)
+            }
+            Self::PasswordChangeRequired => (messages::PASSWORD_CHANGE_REQUIRED.to_owned(), None),
+            Self::NotAuthenticated => (messages::NOT_AUTHENTICATED.to_owned(), None),
+            Self::PasswordRejected(report) => (
+                "The new password does not meet the requirements.".to_owned(),
+                Some(ErrorDetails::PasswordReport {
+                    report: (**report).clone(),
+                }),
+            ),
+            Self::PasswordsDoNotMatch => (messages::PASSWORDS_DO_NOT_MATCH.to_owned(), None),
+            Self::PasswordReused => (messages::PASSWORD_REUSED.to_owned(), None),
+            Self::PolicyChanged(policy) => (
+                messages::POLICY_CHANGED.to_owned(),
+                Some(ErrorDetails::Policy {
+                    policy: (**policy).clone(),
+                }),
+            ),
+            Self::SspmUnavailable(text) => (text.clone(), None),
+            Self::Forbidden(m) => (m.clone(), None),
+            Self::NotFound => ("There is nothing at this address.".to_owned(), None),
+            Self::UnsupportedMediaType(m) => (m.clone(), None),
+            Self::Busy => (
+                messages::BUSY.to_owned(),
+                Some(ErrorDetails::RetryAfter {
+                    seconds: BUSY_RETRY_AFTER_SECS,
+                }),
+            ),
+            Self::Database(_) | Self::Internal(_) => (messages::INTERNAL.to_owned(), None),
+        };
+        ApiError {
+            code: self.code(),
+            message,
+            request_id,
+            details,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let request_id = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            let id = uuid::Uuid::new_v4().to_string();
+            tracing::error!(request_id = %id, error = %self, "internal error");
+            Some(id)
+        } else {
+            None
+        };
+        let body = self.to_api_error(request_id);
+        let mut response = (status, Json(body)).into_response();
+        if matches!(self, Self::Busy) {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+            );
+        }
+        response
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_error_code_contract() {
+        assert_eq!(
+            AppError::InvalidCredentials.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(AppError::AccountLocked.status(), StatusCode::LOCKED);
+        assert_eq!(
+            AppError::PasswordReused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            AppError::PolicyChanged(Box::default()).status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(AppError::Busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            AppError::Internal("x".into()).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_details() {
+        let e = AppError::Internal("secret detail".into());
+        let body = e.to_api_error(Some("id".into()));
+        assert!(!body.message.contains("secret"));
+        assert_eq!(body.code, ErrorCode::Internal);
+        assert_eq!(body.request_id.as_deref(), Some("id"));
+    }
+}

@@ -1,0 +1,129 @@
+//! Failed sign-in counting, atomic in the database and done BEFORE the
+//! password is checked, so parallel attempts cannot get more checks than the
+//! threshold (the bug of GHSA-7h8m-vrxx-vr4m and Keycloak #31726).
+//!
+//! Each attempt first *reserves* a failure with one upsert. The reservation
+//! that brings the count to the threshold sets `locked_at`; while locked the
+//! upsert's `WHERE` refuses and returns no row, and the caller answers 423
+//! without running argon2. A successful check deletes the row. Counters are
+//! keyed by the user name as typed (lower-cased), existing or not.
+
+use sqlx::Row;
+
+use crate::db::Db;
+
+/// The lockout settings in force for one domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures that lock (at least 1).
+    pub threshold: i64,
+    /// Seconds after which a lock lifts; 0 = never by itself.
+    pub lock_secs: i64,
+}
+
+impl LockoutPolicy {
+    /// The domain's overrides, else the server-wide settings.
+    pub fn resolve(
+        domain_threshold: Option<i64>,
+        domain_minutes: Option<i64>,
+        config: &crate::config::Config,
+    ) -> Self {
+        let threshold = domain_threshold
+            .filter(|t| *t >= 1)
+            .unwrap_or_else(|| i64::from(config.lockout_threshold))
+            .max(1);
+        let minutes = domain_minutes
+            .filter(|m| *m >= 0)
+            .unwrap_or_else(|| i64::from(config.lockout_minutes));
+        Self {
+            threshold,
+            lock_secs: minutes.saturating_mul(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt may check the password; `count` failures are now recorded
+    /// including this one (it is taken back if the password is right).
+    Allowed { count: i64, locks: bool },
+    /// The account is locked: refuse without checking anything.
+    Locked,
+}
+
+const RESERVE_SQL: &str = "\
+INSERT INTO failure_counters (domain_id, username_key, failed_count, locked_at, updated_at) \
+VALUES ($1, $2, 1, CASE WHEN $3 <= 1 THEN $4 ELSE NULL END, $4) \
+ON CONFLICT (domain_id, username_key) DO UPDATE SET \
+    failed_count = CASE WHEN failure_counters.locked_at IS NOT NULL THEN 1 \
+                        ELSE failure_counters.failed_count + 1 END, \
+    locked_at = CASE WHEN (CASE WHEN failure_counters.locked_at IS NOT NULL THEN 1 \
+                                ELSE failure_counters.failed_count + 1 END) >= $3 \
+                     THEN $4 ELSE NULL END, \
+    updated_at = $4 \
+WHERE failure_counters.locked_at IS NULL \
+   OR ($5 > 0 AND failure_counters.locked_at <= $4 - $5) \
+RETURNING failed_count";
+
+/// Records one failure in advance, atomically. See the module docs.
+pub async fn reserve(
+    db: &Db,
+    domain_id: i64,
+    username_key: &str,
+    policy: LockoutPolicy,
+    now: i64,
+) -> Result<Reservation, sqlx::Error> {
+    let row = sqlx::query(RESERVE_SQL)
+        .bind(domain_id)
+        .bind(username_key)
+        .bind(policy.threshold)
+        .bind(now)
+        .bind(policy.lock_secs)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        Some(row) => {
+            let count: i64 = row.try_get("failed_count")?;
+            Ok(Reservation::Allowed {
+                count,
+                locks: count >= policy.threshold,
+            })
+        }
+        None => Ok(Reservation::Locked),
+    }
+}
+
+/// A successful check: forget the failures (and any lock the reservation set).
+pub async fn reset(db: &Db, domain_id: i64, username_key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM failure_counters WHERE domain_id = $1 AND username_key = $2")
+        .bind(domain_id)
+        .bind(username_key)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Whether the name is locked now (read-only; for admin views and tests).
+pub async fn is_locked(
+    db: &Db,
+    domain_id: i64,
+    username_key: &str,
+    policy: LockoutPolicy,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT locked_at FROM failure_counters WHERE domain_id = $1 AND username_key = $2",
+    )
+    .bind(domain_id)
+    .bind(username_key)
+    .fetch_optional(&db.pool)
+    .await?;
+    let locked_at: Option<i64> = match row {
+        Some(r) => r.try_get("locked_at")?,
+        None => None,
+    };
+    Ok(match locked_at {
+        None => false,
+        Some(at) => policy.lock_secs == 0 || at > now - policy.lock_secs,
+    })
+}

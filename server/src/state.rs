@@ -1,0 +1,66 @@
+//! What every handler shares.
+
+use std::sync::{Arc, Mutex};
+
+use secrecy::ExposeSecret;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::password::{Blocklist, Hasher};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Arc<Hasher>,
+    pub blocklist: Arc<Blocklist>,
+    pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::routes::bootstrap::CachedBootstrap>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("backend", &self.db.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Connects to the database (running its migrations), loads the
+    /// blocklist and prepares the hasher. Binds nothing.
+    pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        config.validate()?;
+        let db = Db::connect(config.database_url.expose_secret()).await?;
+        let blocklist = match &config.blocklist_file {
+            Some(path) => {
+                let list = Blocklist::load(path).map_err(|e| {
+                    anyhow::anyhow!("cannot read blocklist_file {}: {e}", path.display())
+                })?;
+                tracing::info!(entries = list.len(), "loaded password blocklist");
+                list
+            }
+            None => Blocklist::empty(),
+        };
+        let hasher = Hasher::new(
+            config.effective_hash_permits(),
+            config.effective_hash_queue(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the password hasher: {e}"))?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            clock,
+            hasher,
+            blocklist: Arc::new(blocklist),
+            bootstrap_cache: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,91 @@
+//! User accounts.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{Db, RowExt};
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub domain_id: i64,
+    /// As first entered (trimmed).
+    pub username: String,
+    /// Lower-cased; unique per domain.
+    pub username_key: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub password_changed_at: i64,
+    pub temp_password: bool,
+    pub temp_password_expires_at: Option<i64>,
+    pub must_change: bool,
+    pub disabled: bool,
+    pub role: String,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("domain_id", &self.domain_id)
+            .field("username", &self.username)
+            .field("temp_password", &self.temp_password)
+            .field("must_change", &self.must_change)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+const COLUMNS: &str = "id, domain_id, username, username_key, display_name, email, password_hash, \
+                       password_changed_at, temp_password, temp_password_expires_at, must_change, \
+                       disabled, role";
+
+impl UserRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            domain_id: row.try_get("domain_id")?,
+            username: row.try_get("username")?,
+            username_key: row.try_get("username_key")?,
+            display_name: row.try_get("display_name")?,
+            email: row.try_get("email")?,
+            password_hash: row.try_get("password_hash")?,
+            password_changed_at: row.try_get("password_changed_at")?,
+            temp_password: row.flag("temp_password")?,
+            temp_password_expires_at: row.try_get("temp_password_expires_at")?,
+            must_change: row.flag("must_change")?,
+            disabled: row.flag("disabled")?,
+            role: row.try_get("role")?,
+        })
+    }
+
+    /// The temporary password has expired at `now`.
+    pub fn temp_password_expired(&self, now: i64) -> bool {
+        self.temp_password && self.temp_password_expires_at.is_some_and(|t| now >= t)
+    }
+}
+
+pub async fn by_key(
+    db: &Db,
+    domain_id: i64,
+    username_key: &str,
+) -> Result<Option<UserRecord>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE domain_id = $1 AND username_key = $2"
+    ))
+    .bind(domain_id)
+    .bind(username_key)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.as_ref().map(UserRecord::from_row).transpose()?)
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRecord>, AppError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(UserRecord::from_row).transpose()?)
+}

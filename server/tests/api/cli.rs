@@ -1,0 +1,171 @@
+//! The `latchkey` binary: `domain create`, `user create`, `demo`, `serve`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use latchkey_shared::api::SessionInfo;
+use reqwest::StatusCode;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{fresh_database, new_client, test_config, Backend};
+
+both_backends!(
+    the_cli_creates_a_domain_and_a_user_whose_temporary_password_signs_in,
+    the_demo_command_seeds_only_an_empty_database,
+    serve_with_demo_prints_the_demo_user_once_and_then_the_address,
+);
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+
+fn latchkey(db_url: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(BIN);
+    // Only the settings of this test, whatever the environment holds.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SSPM_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("SSPM_DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run_ok(cmd: &mut tokio::process::Command) -> String {
+    let out = cmd.output().await.expect("latchkey runs");
+    assert!(
+        out.status.success(),
+        "latchkey failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn the_cli_creates_a_domain_and_a_user_whose_temporary_password_signs_in(backend: Backend) {
+    let db = fresh_database(backend).await;
+    run_ok(latchkey(&db.url).args(["domain", "create", "--slug", "acme", "--name", "Acme"])).await;
+    let out = run_ok(latchkey(&db.url).args([
+        "user",
+        "create",
+        "--domain",
+        "acme",
+        "--username",
+        "jdoe",
+        "--display-name",
+        "John Doe",
+    ]))
+    .await;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "only the temporary password: {out:?}");
+    let temp = lines[0].to_owned();
+    assert!(temp.chars().count() >= 16, "{temp}");
+
+    // A second domain with the same slug is refused.
+    let dup = latchkey(&db.url)
+        .args(["domain", "create", "--slug", "acme", "--name", "Again"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+
+    let app = latchkey_server::Application::build(test_config(&db.url))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let response = new_client()
+        .post(format!("{base}/api/session"))
+        .json(&serde_json::json!({"domain": "acme", "username": "jdoe", "password": temp}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let info: SessionInfo = response.json().await.unwrap();
+    assert!(info.must_change_password);
+    assert_eq!(info.user.display_name, "John Doe");
+
+    let kinds: Vec<String> = sqlx::query("SELECT kind FROM audit_events ORDER BY id")
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get(r, "kind"))
+        .collect();
+    assert!(kinds.contains(&"cli.domain_create".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"cli.user_create".to_owned()), "{kinds:?}");
+}
+
+async fn the_demo_command_seeds_only_an_empty_database(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let out = run_ok(latchkey(&db.url).arg("demo")).await;
+    assert!(
+        out.starts_with("Demo user: domain=partners username=demo temporary password="),
+        "{out}"
+    );
+    let again = run_ok(latchkey(&db.url).arg("demo")).await;
+    assert_eq!(again, "", "nothing seeded the second time");
+}
+
+/// Starts `latchkey serve`; returns the child, the lines printed before the
+/// listening line, and the address.
+async fn start_serve(db_url: &str) -> (tokio::process::Child, Vec<String>, String) {
+    let mut child = latchkey(db_url)
+        .arg("serve")
+        .env("SSPM_LISTEN", "127.0.0.1:0")
+        .env("SSPM_DEMO", "true")
+        .env("SSPM_STATIC_DIR", "/nonexistent-latchkey-static")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("latchkey serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut before = Vec::new();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("serve exited early");
+            if let Some(addr) = line.strip_prefix("Latchkey listening on ") {
+                return addr.to_owned();
+            }
+            before.push(line);
+        }
+    })
+    .await
+    .expect("the listening line within 60 s");
+    (child, before, address)
+}
+
+async fn serve_with_demo_prints_the_demo_user_once_and_then_the_address(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let (mut child, before, address) = start_serve(&db.url).await;
+    assert!(address.starts_with("http://127.0.0.1:"), "{address}");
+    assert_eq!(before.len(), 1, "{before:?}");
+    let temp = before[0]
+        .strip_prefix("Demo user: domain=partners username=demo temporary password=")
+        .expect("the demo user line")
+        .to_owned();
+
+    let response = new_client()
+        .post(format!("{address}/api/session"))
+        .json(&serde_json::json!({"domain": "partners", "username": "demo", "password": temp}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let info: SessionInfo = response.json().await.unwrap();
+    assert!(info.must_change_password);
+    assert_eq!(info.user.display_name, "Demo User");
+    child.kill().await.unwrap();
+
+    // The next start finds data and seeds nothing.
+    let (mut child, before, _) = start_serve(&db.url).await;
+    assert!(before.is_empty(), "{before:?}");
+    child.kill().await.unwrap();
+}

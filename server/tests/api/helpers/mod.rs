@@ -1,0 +1,393 @@
+//! `spawn_app(backend)`: the server on port 0 with a fresh database and a
+//! mock clock, and typed request helpers.
+
+pub mod postgres;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use latchkey_server::admin::{self, NewDomain};
+use latchkey_server::session::SignedIn;
+use latchkey_server::{AppState, Application, Config, MockClock};
+use latchkey_shared::api::{
+    paths, ApiError, ChangePasswordRequest, ErrorCode, SessionInfo, SignInRequest, CSRF_HEADER,
+    SESSION_COOKIE,
+};
+use latchkey_shared::{PasswordPolicy, Username};
+use reqwest::StatusCode;
+use sqlx::Row;
+
+/// Passwords that satisfy the default policy (15+ characters, zxcvbn ≥ 3).
+pub const STRONG: &str = "glacier-Tangent-orchid-5831";
+pub const STRONG_2: &str = "copper-Meadow-quartz-2749";
+pub const STRONG_3: &str = "velvet-Comet-saddle-6192";
+pub const STRONG_4: &str = "amber-Falcon-thistle-8306";
+pub const STRONG_5: &str = "harbor-Quince-lantern-4417";
+
+/// The start of every test's mock clock.
+pub const T0: i64 = 1_750_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh empty database; the guard removes a SQLite file when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    sqlite_file: Option<PathBuf>,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(path) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+pub async fn fresh_database(backend: Backend) -> TestDatabase {
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!(
+                "latchkey-test-{}.db",
+                uuid::Uuid::new_v4().simple()
+            ));
+            TestDatabase {
+                url: format!("sqlite://{}?mode=rwc", path.display()),
+                sqlite_file: Some(path),
+            }
+        }
+        Backend::Postgres => TestDatabase {
+            url: postgres::create_database().await,
+            sqlite_file: None,
+        },
+    }
+}
+
+/// The configuration tests start from: everything default but the database,
+/// port 0 and a static directory of its own.
+pub fn test_config(db_url: &str) -> Config {
+    Config {
+        database_url: db_url.to_owned().into(),
+        listen: "127.0.0.1:0".to_owned(),
+        static_dir: std::env::temp_dir().join("latchkey-test-no-static"),
+        ..Config::default()
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub state: AppState,
+    pub clock: Arc<MockClock>,
+    /// Keeps cookies, like a browser.
+    pub client: reqwest::Client,
+    _db: TestDatabase,
+}
+
+/// Path of a probe endpoint that needs a full (non-temporary) session, as
+/// every endpoint other than session and change-password does.
+pub const SIGNED_IN_PROBE: &str = "/api/test/signed-in";
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first. The app has
+/// domains `partners` (Partners) and `hrcc` (HRCC) with self-service, and
+/// `hhsc` (HHSC) without.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let db = fresh_database(backend).await;
+    let mut config = test_config(&db.url);
+    adjust(&mut config);
+    let clock = Arc::new(MockClock::new(T0));
+    let probe = Router::new().route(
+        SIGNED_IN_PROBE,
+        get(|SignedIn(user): SignedIn| async move { user.username }),
+    );
+    let app = Application::build_with_routes(config, clock.clone(), probe)
+        .await
+        .expect("the application builds");
+    let port = app.port();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+
+    for d in [
+        NewDomain::new("partners", "Partners"),
+        NewDomain::new("hrcc", "HRCC"),
+        NewDomain {
+            slug: "hhsc".into(),
+            name: "HHSC".into(),
+            sspm_available: false,
+            unavailable_text: Some("SSPM is not available for HHSC Domain Users.".into()),
+        },
+    ] {
+        admin::create_domain(&state, &d)
+            .await
+            .expect("domain created");
+    }
+
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        state,
+        clock,
+        client: new_client(),
+        _db: db,
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+/// The body of an error answer.
+pub async fn api_error(response: reqwest::Response) -> ApiError {
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an ApiError ({e}): {text}"))
+}
+
+/// Asserts the status and error code; returns the error body.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: ErrorCode,
+) -> ApiError {
+    assert_eq!(response.status(), status, "unexpected status");
+    let err = api_error(response).await;
+    assert_eq!(err.code, code, "unexpected error code: {err:?}");
+    err
+}
+
+/// The session token a response set, if any.
+pub fn session_token(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let first = v.split(';').next()?;
+            let (name, value) = first.split_once('=')?;
+            (name.trim() == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+/// A user created by [`TestApp::add_user`].
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub domain: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn verifications(&self) -> u64 {
+        self.state.hasher.verifications()
+    }
+
+    /// A user with a permanent password in `partners`.
+    pub async fn add_user(&self, username: &str, display_name: &str, password: &str) -> TestUser {
+        self.add_user_in("partners", username, display_name, password, false)
+            .await
+    }
+
+    /// A user in `domain`; `temporary` makes the password a temporary one
+    /// (expiring after `temp_password_hours`).
+    pub async fn add_user_in(
+        &self,
+        domain: &str,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        temporary: bool,
+    ) -> TestUser {
+        let hash = latchkey_server::password::hash_blocking(password).expect("hash");
+        let domain_id: i64 = sqlx::query("SELECT id FROM domains WHERE slug = $1")
+            .bind(domain)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("domain exists")
+            .get("id");
+        let now = self.state.now();
+        let expires = temporary.then(|| now + self.state.config.temp_password_secs());
+        let mut conn = self.state.db.pool.acquire().await.expect("connection");
+        let id = admin::insert_user(
+            &mut conn,
+            now,
+            domain_id,
+            &Username::parse(username).expect("valid user name"),
+            display_name,
+            None,
+            &hash,
+            expires,
+        )
+        .await
+        .expect("user inserted");
+        TestUser {
+            id,
+            domain: domain.to_owned(),
+            username: username.to_owned(),
+            password: password.to_owned(),
+        }
+    }
+
+    pub async fn sign_in_with(
+        &self,
+        client: &reqwest::Client,
+        domain: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(paths::SESSION))
+            .json(&SignInRequest {
+                domain: domain.to_owned(),
+                username: username.to_owned(),
+                password: password.to_owned(),
+            })
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn sign_in(&self, domain: &str, username: &str, password: &str) -> reqwest::Response {
+        self.sign_in_with(&self.client, domain, username, password)
+            .await
+    }
+
+    /// Signs `user` in on the app's client and asserts it worked.
+    pub async fn sign_in_as(&self, user: &TestUser) -> SessionInfo {
+        let response = self
+            .sign_in(&user.domain, &user.username, &user.password)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "sign-in of {} failed",
+            user.username
+        );
+        response.json().await.expect("SessionInfo")
+    }
+
+    pub async fn get_session_with(&self, client: &reqwest::Client) -> reqwest::Response {
+        client
+            .get(self.url(paths::SESSION))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_session(&self) -> reqwest::Response {
+        self.get_session_with(&self.client).await
+    }
+
+    pub async fn sign_out_with(&self, client: &reqwest::Client) -> reqwest::Response {
+        client
+            .delete(self.url(paths::SESSION))
+            .header(CSRF_HEADER, "1")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn sign_out(&self) -> reqwest::Response {
+        self.sign_out_with(&self.client).await
+    }
+
+    /// The current policy version of `domain`.
+    pub async fn policy_version(&self, domain: &str) -> u32 {
+        latchkey_server::domains::by_slug(&self.state.db, domain)
+            .await
+            .expect("query")
+            .expect("domain exists")
+            .policy
+            .version
+    }
+
+    pub async fn change_password_with(
+        &self,
+        client: &reqwest::Client,
+        current: &str,
+        new: &str,
+        confirm: &str,
+        policy_version: u32,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(paths::CHANGE_PASSWORD))
+            .json(&ChangePasswordRequest {
+                current_password: current.to_owned(),
+                new_password: new.to_owned(),
+                confirm_password: confirm.to_owned(),
+                policy_version,
+            })
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Changes the password on the app's client with the domain's current
+    /// policy version.
+    pub async fn change_password(&self, current: &str, new: &str) -> reqwest::Response {
+        let version = self.policy_version("partners").await;
+        self.change_password_with(&self.client, current, new, new, version)
+            .await
+    }
+
+    pub async fn probe_signed_in(&self, client: &reqwest::Client) -> reqwest::Response {
+        client
+            .get(self.url(SIGNED_IN_PROBE))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn set_policy(&self, domain: &str, policy: PasswordPolicy) -> u32 {
+        admin::set_domain_policy(&self.state, domain, &policy)
+            .await
+            .expect("policy set")
+    }
+
+    /// `(kind, result, subject, detail)` of every audit event, oldest first.
+    pub async fn audit_events(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
+        sqlx::query("SELECT kind, result, subject, detail FROM audit_events ORDER BY id")
+            .fetch_all(&self.state.db.pool)
+            .await
+            .expect("audit query")
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>("kind"),
+                    r.get::<String, _>("result"),
+                    r.get::<Option<String>, _>("subject"),
+                    r.get::<Option<String>, _>("detail"),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn password_hash(&self, user_id: i64) -> String {
+        sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("user row")
+            .get("password_hash")
+    }
+}

@@ -1,0 +1,38 @@
+//! Integration tests of the HTTP API, the static files and the CLI. Every
+//! test runs twice: against SQLite and against PostgreSQL (a throwaway
+//! cluster this process starts once; see `helpers::postgres`).
+
+/// Turns `async fn name(backend: Backend)` test bodies into
+/// `sqlite::name` and `postgres::name` tests.
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::helpers::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::helpers::Backend::Postgres).await
+                }
+            )+
+        }
+    };
+}
+
+mod bootstrap;
+mod change_password;
+mod cli;
+mod hashing;
+mod helpers;
+mod lockout;
+mod requests;
+mod sessions;
+mod sign_in;
+mod static_files;
+mod temporary_passwords;

@@ -1,0 +1,301 @@
+//! Every request and response of the HTTP API under `/api`, and the error
+//! codes. Client and server both use these types, so they cannot drift.
+//!
+//! Conventions:
+//! - Every state-changing request (`POST`, `PUT`, `DELETE`) carries a JSON body
+//!   or the [`CSRF_HEADER`]; the server refuses others with 415/403 so a
+//!   cross-site form cannot post.
+//! - Errors are always an [`ApiError`] body with a stable [`ErrorCode`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{PasswordPolicy, PolicyReport};
+
+/// Header every client request carries; a cross-site HTML form cannot set it.
+pub const CSRF_HEADER: &str = "x-latchkey-request";
+/// Name of the session cookie (`HttpOnly`, `SameSite=Strict`).
+pub const SESSION_COOKIE: &str = "latchkey_session";
+
+// ---------------------------------------------------------------- paths
+pub mod paths {
+    /// `GET` → [`super::Bootstrap`], with `ETag`; answers 304 to `If-None-Match`.
+    pub const BOOTSTRAP: &str = "/api/bootstrap";
+    /// `POST` [`super::SignInRequest`] → [`super::SessionInfo`] + cookie.
+    /// `GET` → [`super::SessionInfo`] of the current session.
+    /// `DELETE` → 204, ends the session (sign out).
+    pub const SESSION: &str = "/api/session";
+    /// `POST` [`super::ChangePasswordRequest`] → [`super::ChangePasswordResponse`].
+    pub const CHANGE_PASSWORD: &str = "/api/password/change";
+    /// `GET` → `"ok"`; for load balancers.
+    pub const HEALTH: &str = "/api/health";
+}
+
+// ---------------------------------------------------------------- bootstrap / sync
+/// What the client needs to work offline: domains and their policies,
+/// notices, and who to call for help.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    pub product_name: String,
+    pub domains: Vec<DomainInfo>,
+    pub notices: Vec<Notice>,
+    pub help_desk: HelpDesk,
+    /// Unix seconds when the server produced this copy.
+    pub generated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainInfo {
+    /// Stable slug used in requests, e.g. `partners`.
+    pub id: String,
+    /// Shown to people, e.g. `Partners`.
+    pub name: String,
+    /// Whether Latchkey's self-service is offered to this domain's users.
+    pub sspm_available: bool,
+    /// Shown instead of the self-service when it is not available.
+    pub unavailable_text: Option<String>,
+    pub policy: PasswordPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    /// Calendar date shown as "Posted: …", ISO `YYYY-MM-DD`.
+    pub posted_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelpDesk {
+    pub phone: String,
+    pub email: String,
+}
+
+// ---------------------------------------------------------------- session
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignInRequest {
+    /// Domain slug.
+    pub domain: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignInRequest {
+    // Never let a password reach a log line through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInRequest")
+            .field("domain", &self.domain)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: UserInfo,
+    /// The user signed in with a temporary (or expired) password: the only
+    /// thing the session allows is changing it.
+    pub must_change_password: bool,
+    /// Seconds of inactivity after which the server ends the session.
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    /// Domain slug.
+    pub domain: String,
+    pub domain_name: String,
+}
+
+// ---------------------------------------------------------------- change password
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+    pub confirm_password: String,
+    /// Version of the policy the client checked the new password against. If
+    /// the domain's policy has moved on, the server answers
+    /// [`ErrorCode::PolicyChanged`] with the current policy.
+    pub policy_version: u32,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .field("policy_version", &self.policy_version)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangePasswordResponse {
+    pub message: String,
+}
+
+// ---------------------------------------------------------------- errors
+/// Stable, machine-readable error codes. The HTTP status for each is given in
+/// its doc comment; the server's `AppError` maps to exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the request is malformed or a field is invalid.
+    BadRequest,
+    /// 401: user name, domain or password wrong; never says which.
+    InvalidCredentials,
+    /// 423: too many failed attempts. Same answer for unknown user names.
+    AccountLocked,
+    /// 403: the temporary password has expired; an LRA must issue a new one.
+    TemporaryPasswordExpired,
+    /// 403: this session may only change its temporary password.
+    PasswordChangeRequired,
+    /// 401: no session, or it ended (idle timeout, sign-out, password change).
+    NotAuthenticated,
+    /// 422: the new password does not satisfy the policy; details carry the report.
+    PasswordRejected,
+    /// 422: new password and confirmation differ.
+    PasswordsDoNotMatch,
+    /// 422: the new password is the current one or in the history.
+    PasswordReused,
+    /// 409: the client checked against an outdated policy; details carry the current one.
+    PolicyChanged,
+    /// 403: self-service is not offered for this domain.
+    SspmUnavailable,
+    /// 403: the request lacks the CSRF header / JSON body, or the role is insufficient.
+    Forbidden,
+    /// 404: no such resource.
+    NotFound,
+    /// 415: state-changing requests must send `application/json`.
+    UnsupportedMediaType,
+    /// 429: too many requests; retry after the given seconds.
+    TooManyRequests,
+    /// 503: the server is saturated; retry after the given seconds.
+    Busy,
+    /// 500: something went wrong on our side; quote the request id to the Help Desk.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// A sentence a person can act on.
+    pub message: String,
+    /// Set for 500s so the Help Desk can find the log line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<ErrorDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ErrorDetails {
+    /// Why the password was refused, rule by rule.
+    PasswordReport { report: PolicyReport },
+    /// The domain's current policy, for [`ErrorCode::PolicyChanged`].
+    Policy { policy: PasswordPolicy },
+    /// Seconds to wait, for 429 and 503.
+    RetryAfter { seconds: u64 },
+}
+
+/// Messages shared by client and server so the wording is the same everywhere.
+pub mod messages {
+    pub const INVALID_CREDENTIALS: &str =
+        "The user name, password or authentication domain is not correct. Please try again.";
+    pub const ACCOUNT_LOCKED: &str = "Your account is locked after too many failed sign-in attempts. \
+         Use the Self Service Password Manager to unlock your account, or call the Help Desk.";
+    pub const TEMPORARY_PASSWORD_EXPIRED: &str = "Your temporary password has expired. \
+         Contact your Local Registration Authority or the Help Desk for a new one.";
+    pub const PASSWORD_CHANGE_REQUIRED: &str =
+        "You cannot use your temporary password to sign in. You must change it first.";
+    pub const PASSWORD_CHANGED: &str = "Your password has been changed successfully. \
+         Sign out, then sign in to ClinicalConnect with your new password.";
+    pub const NOT_AUTHENTICATED: &str = "Your session has ended. Please sign in again.";
+    pub const PASSWORDS_DO_NOT_MATCH: &str = "The new password and its confirmation do not match.";
+    pub const PASSWORD_REUSED: &str =
+        "You cannot reuse your current password or a recent one. Choose a different password.";
+    pub const POLICY_CHANGED: &str =
+        "The password requirements have just changed. Check your new password against them and try again.";
+    pub const BUSY: &str = "The server is busy. Please try again in a moment.";
+    pub const INTERNAL: &str =
+        "Something went wrong on our side. Please try again; if it keeps happening, call the Help Desk and quote the reference.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_snake_case() {
+        let cases = [
+            (ErrorCode::BadRequest, "bad_request"),
+            (ErrorCode::InvalidCredentials, "invalid_credentials"),
+            (ErrorCode::AccountLocked, "account_locked"),
+            (
+                ErrorCode::TemporaryPasswordExpired,
+                "temporary_password_expired",
+            ),
+            (
+                ErrorCode::PasswordChangeRequired,
+                "password_change_required",
+            ),
+            (ErrorCode::NotAuthenticated, "not_authenticated"),
+            (ErrorCode::PasswordRejected, "password_rejected"),
+            (ErrorCode::PasswordsDoNotMatch, "passwords_do_not_match"),
+            (ErrorCode::PasswordReused, "password_reused"),
+            (ErrorCode::PolicyChanged, "policy_changed"),
+            (ErrorCode::SspmUnavailable, "sspm_unavailable"),
+            (ErrorCode::Forbidden, "forbidden"),
+            (ErrorCode::NotFound, "not_found"),
+            (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
+            (ErrorCode::TooManyRequests, "too_many_requests"),
+            (ErrorCode::Busy, "busy"),
+            (ErrorCode::Internal, "internal"),
+        ];
+        for (code, name) in cases {
+            let json = serde_json::to_string(&code).expect("serialize");
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(
+                serde_json::from_str::<ErrorCode>(&json).expect("deserialize"),
+                code
+            );
+        }
+    }
+
+    #[test]
+    fn api_error_shape() {
+        let err = ApiError {
+            code: ErrorCode::Busy,
+            message: messages::BUSY.into(),
+            request_id: None,
+            details: Some(ErrorDetails::RetryAfter { seconds: 3 }),
+        };
+        let value = serde_json::to_value(&err).expect("serialize");
+        assert_eq!(value["code"], "busy");
+        assert_eq!(value["details"]["kind"], "retry_after");
+        assert_eq!(value["details"]["seconds"], 3);
+        assert!(value.get("request_id").is_none());
+        let back: ApiError = serde_json::from_value(value).expect("deserialize");
+        assert_eq!(back, err);
+    }
+
+    #[test]
+    fn requests_never_debug_print_passwords() {
+        let sign_in = SignInRequest {
+            domain: "partners".into(),
+            username: "jsmith".into(),
+            password: "hunter2-secret".into(),
+        };
+        assert!(!format!("{sign_in:?}").contains("hunter2-secret"));
+        let change = ChangePasswordRequest {
+            current_password: "old-secret".into(),
+            new_password: "new-secret".into(),
+            confirm_password: "new-secret".into(),
+            policy_version: 1,
+        };
+        let debug = format!("{change:?}");
+        assert!(!debug.contains("secret"), "{debug}");
+    }
+}

@@ -1,0 +1,319 @@
+//! Harness for Latchkey's end-to-end tests: real `latchkey` server
+//! processes, the trunk-built PWA, and Debian's Chromium driven through
+//! chromedriver (WebDriver).
+//!
+//! The harness never skips: a missing browser is installed, a missing build
+//! is an error that says which command makes it.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The workspace root (parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Where screenshots go: `target/e2e-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = workspace_root().join("target").join("e2e-screenshots");
+    std::fs::create_dir_all(&dir).expect("create screenshot dir");
+    dir
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+fn server_binary() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("LATCHKEY_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
+    for profile in ["debug", "release"] {
+        let p = target.join(profile).join("latchkey");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    bail!("the server binary is not built: run `./x test` (or `cargo build -p latchkey-server`) first")
+}
+
+/// The built PWA (`client/dist`), which the server serves.
+pub fn dist_dir() -> Result<PathBuf> {
+    let dist = workspace_root().join("client").join("dist");
+    if !dist.join("index.html").exists() {
+        bail!("the PWA is not built: run `./x build-client` (trunk build --release in client/) first");
+    }
+    Ok(dist)
+}
+
+/// A running `latchkey serve` process; killed on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    /// Everything the server printed to stdout before it was ready.
+    pub banner: Vec<String>,
+    _dir: Option<TempDir>,
+}
+
+impl Server {
+    /// Starts a server on a fresh SQLite database with the demo data.
+    pub fn start_demo_sqlite() -> Result<Server> {
+        let dir = TempDir::new("lk-e2e")?;
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("latchkey.db").display());
+        let mut s = Server::start(&url, &[("SSPM_DEMO", "true")])?;
+        s._dir = Some(dir);
+        Ok(s)
+    }
+
+    /// Starts `latchkey serve` on `database_url` with extra `SSPM_*` settings
+    /// and waits until it prints its address.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
+        let bin = server_binary()?;
+        let mut cmd = Command::new(&bin);
+        cmd.arg("serve")
+            .env("SSPM_DATABASE_URL", database_url)
+            .env("SSPM_LISTEN", "127.0.0.1:0")
+            .env("SSPM_STATIC_DIR", dist_dir()?)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    // Keep draining so the server never blocks on a full pipe.
+                    continue;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut banner = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .map_err(|_| anyhow!("server did not announce its address; printed: {banner:?}"))?;
+            if let Some(addr) = line.strip_prefix("Latchkey listening on http://") {
+                let port = addr
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim().parse().ok())
+                    .ok_or_else(|| anyhow!("unparsable address line {line:?}"))?;
+                banner.push(line);
+                return Ok(Server { child, port, banner, _dir: None });
+            }
+            banner.push(line);
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The demo user's temporary password, from the line the server prints
+    /// on the start that seeded the demo data.
+    pub fn demo_temporary_password(&self) -> Result<String> {
+        self.banner
+            .iter()
+            .find_map(|l| l.split("temporary password=").nth(1))
+            .map(|s| s.trim().to_string())
+            .ok_or_else(|| anyhow!("no demo user line in {:?}", self.banner))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory removed on drop (no extra crate needed).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Result<TempDir> {
+        let p = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Installs Debian's chromium and chromium-driver if they are missing.
+pub fn ensure_chromium() -> Result<()> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    let status = Command::new(workspace_root().join("scripts").join("setup.sh"))
+        .arg("chromium")
+        .status()
+        .context("run scripts/setup.sh chromium")?;
+    if !status.success() {
+        bail!("installing chromium failed");
+    }
+    Ok(())
+}
+
+/// A chromedriver process plus a WebDriver session in headless Chromium.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Kills chromedriver (and with it Chromium) even when a test fails midway.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+pub const PHONE: (u32, u32) = (360, 740);
+pub const DESKTOP: (u32, u32) = (1280, 800);
+
+impl Browser {
+    pub async fn start() -> Result<Browser> {
+        ensure_chromium()?;
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start chromedriver")?;
+        let profile = TempDir::new("lk-chrome")?;
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", profile.path().display()),
+                    "--window-size=1280,800",
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!("a json! object literal"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::rustls()?.capabilities(caps.clone()).connect(&url).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(anyhow!("could not start a WebDriver session: {e}")),
+            }
+        };
+        Ok(Browser { client, driver, _profile: profile })
+    }
+
+    pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("element {css} did not appear"))
+    }
+
+    /// Waits until `check` returns true or 15 s pass.
+    pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F) -> Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if check().await.unwrap_or(false) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("timed out waiting for: {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
+        Ok(self.find(css).await?.attr(name).await?)
+    }
+
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.find(css).await?.text().await?)
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        let e = self.find(css).await?;
+        e.clear().await?;
+        e.send_keys(text).await?;
+        Ok(())
+    }
+
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.find(css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Saves `<name>-phone.png` and `<name>-desktop.png`, then restores the
+    /// desktop size.
+    pub async fn screenshots(&self, name: &str) -> Result<()> {
+        for (label, (w, h)) in [("phone", PHONE), ("desktop", DESKTOP)] {
+            self.client.set_window_size(w, h).await?;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let png = self.client.screenshot().await?;
+            std::fs::write(screenshot_dir().join(format!("{name}-{label}.png")), png)?;
+        }
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.client
+            .clone()
+            .close()
+            .await
+            .map_err(|e| anyhow!("closing the browser: {e}"))
+    }
+}

@@ -1,0 +1,111 @@
+//! End-to-end: the built PWA served by a real `latchkey` process, driven in
+//! headless Chromium. Screenshots of every step land in
+//! `target/e2e-screenshots/`.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use latchkey_e2e::{Browser, Server};
+
+const NEW_PASSWORD: &str = "correct horse battery staple orbit";
+
+async fn sign_in(b: &Browser, server: &Server, username: &str, password: &str) -> Result<()> {
+    b.client.goto(&server.url("/")).await?;
+    let domain = b.find("#domain").await?;
+    domain.select_by_value("partners").await?;
+    b.type_into("#username", username).await?;
+    b.type_into("#password", password).await?;
+    b.click("#login").await?;
+    Ok(())
+}
+
+async fn checklist_state(b: &Browser, rule: &str) -> Result<Option<String>> {
+    b.attr(&format!("#requirements li[data-rule='{rule}']"), "data-passed").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the_new_one_works(
+) -> Result<()> {
+    let server = Server::start_demo_sqlite()?;
+    let temporary = server.demo_temporary_password()?;
+    let b = Browser::start().await?;
+
+    // The sign-in page shows the seeds' notices.
+    b.client.goto(&server.url("/")).await?;
+    b.find("#notices .notice").await?;
+    let notices = b.client.find_all(fantoccini::Locator::Css("#notices .notice-title")).await?;
+    let mut titles = Vec::new();
+    for n in notices {
+        titles.push(n.text().await?);
+    }
+    ensure!(
+        titles.iter().any(|t| t.contains("Mandatory Password Reset In Effect")),
+        "notices shown: {titles:?}"
+    );
+    b.screenshots("01-sign-in").await?;
+
+    // A temporary password holder lands on Change Password.
+    sign_in(&b, &server, "demo", &temporary).await?;
+    b.find("#new-password").await?;
+    b.wait_until("the account page", || async {
+        Ok(b.client.current_url().await?.path() == "/account")
+    })
+    .await?;
+    b.screenshots("02-change-password-empty").await?;
+
+    // The checklist and the meter react to every keystroke.
+    b.type_into("#current-password", &temporary).await?;
+    b.type_into("#new-password", "short").await?;
+    b.wait_until("min_length unticked", || async {
+        Ok(checklist_state(&b, "min_length").await?.as_deref() == Some("false"))
+    })
+    .await?;
+    let weak_score: u8 = b.attr("#strength", "data-score").await?.unwrap_or_default().parse()?;
+    ensure!(weak_score <= 1, "'short' scored {weak_score}");
+    ensure!(!b.find("#change-password").await?.is_enabled().await?, "button enabled for a weak password");
+    b.screenshots("03-weak-password").await?;
+
+    b.type_into("#new-password", NEW_PASSWORD).await?;
+    b.type_into("#confirm-password", NEW_PASSWORD).await?;
+    b.wait_until("every rule ticked", || async {
+        let items = b.client.find_all(fantoccini::Locator::Css("#requirements li")).await?;
+        let mut all = !items.is_empty();
+        for i in items {
+            all &= i.attr("data-passed").await?.as_deref() == Some("true");
+        }
+        Ok(all)
+    })
+    .await?;
+    let strong: u8 = b.attr("#strength", "data-score").await?.unwrap_or_default().parse()?;
+    ensure!(strong >= 3, "passphrase scored {strong}");
+    b.screenshots("04-strong-password").await?;
+
+    b.click("#change-password").await?;
+    let success = b.text("#success").await?;
+    ensure!(success.contains("changed successfully"), "success message: {success}");
+    b.screenshots("05-changed").await?;
+
+    b.click("#sign-out").await?;
+    b.wait_until("back at sign-in", || async {
+        Ok(b.client.current_url().await?.path() == "/")
+    })
+    .await?;
+
+    // The old (temporary) password now fails...
+    sign_in(&b, &server, "demo", &temporary).await?;
+    let error = b.text("#form-error").await?;
+    ensure!(error.contains("not correct"), "old password error: {error}");
+    b.screenshots("06-old-password-refused").await?;
+
+    // ...and the new one signs in, to a normal session.
+    sign_in(&b, &server, "demo", NEW_PASSWORD).await?;
+    b.find("#whoami").await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let current_label = b.text("label[for='current-password']").await?;
+    ensure!(
+        !current_label.to_lowercase().contains("temporary"),
+        "still treated as temporary: {current_label}"
+    );
+    b.screenshots("07-signed-in-with-new-password").await?;
+    b.close().await
+}
