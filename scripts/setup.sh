@@ -25,6 +25,11 @@ wasm_bindgen_version() {
 }
 
 setup_wasm() {
+  # trunk's post-build hook (scripts/build/postbuild.mjs: service worker,
+  # .br/.gz files) and scripts/perf run on Node's standard library alone.
+  if ! command -v node >/dev/null 2>&1; then
+    say "Node.js 20+ (with npm) is required: install it first"; exit 1
+  fi
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown

@@ -5,8 +5,13 @@ use yew_router::prelude::*;
 
 use crate::components::footer::Footer;
 use crate::components::header::Header;
+use crate::components::pwa::PwaBar;
 use crate::hooks::{use_bootstrap_loader, use_session_provider, BootstrapContext, SessionContext};
 use crate::pages::account::Account;
+use crate::pages::console::Console;
+use crate::pages::enrol::Enrol;
+use crate::pages::forgot::Forgot;
+use crate::pages::unlock::Unlock;
 use crate::pages::manage::Manage;
 use crate::pages::not_found::NotFound;
 use crate::pages::sign_in::SignIn;
@@ -20,8 +25,18 @@ pub enum Route {
     Mobile,
     #[at("/account")]
     Account,
+    /// The staff console (LRA and administrator).
+    #[at("/console")]
+    Console,
+    /// One-time enrolment with security questions.
+    #[at("/enrol")]
+    Enrol,
     #[at("/manage/:domain")]
     Manage { domain: String },
+    #[at("/manage/:domain/unlock")]
+    Unlock { domain: String },
+    #[at("/manage/:domain/forgot")]
+    Forgot { domain: String },
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -31,7 +46,11 @@ fn switch(route: Route) -> Html {
     match route {
         Route::SignIn | Route::Mobile => html! { <SignIn /> },
         Route::Account => html! { <Account /> },
+        Route::Console => html! { <Console /> },
         Route::Manage { domain } => html! { <Manage {domain} /> },
+        Route::Enrol => html! { <Enrol /> },
+        Route::Unlock { domain } => html! { <Unlock {domain} /> },
+        Route::Forgot { domain } => html! { <Forgot {domain} /> },
         Route::NotFound => html! { <NotFound /> },
     }
 }
@@ -40,6 +59,10 @@ fn switch(route: Route) -> Html {
 pub fn App() -> Html {
     let bootstrap = use_bootstrap_loader();
     let session = use_session_provider();
+    // The strength worker (zxcvbn) loads after the first paint.
+    use_effect_with((), |_| {
+        gloo_timers::callback::Timeout::new(0, crate::services::strength::preload).forget();
+    });
 
     html! {
         <ContextProvider<BootstrapContext> context={bootstrap}>
@@ -47,6 +70,7 @@ pub fn App() -> Html {
                 <BrowserRouter>
                     <a class="skip-link" href="#main">{ "Skip to main content" }</a>
                     <Header />
+                    <PwaBar />
                     <main id="main" class="container" tabindex="-1">
                         <Switch<Route> render={switch} />
                     </main>

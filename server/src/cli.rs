@@ -11,7 +11,7 @@ use crate::admin::{self, NewDomain};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{demo, Application};
+use crate::{demo, staff_cli, Application};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,8 +40,56 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Seed the demo data into an empty database.
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator with a temporary password, printed once on stdout.
+    Create(UserCreate),
+}
+
+#[derive(Debug, Args)]
+pub struct UserImport {
+    /// CSV file: username,display_name,domain[,email] (a header line is allowed).
+    #[arg(long, value_name = "CSV")]
+    pub file: PathBuf,
+    /// Where to write domain,username,temporary_password lines; created with
+    /// mode 0600 and never overwritten.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UserTarget {
+    /// Domain slug, e.g. `partners`.
+    #[arg(long)]
+    pub domain: String,
+    /// User name.
+    #[arg(long)]
+    pub username: String,
+    /// Why (recorded in the audit log).
+    #[arg(long, default_value = "command line")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserRole {
+    /// Domain slug of the user.
+    #[arg(long)]
+    pub domain: String,
+    #[arg(long)]
+    pub username: String,
+    /// user, lra or admin.
+    #[arg(long)]
+    pub role: String,
+    /// For an LRA: the domains they look after, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub lra_domains: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +118,14 @@ pub struct DomainCreate {
 pub enum UserCommand {
     /// Create a user with a temporary password, printed once on stdout.
     Create(UserCreate),
+    /// Import users from CSV; their temporary passwords go to --output (0600).
+    Import(UserImport),
+    /// Unlock an account locked after failed sign-ins.
+    Unlock(UserTarget),
+    /// Issue a temporary password, printed once on stdout.
+    TempPassword(UserTarget),
+    /// Set a user's role: user, lra (with --lra-domains) or admin.
+    Role(UserRole),
 }
 
 #[derive(Debug, Args)]
@@ -158,10 +214,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             print_line(&created.temporary_password)
         }
+        Command::Admin(AdminCommand::Create(args)) => {
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            let created = staff_cli::create_administrator(
+                &state,
+                &args.domain,
+                &args.username,
+                &args.display_name,
+                args.email.as_deref(),
+            )
+            .await?;
+            print_line(&created.temporary_password)
+        }
+        Command::User(UserCommand::Import(args)) => {
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            let text = std::fs::read_to_string(&args.file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+            let n = staff_cli::import_users(&state, &text, &args.output).await?;
+            eprintln!(
+                "Imported {n} users; temporary passwords in {}",
+                args.output.display()
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::Unlock(args)) => {
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            staff_cli::unlock(&state, &args.domain, &args.username, &args.reason).await?;
+            eprintln!("Unlocked {} in {}", args.username, args.domain);
+            Ok(())
+        }
+        Command::User(UserCommand::TempPassword(args)) => {
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            let password =
+                staff_cli::temporary_password(&state, &args.domain, &args.username, &args.reason)
+                    .await?;
+            print_line(&password)
+        }
+        Command::User(UserCommand::Role(args)) => {
+            let role = match args.role.trim() {
+                "user" => latchkey_shared::admin::Role::User,
+                "lra" => latchkey_shared::admin::Role::Lra,
+                "admin" => latchkey_shared::admin::Role::Admin,
+                other => anyhow::bail!("unknown role {other:?}: use user, lra or admin"),
+            };
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            staff_cli::set_user_role(&state, &args.domain, &args.username, role, &args.lra_domains)
+                .await?;
+            eprintln!("{} in {} is now {}", args.username, args.domain, role.as_str());
+            Ok(())
+        }
         Command::Demo => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
             match demo::seed_if_empty(&state).await? {
-                Some(seeded) => print_line(&seeded.console_line()),
+                Some(seeded) => {
+                    print_line(&seeded.console_line())?;
+                    for line in seeded.staff_lines() {
+                        print_line(&line)?;
+                    }
+                    Ok(())
+                }
                 None => {
                     eprintln!("The database is not empty: demo data not seeded.");
                     Ok(())
@@ -177,8 +288,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if demo_enabled {
         if let Some(seeded) = demo::seed_if_empty(app.state()).await? {
             print_line(&seeded.console_line())?;
+            for line in seeded.staff_lines() {
+                print_line(&line)?;
+            }
         }
     }
+    let purge_every = std::time::Duration::from_secs(app.state().config.purge_interval_secs.max(1));
+    let _purge = crate::purge::spawn(app.state().clone(), purge_every);
     print_line(&format!(
         "Latchkey listening on http://{}",
         app.local_addr()

@@ -40,6 +40,8 @@ pub struct Config {
     pub blocklist_file: Option<PathBuf>,
     /// The address people use; `https://…` makes the session cookie `Secure`.
     pub public_url: Option<String>,
+    /// Seconds between purges of expired sessions, counters and flows.
+    pub purge_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             hash_queue: None,
             blocklist_file: None,
             public_url: None,
+            purge_interval_secs: 300,
         }
     }
 }
@@ -76,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("hash_queue", &self.hash_queue)
             .field("blocklist_file", &self.blocklist_file)
             .field("public_url", &self.public_url)
+            .field("purge_interval_secs", &self.purge_interval_secs)
             .finish()
     }
 }

@@ -8,12 +8,20 @@ use sqlx::Row;
 use crate::admin::{insert_domain, insert_user, NewDomain};
 use crate::audit::{self, kind, result, AuditEvent};
 use crate::password::generate_temporary_password;
+use crate::routes::admin::set_role;
 use crate::routes::bootstrap::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
+use latchkey_shared::admin::Role;
 use crate::state::AppState;
 
 pub const DEMO_DOMAIN: &str = "partners";
 pub const DEMO_USERNAME: &str = "demo";
 pub const DEMO_DISPLAY_NAME: &str = "Demo User";
+/// The demo's Local Registration Authority for Partners.
+pub const DEMO_LRA_USERNAME: &str = "lra";
+pub const DEMO_LRA_DISPLAY_NAME: &str = "Partners LRA";
+/// The demo's administrator (in Partners).
+pub const DEMO_ADMIN_USERNAME: &str = "admin";
+pub const DEMO_ADMIN_DISPLAY_NAME: &str = "Demo Administrator";
 pub const HELP_DESK_PHONE_NUMBER: &str = "905-521-2100 ext. 43000";
 pub const HELP_DESK_EMAIL_ADDRESS: &str = "helpd@hhsc.ca";
 pub const HHSC_UNAVAILABLE_TEXT: &str = "SSPM is not available for HHSC Domain Users. Please use your own organization's password tool to change or manage your password.";
@@ -54,15 +62,35 @@ pub struct DemoSeeded {
     pub domain: &'static str,
     pub username: &'static str,
     pub temporary_password: String,
+    /// The enrolled demo user's line (password and answers), for Unlock
+    /// Account and Forgot Password.
+    pub enrolled_line: String,
+    /// Temporary passwords of the demo LRA and administrator.
+    pub lra_temporary_password: String,
+    pub admin_temporary_password: String,
 }
 
 impl DemoSeeded {
     /// The line `serve` prints once, on the start that seeded.
     pub fn console_line(&self) -> String {
         format!(
-            "Demo user: domain={} username={} temporary password={}",
-            self.domain, self.username, self.temporary_password
+            "Demo user: domain={} username={} temporary password={}\n{}",
+            self.domain, self.username, self.temporary_password, self.enrolled_line
         )
+    }
+
+    /// The lines for the demo staff, printed once after [`Self::console_line`].
+    pub fn staff_lines(&self) -> [String; 2] {
+        [
+            format!(
+                "Demo LRA (Partners): domain={} username={DEMO_LRA_USERNAME} temporary password={}",
+                self.domain, self.lra_temporary_password
+            ),
+            format!(
+                "Demo administrator: domain={} username={DEMO_ADMIN_USERNAME} temporary password={}",
+                self.domain, self.admin_temporary_password
+            ),
+        ]
     }
 }
 
@@ -74,6 +102,11 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
     // Hash before the transaction: never hold a connection while hashing.
     let temporary_password = generate_temporary_password();
     let hash = state.hasher.ticket()?.hash(&temporary_password).await?;
+    let lra_temporary_password = generate_temporary_password();
+    let lra_hash = state.hasher.ticket()?.hash(&lra_temporary_password).await?;
+    let admin_temporary_password = generate_temporary_password();
+    let admin_hash = state.hasher.ticket()?.hash(&admin_temporary_password).await?;
+    let enrolled = crate::self_service::demo::prepare(state).await?;
     let now = state.now();
 
     let mut tx = state.db.pool.begin().await?;
@@ -86,7 +119,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
         return Ok(None);
     }
     let partners = insert_domain(&mut tx, now, &NewDomain::new("partners", "Partners")).await?;
-    insert_domain(&mut tx, now, &NewDomain::new("hrcc", "HRCC")).await?;
+    let hrcc = insert_domain(&mut tx, now, &NewDomain::new("hrcc", "HRCC")).await?;
     insert_domain(
         &mut tx,
         now,
@@ -136,6 +169,26 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
         Some(expires),
     )
     .await?;
+    crate::self_service::demo::insert(&mut tx, now, &[partners, hrcc], partners, &enrolled)
+        .await?;
+    for (name, display, staff_hash, role) in [
+        (DEMO_LRA_USERNAME, DEMO_LRA_DISPLAY_NAME, &lra_hash, Role::Lra),
+        (DEMO_ADMIN_USERNAME, DEMO_ADMIN_DISPLAY_NAME, &admin_hash, Role::Admin),
+    ] {
+        let username = Username::parse(name).map_err(|e| anyhow::anyhow!("demo staff: {e}"))?;
+        let id = insert_user(
+            &mut tx,
+            now,
+            partners,
+            &username,
+            display,
+            None,
+            staff_hash,
+            Some(expires),
+        )
+        .await?;
+        set_role(&mut tx, id, role, &[partners]).await?;
+    }
     let mut ev = AuditEvent::new(kind::DEMO_SEED, result::SUCCESS);
     ev.actor = Some("cli");
     ev.detail = Some("demo data seeded");
@@ -146,6 +199,9 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
         domain: DEMO_DOMAIN,
         username: DEMO_USERNAME,
         temporary_password,
+        enrolled_line: enrolled.console_line(DEMO_DOMAIN),
+        lra_temporary_password,
+        admin_temporary_password,
     }))
 }
 

@@ -50,6 +50,13 @@ pub enum AppError {
     /// 403: refused (CSRF protection, insufficient role); the message says why.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 403: a credential-changing staff action needs a recent password entry.
+    #[error("re-authentication required")]
+    ReauthRequired,
+    /// A self-service verification error (CAPTCHA, expiry, failed
+    /// verification, block); status and message follow from the code.
+    #[error("self-service: {0:?}")]
+    SelfService(ErrorCode),
     /// 404: no such resource.
     #[error("not found")]
     NotFound,
@@ -80,11 +87,17 @@ impl AppError {
             Self::TemporaryPasswordExpired
             | Self::PasswordChangeRequired
             | Self::SspmUnavailable(_)
-            | Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            | Self::Forbidden(_)
+            | Self::ReauthRequired => StatusCode::FORBIDDEN,
             Self::PasswordRejected(_) | Self::PasswordsDoNotMatch | Self::PasswordReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::PolicyChanged(_) => StatusCode::CONFLICT,
+            Self::SelfService(code) => match code {
+                ErrorCode::FlowExpired => StatusCode::GONE,
+                ErrorCode::SelfServiceBlocked => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -106,6 +119,8 @@ impl AppError {
             Self::PolicyChanged(_) => ErrorCode::PolicyChanged,
             Self::SspmUnavailable(_) => ErrorCode::SspmUnavailable,
             Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::ReauthRequired => ErrorCode::ReauthRequired,
+            Self::SelfService(code) => *code,
             Self::NotFound => ErrorCode::NotFound,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Busy => ErrorCode::Busy,
@@ -140,6 +155,21 @@ impl AppError {
             ),
             Self::SspmUnavailable(text) => (text.clone(), None),
             Self::Forbidden(m) => (m.clone(), None),
+            Self::ReauthRequired => (
+                "Enter your password again to confirm this action.".to_owned(),
+                None,
+            ),
+            Self::SelfService(code) => {
+                use latchkey_shared::self_service::messages as ss;
+                let m = match code {
+                    ErrorCode::CaptchaIncorrect => ss::CAPTCHA_INCORRECT,
+                    ErrorCode::CaptchaExpired => ss::CAPTCHA_EXPIRED,
+                    ErrorCode::FlowExpired => ss::FLOW_EXPIRED,
+                    ErrorCode::SelfServiceBlocked => ss::SELF_SERVICE_BLOCKED,
+                    _ => ss::VERIFICATION_FAILED,
+                };
+                (m.to_owned(), None)
+            }
             Self::NotFound => ("There is nothing at this address.".to_owned(), None),
             Self::UnsupportedMediaType(m) => (m.clone(), None),
             Self::Busy => (

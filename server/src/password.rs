@@ -97,8 +97,62 @@ fn uses_current_params(parsed: &PasswordHash<'_>) -> bool {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A fixed set of `permits` OS threads that run all argon2 work. Unlike
+/// tokio's blocking pool (up to 512 threads, each keeping its own malloc
+/// arena), at most `permits` argon2 memory blocks ever exist, so the
+/// server's memory stays bounded under a flood.
+struct HashPool {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl HashPool {
+    fn new(threads: usize) -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking a job, not running it.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        // The sender is gone: the hasher was dropped.
+                        Err(_) => return,
+                    }
+                })?;
+        }
+        Ok(Self {
+            jobs: std::sync::Mutex::new(tx),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| AppError::internal("hash pool lock poisoned"))?
+            .send(job)
+            .map_err(AppError::internal)?;
+        result.await.map_err(AppError::internal)
+    }
+}
+
 /// Bounded, counted password hashing.
 pub struct Hasher {
+    pool: HashPool,
     semaphore: Arc<Semaphore>,
     in_flight: AtomicUsize,
     max_in_flight: usize,
@@ -130,6 +184,7 @@ impl Hasher {
             .map_err(AppError::internal)??;
         let permits = permits.max(1);
         Ok(Arc::new(Self {
+            pool: HashPool::new(permits).map_err(AppError::internal)?,
             semaphore: Arc::new(Semaphore::new(permits)),
             in_flight: AtomicUsize::new(0),
             max_in_flight: permits.saturating_add(queue),
@@ -176,9 +231,7 @@ impl Hasher {
             .acquire_owned()
             .await
             .map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(AppError::internal)
+        self.pool.run(work).await
     }
 }
 

@@ -114,6 +114,8 @@ pub struct SessionUser {
     pub domain_name: String,
     /// The session may only change the (temporary) password.
     pub must_change: bool,
+    /// What the person may do (`users.role`).
+    pub role: latchkey_shared::admin::Role,
 }
 
 impl SessionUser {
@@ -127,6 +129,7 @@ impl SessionUser {
             },
             must_change_password: self.must_change,
             idle_timeout_secs,
+            role: self.role,
         }
     }
 }
@@ -157,7 +160,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<SessionUser, 
     let user_id: i64 = row.try_get("user_id")?;
     let must_change = row.flag("must_change")?;
     let user = sqlx::query(
-        "SELECT u.username, u.username_key, u.display_name, u.disabled, u.domain_id, \
+        "SELECT u.username, u.username_key, u.display_name, u.disabled, u.domain_id, u.role, \
                 d.slug, d.name AS domain_name \
          FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $1",
     )
@@ -184,6 +187,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<SessionUser, 
         domain_slug: user.try_get("slug")?,
         domain_name: user.try_get("domain_name")?,
         must_change,
+        role: latchkey_shared::admin::Role::parse(&user.try_get::<String, _>("role")?),
     })
 }
 

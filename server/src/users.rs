@@ -89,3 +89,12 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRecord>, AppError> {
         .await?;
     Ok(row.as_ref().map(UserRecord::from_row).transpose()?)
 }
+
+/// Clears a user's enrolment so they enrol again: deletes their enrolled answers.
+pub async fn clear_enrolment(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM security_answers WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

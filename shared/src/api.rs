@@ -99,6 +99,9 @@ pub struct SessionInfo {
     pub must_change_password: bool,
     /// Seconds of inactivity after which the server ends the session.
     pub idle_timeout_secs: u64,
+    /// What the person may do; staff see the console.
+    #[serde(default)]
+    pub role: crate::admin::Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +168,9 @@ pub enum ErrorCode {
     SspmUnavailable,
     /// 403: the request lacks the CSRF header / JSON body, or the role is insufficient.
     Forbidden,
+    /// 403: a staff action that changes a credential needs the password
+    /// entered again (within the last 5 minutes): `POST /api/staff/reauth`.
+    ReauthRequired,
     /// 404: no such resource.
     NotFound,
     /// 415: state-changing requests must send `application/json`.
@@ -175,6 +181,16 @@ pub enum ErrorCode {
     Busy,
     /// 500: something went wrong on our side; quote the request id to the Help Desk.
     Internal,
+    /// 422: the CAPTCHA characters were wrong (the challenge is used up; get a new image).
+    CaptchaIncorrect,
+    /// 422: the CAPTCHA expired (2 minutes) or was already used; get a new image.
+    CaptchaExpired,
+    /// 410: the self-service flow ran out of time (or is unknown); start again.
+    FlowExpired,
+    /// 422: the verification failed; one message for every cause (no enumeration).
+    VerificationFailed,
+    /// 429: too many failed verifications; self-service is blocked for a while.
+    SelfServiceBlocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,11 +264,17 @@ mod tests {
             (ErrorCode::PolicyChanged, "policy_changed"),
             (ErrorCode::SspmUnavailable, "sspm_unavailable"),
             (ErrorCode::Forbidden, "forbidden"),
+            (ErrorCode::ReauthRequired, "reauth_required"),
             (ErrorCode::NotFound, "not_found"),
             (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
             (ErrorCode::TooManyRequests, "too_many_requests"),
             (ErrorCode::Busy, "busy"),
             (ErrorCode::Internal, "internal"),
+            (ErrorCode::CaptchaIncorrect, "captcha_incorrect"),
+            (ErrorCode::CaptchaExpired, "captcha_expired"),
+            (ErrorCode::FlowExpired, "flow_expired"),
+            (ErrorCode::VerificationFailed, "verification_failed"),
+            (ErrorCode::SelfServiceBlocked, "self_service_blocked"),
         ];
         for (code, name) in cases {
             let json = serde_json::to_string(&code).expect("serialize");

@@ -5,9 +5,11 @@
 //! This crate compiles to wasm32 and native alike, so it must stay free of
 //! tokio, sqlx, axum and web-sys.
 
+pub mod admin;
 pub mod api;
 pub mod normalize;
 pub mod policy;
+pub mod self_service;
 #[cfg(feature = "strength")]
 pub mod strength;
 pub mod username;

@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
+/// The throwaway PostgreSQL cluster of the server's integration tests, shared
+/// rather than copied: one cluster per test process, a fresh database per call.
+#[path = "../../server/tests/api/helpers/postgres.rs"]
+pub mod pg;
+
 /// The workspace root (parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,7 +42,7 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
-fn server_binary() -> Result<PathBuf> {
+pub fn server_binary() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("LATCHKEY_BIN") {
         return Ok(PathBuf::from(p));
     }
@@ -84,7 +89,61 @@ impl Server {
     /// Starts `latchkey serve` on `database_url` with extra `SSPM_*` settings
     /// and waits until it prints its address.
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
-        let bin = server_binary()?;
+        Server::start_bin(server_binary()?, database_url, env)
+    }
+
+    /// Like [`Server::start_demo_sqlite`], with the binary built with the
+    /// `test-hooks` feature (CAPTCHA answers readable at
+    /// `/api/test-hooks/captcha-latest`): `target/debug/latchkey-test-hooks`,
+    /// which `./x test` builds, or `LATCHKEY_HOOKS_BIN`.
+    pub fn start_demo_sqlite_with_hooks() -> Result<Server> {
+        let bin = match std::env::var("LATCHKEY_HOOKS_BIN") {
+            Ok(p) => PathBuf::from(p),
+            Err(_) => workspace_root().join("target").join("debug").join("latchkey-test-hooks"),
+        };
+        if !bin.exists() {
+            bail!(
+                "{} is missing: run `./x test`, or `cargo build -p latchkey-server --bin latchkey \
+                 --features test-hooks && cp target/debug/latchkey target/debug/latchkey-test-hooks`",
+                bin.display()
+            );
+        }
+        let dir = TempDir::new("lk-e2e-hooks")?;
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("latchkey.db").display());
+        let mut s = Server::start_bin(bin, &url, &[("SSPM_DEMO", "true")])?;
+        s._dir = Some(dir);
+        Ok(s)
+    }
+
+    /// The line the server prints for the enrolled demo user, split into the
+    /// password and the (question, answer) pairs.
+    pub fn demo_enrolled(&self) -> Result<(String, Vec<(String, String)>)> {
+        let line = self
+            .banner
+            .iter()
+            .find(|l| l.starts_with("Demo enrolled user:"))
+            .ok_or_else(|| anyhow!("no enrolled demo user line in {:?}", self.banner))?;
+        let (head, answers) = line
+            .split_once(" answers: ")
+            .ok_or_else(|| anyhow!("unparsable line {line:?}"))?;
+        let password = head
+            .split("password=")
+            .nth(1)
+            .ok_or_else(|| anyhow!("no password in {line:?}"))?
+            .trim()
+            .to_string();
+        let mut pairs = Vec::new();
+        for part in answers.split("; ") {
+            // Qn=answer (question)
+            let (_, rest) = part.split_once('=').ok_or_else(|| anyhow!("bad {part:?}"))?;
+            let (answer, question) = rest.split_once(" (").ok_or_else(|| anyhow!("bad {part:?}"))?;
+            pairs.push((question.trim_end_matches(')').to_string(), answer.to_string()));
+        }
+        Ok((password, pairs))
+    }
+
+    /// Starts `bin serve` on `database_url` with extra `SSPM_*` settings.
+    pub fn start_bin(bin: PathBuf, database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
         let mut cmd = Command::new(&bin);
         cmd.arg("serve")
             .env("SSPM_DATABASE_URL", database_url)
@@ -131,6 +190,11 @@ impl Server {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
+    /// The server's process id (for memory readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The demo user's temporary password, from the line the server prints
     /// on the start that seeded the demo data.
     pub fn demo_temporary_password(&self) -> Result<String> {
@@ -173,6 +237,21 @@ impl Drop for TempDir {
     }
 }
 
+/// Copies a directory tree (e.g. the built PWA, to serve a modified build).
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Installs Debian's chromium and chromium-driver if they are missing.
 pub fn ensure_chromium() -> Result<()> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
@@ -191,6 +270,8 @@ pub fn ensure_chromium() -> Result<()> {
 /// A chromedriver process plus a WebDriver session in headless Chromium.
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's address, for its DevTools passthrough ([`Browser::cdp`]).
+    pub driver_url: String,
     driver: Child,
     _profile: TempDir,
 }
@@ -247,7 +328,44 @@ impl Browser {
                 Err(e) => return Err(anyhow!("could not start a WebDriver session: {e}")),
             }
         };
-        Ok(Browser { client, driver, _profile: profile })
+        Ok(Browser { client, driver_url: url, driver, _profile: profile })
+    }
+
+    /// A DevTools protocol command on the page, through chromedriver
+    /// (`POST /session/{id}/goog/cdp/execute`), e.g. network emulation or
+    /// `Page.getInstallabilityErrors`. Returns the command's result.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        let id = self.client.session_id().await?.ok_or_else(|| anyhow!("no WebDriver session"))?;
+        let response: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
+            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        match response.get("value") {
+            Some(v) if v.get("error").is_none() => Ok(v.clone()),
+            _ => bail!("{cmd} failed: {response}"),
+        }
+    }
+
+    /// DevTools network emulation: offline, or back to normal.
+    pub async fn set_offline(&self, offline: bool) -> Result<()> {
+        self.cdp("Network.enable", serde_json::json!({})).await?;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": offline, "latency": 0,
+                "downloadThroughput": -1, "uploadThroughput": -1
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs `script` (a function body; `return` gives the value) in the page.
+    pub async fn js(&self, script: &str) -> Result<serde_json::Value> {
+        Ok(self.client.execute(script, Vec::new()).await?)
     }
 
     pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {

@@ -6,5 +6,7 @@ pub mod help_desk;
 pub mod notices;
 pub mod password_checklist;
 pub mod password_field;
+pub mod password_preview;
+pub mod pwa;
 pub mod sign_in_form;
 pub mod strength_meter;

@@ -21,14 +21,17 @@ pub struct PasswordChecklistProps {
     /// Nothing typed in the confirmation yet: its item stays neutral.
     #[prop_or_default]
     pub confirmation_pristine: bool,
+    /// Show the "confirmation matches" item (not on a try-it-out field).
+    #[prop_or(true)]
+    pub with_confirmation: bool,
 }
 
 /// The password requirements (`#requirements`), ticked as the user types.
 #[component]
 pub fn PasswordChecklist(props: &PasswordChecklistProps) -> Html {
-    let total = props.rules.len() + 1;
-    let met =
-        props.rules.iter().filter(|r| r.passed).count() + usize::from(props.confirmation_matches);
+    let total = props.rules.len() + usize::from(props.with_confirmation);
+    let met = props.rules.iter().filter(|r| r.passed).count()
+        + usize::from(props.with_confirmation && props.confirmation_matches);
     let item = |key: String, passed: bool, pristine: bool, text: String| {
         // Before anything is typed every item is neutral, even the ones an
         // empty password trivially meets; `data-passed` still tells the truth.
@@ -57,12 +60,14 @@ pub fn PasswordChecklist(props: &PasswordChecklistProps) -> Html {
             <h3 id="requirements-heading">{ "Password requirements" }</h3>
             <ul id="requirements" aria-labelledby="requirements-heading">
                 { for props.rules.iter().map(|r| item(rule_key(r.rule), r.passed, props.pristine, r.message.clone())) }
-                { item(
-                    "confirmation_matches".to_owned(),
-                    props.confirmation_matches,
-                    props.pristine || props.confirmation_pristine,
-                    "The new password and its confirmation match".to_owned(),
-                ) }
+                if props.with_confirmation {
+                    { item(
+                        "confirmation_matches".to_owned(),
+                        props.confirmation_matches,
+                        props.pristine || props.confirmation_pristine,
+                        "The new password and its confirmation match".to_owned(),
+                    ) }
+                }
             </ul>
             <p class="checklist-summary" aria-live="polite">
                 if props.pristine {

@@ -7,8 +7,22 @@ use crate::app::Route;
 use crate::components::domain_select::DomainSelect;
 use crate::components::form_error::FormError;
 use crate::components::password_field::PasswordField;
-use crate::hooks::{use_bootstrap, use_session, SessionAction};
-use crate::services::api;
+use crate::hooks::{is_online, use_bootstrap, use_online, use_session, SessionAction};
+use crate::services::api::{self, ApiClientError};
+use crate::services::storage;
+
+/// What was typed on the sign-in form, kept across reloads and offline
+/// spells. Never the password.
+const DRAFT_KEY: &str = "latchkey.sign-in-draft.v1";
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Draft {
+    domain: Option<String>,
+    username: String,
+}
+
+pub const SIGN_IN_NEEDS_CONNECTION: &str = "You are offline. Signing in needs a connection to \
+    the server: press Login again when you are back online. Your user name is kept.";
 
 /// The domain preselected on the sign-in page: Partners, as in the seeds.
 const DEFAULT_DOMAIN: &str = "partners";
@@ -38,8 +52,10 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
     let bootstrap = use_bootstrap();
     let session = use_session();
     let navigator = use_navigator();
-    let chosen_domain = use_state(|| None::<String>);
-    let username = use_state(String::new);
+    let online = use_online();
+    let draft = use_memo((), |_| storage::load::<Draft>(DRAFT_KEY).unwrap_or_default());
+    let chosen_domain = use_state(|| draft.domain.clone());
+    let username = use_state(|| draft.username.clone());
     let password = use_state(String::new);
     let busy = use_state(|| false);
     let error = use_state(|| None::<AttrValue>);
@@ -85,6 +101,11 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
                 error.set(Some("Enter your user name and password.".into()));
                 return;
             }
+            if !is_online() {
+                // Said at once; what was typed stays in the form.
+                error.set(Some(SIGN_IN_NEEDS_CONNECTION.into()));
+                return;
+            }
             let request = SignInRequest {
                 domain,
                 username: username.trim().to_owned(),
@@ -106,10 +127,19 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
                 match result {
                     Ok(info) => {
                         password.set(String::new());
+                        storage::save(DRAFT_KEY, &Draft::default());
                         session.dispatch(SessionAction::SignedIn(info));
                         if let Some(nav) = navigator {
                             nav.push(&Route::Account);
                         }
+                    }
+                    // No answer: keep the password in the field (never stored)
+                    // so Login can simply be pressed again.
+                    Err(ApiClientError::Network) if !is_online() => {
+                        error.set(Some(SIGN_IN_NEEDS_CONNECTION.into()));
+                    }
+                    Err(ApiClientError::Network) => {
+                        error.set(Some(ApiClientError::Network.message().into()));
                     }
                     Err(e) => {
                         password.set(String::new());
@@ -121,16 +151,21 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
     };
 
     let on_domain = {
-        let (chosen_domain, error) = (chosen_domain.clone(), error.clone());
+        let (chosen_domain, error, username) = (chosen_domain.clone(), error.clone(), username.clone());
         Callback::from(move |slug: String| {
+            let draft = Draft { domain: Some(slug.clone()), username: (*username).clone() };
+            storage::save(DRAFT_KEY, &draft);
             chosen_domain.set(Some(slug));
             error.set(None);
         })
     };
     let on_username = {
-        let username = username.clone();
+        let (username, chosen_domain) = (username.clone(), chosen_domain.clone());
         Callback::from(move |e: InputEvent| {
-            username.set(e.target_unchecked_into::<HtmlInputElement>().value())
+            let value = e.target_unchecked_into::<HtmlInputElement>().value();
+            let draft = Draft { domain: (*chosen_domain).clone(), username: value.clone() };
+            storage::save(DRAFT_KEY, &draft);
+            username.set(value)
         })
     };
     let on_password = {
@@ -193,6 +228,9 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
             <button id="login" type="submit" class="button button-primary" disabled={*busy}>
                 { if *busy { AttrValue::Static("Signing in…") } else { props.submit_label.clone() } }
             </button>
+            if !online {
+                <p id="needs-connection" class="muted small">{ "Signing in needs a connection." }</p>
+            }
         </form>
     }
 }

@@ -6,6 +6,11 @@ use yew::prelude::*;
 pub struct StrengthMeterProps {
     /// `None` while nothing is typed (or the estimator has not loaded).
     pub estimate: Option<StrengthEstimate>,
+    /// The estimate for what is typed now is still being computed (by the
+    /// strength worker); `estimate`, if any, is for an earlier input.
+    /// Marked `data-pending` on `#strength`.
+    #[prop_or_default]
+    pub pending: bool,
     /// The policy's minimum score, marked on the bar.
     pub min_strength: u8,
 }
@@ -17,6 +22,7 @@ pub fn StrengthMeter(props: &StrengthMeterProps) -> Html {
     let score = props.estimate.as_ref().map(|e| e.score.min(4));
     let label = match score {
         Some(s) => score_label(s).to_string(),
+        None if props.pending => "Estimating…".to_owned(),
         None => "Type a new password".to_owned(),
     };
     let level = score.map(|s| format!("level-{s}"));
@@ -39,7 +45,7 @@ pub fn StrengthMeter(props: &StrengthMeterProps) -> Html {
         }
     });
     html! {
-        <div id="strength" class={classes!("strength", level)} data-score={score.map(|s| s.to_string())}>
+        <div id="strength" class={classes!("strength", level, props.pending.then_some("pending"))} data-score={score.map(|s| s.to_string())} data-pending={props.pending.then_some("true")}>
             <p class="strength-heading">
                 { "Password Strength: " }
                 <strong class="strength-label">{ label }</strong>

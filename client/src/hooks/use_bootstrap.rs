@@ -15,6 +15,7 @@ use yew::prelude::*;
 
 use crate::services::api::{self, ApiClientError, BootstrapFetch};
 use crate::services::storage;
+use crate::hooks::WindowListener;
 
 const CACHE_KEY: &str = "latchkey.bootstrap.v1";
 /// Retries of the first load when there is no cached copy to fall back on.
@@ -145,7 +146,9 @@ pub fn use_bootstrap_loader() -> BootstrapContext {
             // The handle's value is a snapshot of the first render: read it now.
             let has_cache = state.data.is_some();
             let etag = if has_cache { state.etag.clone() } else { None };
+            let loader = state.clone();
             wasm_bindgen_futures::spawn_local(async move {
+                let state = loader;
                 let mut delays = RETRY_DELAYS_MS.iter();
                 loop {
                     state.dispatch(BootstrapAction::Loading);
@@ -177,9 +180,27 @@ pub fn use_bootstrap_loader() -> BootstrapContext {
                     }
                 }
             });
+            // Back online: revalidate (a 304 if nothing changed).
+            let listener = WindowListener::new("online", move |_| resync(state.clone()));
+            move || drop(listener)
         });
     }
     state
+}
+
+/// One revalidation of the cached copy, e.g. when the network comes back.
+fn resync(state: BootstrapContext) {
+    let etag = storage::load::<Cached>(CACHE_KEY).and_then(|c| c.etag);
+    wasm_bindgen_futures::spawn_local(async move {
+        state.dispatch(BootstrapAction::Loading);
+        match api::get_bootstrap(etag.as_deref()).await {
+            Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
+                state.dispatch(BootstrapAction::Loaded { bootstrap, etag })
+            }
+            Ok(BootstrapFetch::NotModified) => state.dispatch(BootstrapAction::NotModified),
+            Err(error) => state.dispatch(BootstrapAction::Failed(error)),
+        }
+    });
 }
 
 /// The bootstrap state, for any component under the app.

@@ -12,6 +12,10 @@ use crate::components::form_error::FormError;
 use crate::hooks::{use_bootstrap, use_session, BootstrapAction, SessionAction};
 use crate::services::api::{self, ApiClientError};
 use change_password::ChangePassword;
+use latchkey_shared::self_service::EnrolmentStatus;
+
+use crate::pages::enrol::{EnrolForm, SKIPPED_KEY};
+use crate::services::self_service as ss;
 
 #[component]
 pub fn Account() -> Html {
@@ -21,6 +25,9 @@ pub fn Account() -> Html {
     let load_error = use_state(|| None::<AttrValue>);
     let sign_out_error = use_state(|| None::<AttrValue>);
     let signing_out = use_state(|| false);
+    // Which tab is open: false = Change Password, true = Security questions.
+    let questions_tab = use_state(|| false);
+    let enrolment = use_state(|| None::<EnrolmentStatus>);
 
     // Back to the sign-in page with a word of explanation.
     let session_ended = {
@@ -47,6 +54,41 @@ pub fn Account() -> Html {
                         Ok(info) => session.dispatch(SessionAction::SignedIn(info)),
                         Err(e) if e.is_not_authenticated() => session_ended.emit(e),
                         Err(e) => load_error.set(Some(e.message().into())),
+                    }
+                });
+            }
+        });
+    }
+
+    // A signed-in user who has not enrolled enrols first (unless the domain
+    // lets them skip and they chose "Later").
+    {
+        let (enrolment, navigator) = (enrolment.clone(), navigator.clone());
+        // Not straight after replacing a temporary password on this page: its
+        // success message stays; the next sign-in goes to the enrolment.
+        let saw_temporary = use_mut_ref(|| false);
+        if session.info.as_ref().is_some_and(|i| i.must_change_password) {
+            *saw_temporary.borrow_mut() = true;
+        }
+        let redirect = !*saw_temporary.borrow();
+        let who = session
+            .info
+            .as_ref()
+            .filter(|i| !i.must_change_password)
+            .map(|i| i.user.username.clone());
+        use_effect_with(who, move |who| {
+            if let Some(who) = who.clone() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(status) = ss::enrolment().await {
+                        let skipped = status.allow_skip
+                            && crate::services::storage::load::<String>(SKIPPED_KEY).as_deref()
+                                == Some(who.as_str());
+                        if redirect && !status.enrolled && !skipped {
+                            if let Some(nav) = &navigator {
+                                nav.replace(&Route::Enrol);
+                            }
+                        }
+                        enrolment.set(Some(status));
                     }
                 });
             }
@@ -148,9 +190,17 @@ pub fn Account() -> Html {
                     <strong>{ info.user.display_name.clone() }</strong>
                     <span class="muted">{ format!(" ({}, {} domain)", info.user.username, info.user.domain_name) }</span>
                 </p>
-                <button id="sign-out" type="button" class="button button-secondary" onclick={on_sign_out} disabled={*signing_out}>
-                    { if *signing_out { "Signing out…" } else { "Sign out" } }
-                </button>
+                <div class="account-actions">
+                    if info.role.is_staff() && !info.must_change_password {
+                        <button id="open-console" type="button" class="button button-primary" onclick={{
+                            let navigator = navigator.clone();
+                            Callback::from(move |_: MouseEvent| if let Some(nav) = &navigator { nav.push(&Route::Console) })
+                        }}>{ "Console" }</button>
+                    }
+                    <button id="sign-out" type="button" class="button button-secondary" onclick={on_sign_out} disabled={*signing_out}>
+                        { if *signing_out { "Signing out…" } else { "Sign out" } }
+                    </button>
+                </div>
             </section>
             if let Some(message) = &*sign_out_error {
                 <div class="alert alert-error" role="alert"><p>{ message.clone() }</p></div>
@@ -169,14 +219,54 @@ pub fn Account() -> Html {
                         id="tab-change-password"
                         type="button"
                         role="tab"
-                        class="tab active"
-                        aria-selected="true"
+                        class={classes!("tab", (!*questions_tab).then_some("active"))}
+                        aria-selected={(!*questions_tab).to_string()}
                         aria-controls="panel-change-password"
+                        onclick={{ let t = questions_tab.clone(); Callback::from(move |_| t.set(false)) }}
                     >
                         { "Change Password" }
                     </button>
+                    if !info.must_change_password {
+                        <button
+                            id="tab-security-questions"
+                            type="button"
+                            role="tab"
+                            class={classes!("tab", (*questions_tab).then_some("active"))}
+                            aria-selected={(*questions_tab).to_string()}
+                            aria-controls="panel-security-questions"
+                            onclick={{ let t = questions_tab.clone(); Callback::from(move |_| t.set(true)) }}
+                        >
+                            { "Security questions" }
+                        </button>
+                    }
                 </div>
-                <div id="panel-change-password" class="tab-panel" role="tabpanel" aria-labelledby="tab-change-password">
+                if *questions_tab && !info.must_change_password {
+                    <div id="panel-security-questions" class="tab-panel" role="tabpanel" aria-labelledby="tab-security-questions">
+                        <h1 class="visually-hidden">{ "Security questions" }</h1>
+                        { match &*enrolment {
+                            Some(status) => html! {
+                                <>
+                                    if status.enrolled {
+                                        <h2>{ "Your security questions" }</h2>
+                                        <ul id="enrolled-questions">
+                                            { for status.questions.iter().map(|q| html! { <li>{ q.clone() }</li> }) }
+                                        </ul>
+                                        <p class="muted">{ "Your answers are never shown. To change your questions or answers, choose new ones below and enter your password." }</p>
+                                    } else {
+                                        <p>{ "You have not enrolled yet." }</p>
+                                    }
+                                    <EnrolForm
+                                        status={status.clone()}
+                                        username={AttrValue::from(info.user.username.clone())}
+                                        onenrolled={{ let e = enrolment.clone(); Callback::from(move |s| e.set(Some(s))) }}
+                                    />
+                                </>
+                            },
+                            None => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
+                        } }
+                    </div>
+                }
+                <div id="panel-change-password" class="tab-panel" role="tabpanel" aria-labelledby="tab-change-password" hidden={*questions_tab && !info.must_change_password}>
                     <h1 class="visually-hidden">{ "Change Password" }</h1>
                     <p class="muted">
                         { "Your new password requirements are listed below. Create a new confidential password and confirm it." }

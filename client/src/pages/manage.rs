@@ -68,11 +68,11 @@ pub fn Manage(props: &ManageProps) -> Html {
             <section class="card" aria-labelledby="other-heading">
                 <h2 id="other-heading" class="visually-hidden">{ "Other self-service options" }</h2>
                 <div class="option">
-                    <h3>{ "Unlock Account" }</h3>
+                    <h3 id="link-unlock"><Link<Route> to={Route::Unlock { domain: domain.id.clone() }} classes="option-link">{ "Unlock Account" }</Link<Route>></h3>
                     <p>{ "Unlock your account after multiple failed login attempts." }</p>
                 </div>
                 <div class="option">
-                    <h3>{ "Forgot Password" }</h3>
+                    <h3 id="link-forgot"><Link<Route> to={Route::Forgot { domain: domain.id.clone() }} classes="option-link">{ "Forgot Password" }</Link<Route>></h3>
                     <p>
                         { "If you have forgotten your password, and " }
                         <strong>{ "have previously enrolled in Self-Service Password Manager (SSPM) by setting up your security questions" }</strong>

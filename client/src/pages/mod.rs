@@ -1,4 +1,9 @@
 pub mod account;
+pub mod console;
+pub mod enrol;
+pub mod forgot;
 pub mod manage;
 pub mod not_found;
 pub mod sign_in;
+pub mod unlock;
+pub mod verification;

@@ -3,6 +3,7 @@ use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::notices::Notices;
+use crate::components::password_preview::PasswordPreview;
 use crate::components::sign_in_form::SignInForm;
 use crate::hooks::{use_bootstrap, use_session};
 
@@ -69,6 +70,7 @@ pub fn SignIn() -> Html {
             </div>
             <div class="column">
                 { for notices }
+                <PasswordPreview />
             </div>
         </div>
     }

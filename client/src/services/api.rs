@@ -35,9 +35,10 @@ impl ApiClientError {
     /// A sentence a person can act on.
     pub fn message(&self) -> String {
         match self {
-            Self::Network => {
-                "The server cannot be reached. Check your connection and try again.".to_owned()
-            }
+            Self::Network => "This needs a connection to the server, which cannot be reached \
+                              right now. What you typed is kept (except passwords): try again \
+                              when you are back online."
+                .to_owned(),
             Self::Decode => "The server sent an answer this page does not understand. \
                              Reload the page; if it keeps happening, call the Help Desk."
                 .to_owned(),
@@ -90,14 +91,14 @@ fn prepare(builder: RequestBuilder) -> RequestBuilder {
         .credentials(RequestCredentials::SameOrigin)
 }
 
-async fn send(builder: RequestBuilder) -> Result<Response, ApiClientError> {
+pub(crate) async fn send(builder: RequestBuilder) -> Result<Response, ApiClientError> {
     prepare(builder)
         .send()
         .await
         .map_err(|_| ApiClientError::Network)
 }
 
-async fn send_json<B: Serialize>(
+pub(crate) async fn send_json<B: Serialize>(
     builder: RequestBuilder,
     body: &B,
 ) -> Result<Response, ApiClientError> {
@@ -110,7 +111,7 @@ async fn send_json<B: Serialize>(
 }
 
 /// Turns a non-2xx answer into an error; passes 2xx (and 304) through.
-async fn check(response: Response) -> Result<Response, ApiClientError> {
+pub(crate) async fn check(response: Response) -> Result<Response, ApiClientError> {
     let status = response.status();
     if (200..300).contains(&status) || status == 304 {
         return Ok(response);
@@ -124,7 +125,7 @@ async fn check(response: Response) -> Result<Response, ApiClientError> {
     Err(ApiClientError::Api(error))
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiClientError> {
+pub(crate) async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiClientError> {
     let body = response.text().await.map_err(|_| ApiClientError::Network)?;
     serde_json::from_str(&body).map_err(|_| ApiClientError::Decode)
 }

@@ -1,2 +1,4 @@
 pub mod api;
+pub mod self_service;
 pub mod storage;
+pub mod strength;

@@ -6,10 +6,18 @@ use axum::Router;
 use crate::error::AppError;
 use crate::state::AppState;
 
+pub mod admin;
 pub mod bootstrap;
+pub mod enrolment;
 pub mod health;
+pub mod lra;
+pub mod openapi;
 pub mod password;
+pub mod portal;
 pub mod session;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
+pub mod verification;
 
 /// Every API route, and a JSON 404 for any other `/api` path.
 pub fn api_router() -> Router<AppState> {
@@ -18,9 +26,28 @@ pub fn api_router() -> Router<AppState> {
         .merge(password::router())
         .merge(bootstrap::router())
         .merge(health::router())
+        .merge(lra::router())
+        .merge(admin::router())
+        .merge(portal::router())
+        .merge(openapi::router())
+        .merge(enrolment::router())
+        .merge(verification::router())
+        .merge(test_hooks_router())
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
+}
+
+/// The test-only hooks, present only with the `test-hooks` feature.
+fn test_hooks_router() -> Router<AppState> {
+    #[cfg(feature = "test-hooks")]
+    {
+        test_hooks::router()
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        Router::new()
+    }
 }
 
 async fn api_not_found() -> AppError {

@@ -252,6 +252,7 @@ async fn sign_in(
         domain_slug: domain.slug.clone(),
         domain_name: domain.name.clone(),
         must_change,
+        role: latchkey_shared::admin::Role::parse(&user.role),
     }
     .info(idle_timeout_secs(&state));
     let mut response = Json(info).into_response();

@@ -146,7 +146,25 @@ async fn serve_with_demo_prints_the_demo_user_once_and_then_the_address(backend:
     let db = fresh_database(backend).await;
     let (mut child, before, address) = start_serve(&db.url).await;
     assert!(address.starts_with("http://127.0.0.1:"), "{address}");
-    assert_eq!(before.len(), 1, "{before:?}");
+    // The demo user first; then (issue 3) the enrolled user; then (issue 5)
+    // the LRA of Partners and the administrator, each once.
+    assert!(before.len() >= 3, "{before:?}");
+    for (prefix, role) in [
+        ("Demo LRA (Partners): domain=partners username=lra temporary password=", "lra"),
+        ("Demo administrator: domain=partners username=admin temporary password=", "admin"),
+    ] {
+        let line = before.iter().find(|l| l.starts_with(prefix)).expect(prefix);
+        let password = line.strip_prefix(prefix).unwrap();
+        let username = if role == "lra" { "lra" } else { "admin" };
+        let response = new_client()
+            .post(format!("{address}/api/session"))
+            .json(&serde_json::json!({"domain": "partners", "username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let info: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(info["role"], role, "{info}");
+    }
     let temp = before[0]
         .strip_prefix("Demo user: domain=partners username=demo temporary password=")
         .expect("the demo user line")

@@ -25,14 +25,18 @@ macro_rules! both_backends {
     };
 }
 
+mod admin_console;
 mod bootstrap;
 mod change_password;
 mod cli;
 mod hashing;
 mod helpers;
 mod lockout;
+mod purge;
 mod requests;
+mod self_service;
 mod sessions;
 mod sign_in;
+mod staff;
 mod static_files;
 mod temporary_passwords;

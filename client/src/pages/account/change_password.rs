@@ -9,6 +9,7 @@ use crate::components::password_field::PasswordField;
 use crate::components::strength_meter::StrengthMeter;
 use crate::dom;
 use crate::services::api::{self, ApiClientError};
+use crate::services::strength;
 
 #[derive(Properties, PartialEq)]
 pub struct ChangePasswordProps {
@@ -36,6 +37,24 @@ pub fn ChangePassword(props: &ChangePasswordProps) -> Html {
         let state = state.clone();
         use_effect_with(props.policy.clone(), move |policy| {
             state.dispatch(Action::Policy(policy.clone()))
+        });
+    }
+    {
+        // Each change of the new password (or policy) asks the strength
+        // worker for the full report; an answer for an older input is ignored.
+        let state = state.clone();
+        use_effect_with(state.seq, move |&seq| {
+            if state.estimating {
+                let dispatcher = state.dispatcher();
+                strength::request(
+                    &state.policy,
+                    &state.context,
+                    &state.new,
+                    Callback::from(move |report| {
+                        dispatcher.dispatch(Action::Estimated(seq, report))
+                    }),
+                );
+            }
         });
     }
 
@@ -169,7 +188,7 @@ pub fn ChangePassword(props: &ChangePasswordProps) -> Html {
                         <input id="show-passwords" type="checkbox" checked={state.revealed} onchange={on_reveal} />
                         <label for="show-passwords">{ "Show passwords" }</label>
                     </div>
-                    <StrengthMeter {estimate} min_strength={state.policy.min_strength} />
+                    <StrengthMeter {estimate} pending={typed && state.estimating} min_strength={state.policy.min_strength} />
                 </div>
                 <PasswordChecklist
                     rules={state.report.rules.clone()}

@@ -5,11 +5,11 @@
 use std::rc::Rc;
 
 use latchkey_shared::api::{messages, ChangePasswordRequest, ErrorCode, ErrorDetails};
-use latchkey_shared::strength::check_password;
-use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport};
+use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleId};
 use yew::prelude::*;
 
 use crate::services::api::ApiClientError;
+use crate::services::strength::quick_report;
 
 pub const WRONG_CURRENT_PASSWORD: &str =
     "Your current password is not correct. Please type it again.";
@@ -38,8 +38,16 @@ pub struct ChangePasswordState {
     pub confirm: String,
     /// Show the passwords as text.
     pub revealed: bool,
-    /// The shared check of `new` against `policy`, recomputed on every change.
+    /// The shared check of `new` against `policy`: the rules that need no
+    /// dictionary at once on every change, the full report (strength
+    /// estimate, NotCommon, MinStrength) when the strength worker answers.
     pub report: PolicyReport,
+    /// Numbers each change of `new` or `policy`; the worker's answer for an
+    /// older one is ignored.
+    pub seq: u64,
+    /// The full report for the current `new` has not arrived yet (what is
+    /// shown of the estimate is for an earlier input).
+    pub estimating: bool,
     pub submitting: bool,
     pub error: Option<FormMessage>,
     pub success: Option<AttrValue>,
@@ -52,6 +60,8 @@ pub enum Action {
     ToggleReveal,
     /// A newer copy of the policy (bootstrap refresh, or the server's 409).
     Policy(PasswordPolicy),
+    /// The strength worker's full report for change number `.0`.
+    Estimated(u64, PolicyReport),
     Submitting,
     Succeeded(String),
     Failed(ApiClientError),
@@ -59,7 +69,7 @@ pub enum Action {
 
 impl ChangePasswordState {
     pub fn new(policy: PasswordPolicy, context: PolicyContext) -> Self {
-        let report = check_password(&policy, "", &context);
+        let report = quick_report(&policy, "", &context);
         Self {
             policy,
             context,
@@ -68,6 +78,8 @@ impl ChangePasswordState {
             confirm: String::new(),
             revealed: false,
             report,
+            seq: 0,
+            estimating: false,
             submitting: false,
             error: None,
             success: None,
@@ -75,7 +87,22 @@ impl ChangePasswordState {
     }
 
     fn recheck(&mut self) {
-        self.report = check_password(&self.policy, &self.new, &self.context);
+        self.seq += 1;
+        let mut quick = quick_report(&self.policy, &self.new, &self.context);
+        self.estimating = !self.new.is_empty();
+        if self.estimating && self.report.strength.is_some() {
+            // Until the worker answers, keep showing its last verdict on the
+            // rules only it can check, so the meter does not flicker.
+            for rule in &mut quick.rules {
+                if matches!(rule.rule, RuleId::NotCommon | RuleId::MinStrength) {
+                    if let Some(old) = self.report.rules.iter().find(|r| r.rule == rule.rule) {
+                        rule.passed = old.passed;
+                    }
+                }
+            }
+            quick.strength = self.report.strength.take();
+        }
+        self.report = quick;
     }
 
     pub fn confirmation_matches(&self) -> bool {
@@ -84,6 +111,7 @@ impl ChangePasswordState {
 
     pub fn can_submit(&self) -> bool {
         !self.submitting
+            && !self.estimating
             && !self.current.is_empty()
             && self.report.passed()
             && self.confirmation_matches()
@@ -169,6 +197,12 @@ impl Reducible for ChangePasswordState {
                     next.recheck();
                 }
             }
+            Action::Estimated(seq, report) => {
+                if seq == next.seq && next.estimating {
+                    next.report = report;
+                    next.estimating = false;
+                }
+            }
             Action::Submitting => {
                 next.submitting = true;
                 next.error = None;
@@ -195,7 +229,7 @@ impl Reducible for ChangePasswordState {
 #[cfg(test)]
 mod tests {
     use latchkey_shared::api::ApiError;
-    use latchkey_shared::RuleId;
+    use latchkey_shared::strength::check_password;
 
     use super::*;
 
@@ -229,10 +263,19 @@ mod tests {
             .unwrap()
     }
 
+    /// The strength worker's answer for the current input.
+    fn estimated(s: Rc<ChangePasswordState>) -> Rc<ChangePasswordState> {
+        let report = check_password(&s.policy, &s.new, &s.context);
+        let seq = s.seq;
+        s.reduce(Action::Estimated(seq, report))
+    }
+
     fn ready() -> Rc<ChangePasswordState> {
-        state()
-            .reduce(Action::Current("Temp-1234".into()))
-            .reduce(Action::New(STRONG.into()))
+        estimated(
+            state()
+                .reduce(Action::Current("Temp-1234".into()))
+                .reduce(Action::New(STRONG.into())),
+        )
             .reduce(Action::Confirm(STRONG.into()))
     }
 
@@ -251,6 +294,20 @@ mod tests {
         assert!(!s.can_submit());
         let s = ready().reduce(Action::Current(String::new()));
         assert!(!s.can_submit());
+    }
+
+    #[test]
+    fn the_estimate_for_an_older_input_is_ignored_and_gates_the_button() {
+        let s = ready().reduce(Action::New(format!("{STRONG}!")));
+        assert!(s.estimating && !s.can_submit());
+        // The last verdict stays on screen meanwhile.
+        assert!(s.report.strength.is_some());
+        let old = check_password(&s.policy, "short", &s.context);
+        let stale = s.seq - 1;
+        let s = s.reduce(Action::Estimated(stale, old));
+        assert!(s.estimating, "an answer for an older input was taken");
+        let s = estimated(s).reduce(Action::Confirm(format!("{STRONG}!")));
+        assert!(!s.estimating && s.can_submit());
     }
 
     #[test]

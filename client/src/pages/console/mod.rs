@@ -1,0 +1,364 @@
+//! `/console`: the staff console. An LRA finds users of their domains and
+//! helps them; an administrator also runs domains, notices, the Help Desk
+//! contact, the audit log and the portal's API keys. The server enforces
+//! every role and scope; this page only hides what a role cannot use.
+
+mod admin;
+mod users;
+
+use gloo_net::http::Request;
+use latchkey_shared::admin::{ReauthRequest, ReauthResponse, Role};
+use latchkey_shared::api::ErrorCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+use crate::components::form_error::FormError;
+use crate::hooks::{use_session, SessionAction};
+use crate::services::api::{self, check, decode, send, send_json, ApiClientError};
+
+// ---------------------------------------------------------------- HTTP
+pub(crate) async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiClientError> {
+    decode(check(send(Request::get(url)).await?).await?).await
+}
+
+pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiClientError> {
+    decode(check(send_json(Request::post(url), body).await?).await?).await
+}
+
+pub(crate) async fn put_json<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiClientError> {
+    decode(check(send_json(Request::put(url), body).await?).await?).await
+}
+
+pub(crate) async fn delete(url: &str) -> Result<(), ApiClientError> {
+    check(send(Request::delete(url)).await?).await.map(|_| ())
+}
+
+pub(crate) fn needs_reauth(e: &ApiClientError) -> bool {
+    e.code() == Some(ErrorCode::ReauthRequired)
+}
+
+// ---------------------------------------------------------------- formatting
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// `YYYY-MM-DD` → unix seconds at 00:00 UTC.
+pub(crate) fn parse_date(s: &str) -> Option<i64> {
+    let mut it = s.trim().split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let d: i64 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+/// `YYYY-MM-DD HH:MM UTC`.
+pub(crate) fn when(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let s = unix.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", s / 3600, (s / 60) % 60)
+}
+
+pub(crate) fn today() -> String {
+    let now = (js_now() / 1000.0) as i64;
+    when(now)[..10].to_owned()
+}
+
+fn js_now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.time_origin() + p.now())
+        .unwrap_or(0.0)
+}
+
+// ---------------------------------------------------------------- inputs
+pub(crate) fn text_field(id: &str, label: &str, value: &str, on: Callback<String>) -> Html {
+    let oninput = Callback::from(move |e: InputEvent| {
+        on.emit(e.target_unchecked_into::<HtmlInputElement>().value())
+    });
+    html! {
+        <div class="field">
+            <label for={id.to_owned()}>{ label }</label>
+            <input id={id.to_owned()} type="text" value={value.to_owned()} {oninput} autocomplete="off" />
+        </div>
+    }
+}
+
+pub(crate) fn number_field(id: &str, label: &str, value: &str, on: Callback<String>) -> Html {
+    let oninput = Callback::from(move |e: InputEvent| {
+        on.emit(e.target_unchecked_into::<HtmlInputElement>().value())
+    });
+    html! {
+        <div class="field">
+            <label for={id.to_owned()}>{ label }</label>
+            <input id={id.to_owned()} type="number" inputmode="numeric" value={value.to_owned()} {oninput} />
+        </div>
+    }
+}
+
+pub(crate) fn area_field(id: &str, label: &str, value: &str, on: Callback<String>) -> Html {
+    let oninput = Callback::from(move |e: InputEvent| {
+        on.emit(e.target_unchecked_into::<HtmlTextAreaElement>().value())
+    });
+    html! {
+        <div class="field">
+            <label for={id.to_owned()}>{ label }</label>
+            <textarea id={id.to_owned()} rows="3" value={value.to_owned()} {oninput} />
+        </div>
+    }
+}
+
+pub(crate) fn check_field(id: &str, label: &str, checked: bool, on: Callback<bool>) -> Html {
+    let onchange = Callback::from(move |e: Event| {
+        on.emit(e.target_unchecked_into::<HtmlInputElement>().checked())
+    });
+    html! {
+        <div class="field-check">
+            <input id={id.to_owned()} type="checkbox" {checked} {onchange} />
+            <label for={id.to_owned()}>{ label }</label>
+        </div>
+    }
+}
+
+pub(crate) fn select_field(
+    id: &str,
+    label: &str,
+    value: &str,
+    options: &[(String, String)],
+    on: Callback<String>,
+) -> Html {
+    let onchange = Callback::from(move |e: Event| {
+        on.emit(e.target_unchecked_into::<HtmlSelectElement>().value())
+    });
+    html! {
+        <div class="field">
+            <label for={id.to_owned()}>{ label }</label>
+            <select id={id.to_owned()} {onchange}>
+                { for options.iter().map(|(v, l)| html! {
+                    <option value={v.clone()} selected={v == value}>{ l.clone() }</option>
+                }) }
+            </select>
+        </div>
+    }
+}
+
+// ---------------------------------------------------------------- re-authentication
+#[derive(Properties, PartialEq)]
+pub struct ReauthProps {
+    pub ondone: Callback<()>,
+}
+
+/// "Enter your password again": shown when the server answers `reauth_required`.
+#[component]
+pub fn Reauth(props: &ReauthProps) -> Html {
+    let password = use_state(String::new);
+    let error = use_state(|| None::<AttrValue>);
+    let busy = use_state(|| false);
+    let onsubmit = {
+        let (password, error, busy, ondone) =
+            (password.clone(), error.clone(), busy.clone(), props.ondone.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (password, error, busy, ondone) =
+                (password.clone(), error.clone(), busy.clone(), ondone.clone());
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let req = ReauthRequest {
+                    password: (*password).clone(),
+                };
+                let res: Result<ReauthResponse, _> =
+                    post_json(latchkey_shared::admin::paths::STAFF_REAUTH, &req).await;
+                busy.set(false);
+                match res {
+                    Ok(_) => {
+                        password.set(String::new());
+                        error.set(None);
+                        ondone.emit(());
+                    }
+                    Err(e) => error.set(Some(e.message().into())),
+                }
+            });
+        })
+    };
+    let oninput = {
+        let password = password.clone();
+        Callback::from(move |e: InputEvent| {
+            password.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    html! {
+        <form id="reauth" class="card reauth" {onsubmit}>
+            <h2>{ "Confirm it is you" }</h2>
+            <p class="muted">{ "Changing a credential needs your password entered within the last 5 minutes." }</p>
+            if let Some(m) = &*error {
+                <div class="alert alert-error" role="alert"><p>{ m.clone() }</p></div>
+            }
+            <div class="field">
+                <label for="reauth-password">{ "Your password" }</label>
+                <input id="reauth-password" type="password" autocomplete="current-password" value={(*password).clone()} {oninput} />
+            </div>
+            <button id="reauth-submit" type="submit" class="button button-primary" disabled={*busy}>
+                { if *busy { "Checking…" } else { "Confirm" } }
+            </button>
+        </form>
+    }
+}
+
+// ---------------------------------------------------------------- page
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Users,
+    Domains,
+    Notices,
+    Audit,
+    Keys,
+}
+
+impl Tab {
+    fn id(self) -> &'static str {
+        match self {
+            Tab::Users => "tab-users",
+            Tab::Domains => "tab-domains",
+            Tab::Notices => "tab-notices",
+            Tab::Audit => "tab-audit",
+            Tab::Keys => "tab-keys",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Users => "Users",
+            Tab::Domains => "Domains",
+            Tab::Notices => "Notices & Help Desk",
+            Tab::Audit => "Audit log",
+            Tab::Keys => "API keys",
+        }
+    }
+}
+
+#[component]
+pub fn Console() -> Html {
+    let session = use_session();
+    let navigator = use_navigator();
+    let tab = use_state(|| Tab::Users);
+    let load_error = use_state(|| None::<AttrValue>);
+    {
+        let (session, load_error, navigator) =
+            (session.clone(), load_error.clone(), navigator.clone());
+        let known = session.info.is_some();
+        use_effect_with((), move |_| {
+            if !known {
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::get_session().await {
+                        Ok(info) => session.dispatch(SessionAction::SignedIn(info)),
+                        Err(e) if e.is_not_authenticated() => {
+                            session.dispatch(SessionAction::Ended {
+                                notice: Some(e.message().into()),
+                            });
+                            if let Some(nav) = &navigator {
+                                nav.replace(&Route::SignIn);
+                            }
+                        }
+                        Err(e) => load_error.set(Some(e.message().into())),
+                    }
+                });
+            }
+        });
+    }
+    let Some(info) = session.info.clone() else {
+        return html! {
+            <section class="card page-narrow">
+                if let Some(m) = &*load_error {
+                    <FormError message={m.clone()} />
+                } else {
+                    <p class="muted" aria-busy="true">{ "Loading…" }</p>
+                }
+            </section>
+        };
+    };
+    if !info.role.is_staff() || info.must_change_password {
+        return html! {
+            <section class="card page-narrow">
+                <h1>{ "Staff console" }</h1>
+                <p>{ if info.must_change_password {
+                    "Change your temporary password first."
+                } else {
+                    "The staff console is for Local Registration Authorities and administrators."
+                } }</p>
+                <Link<Route> to={Route::Account} classes="button button-secondary">{ "Back to your account" }</Link<Route>>
+            </section>
+        };
+    }
+    let tabs: Vec<Tab> = if info.role == Role::Admin {
+        vec![Tab::Users, Tab::Domains, Tab::Notices, Tab::Audit, Tab::Keys]
+    } else {
+        vec![Tab::Users]
+    };
+    let panel = match *tab {
+        Tab::Users => html! { <users::Users /> },
+        Tab::Domains => html! { <admin::Domains /> },
+        Tab::Notices => html! { <admin::Notices /> },
+        Tab::Audit => html! { <admin::Audit /> },
+        Tab::Keys => html! { <admin::ApiKeys /> },
+    };
+    html! {
+        <div class="page page-console">
+            <section class="card account-bar" aria-label="Staff console">
+                <p id="console-role">
+                    <strong>{ info.user.display_name.clone() }</strong>
+                    <span class="muted">{ format!(" — {}", info.role.label()) }</span>
+                </p>
+                <Link<Route> to={Route::Account} classes="button button-secondary">{ "Your account" }</Link<Route>>
+            </section>
+            <div class="card tabs">
+                if tabs.len() > 1 {
+                    <div class="tab-list console-tabs" role="tablist" aria-label="Console sections">
+                        { for tabs.iter().map(|t| {
+                            let t = *t;
+                            let active = *tab == t;
+                            let onclick = { let tab = tab.clone(); Callback::from(move |_: MouseEvent| tab.set(t)) };
+                            html! {
+                                <button id={t.id()} type="button" role="tab" class={classes!("tab", active.then_some("active"))}
+                                    aria-selected={active.to_string()} {onclick}>{ t.label() }</button>
+                            }
+                        }) }
+                    </div>
+                }
+                <div class="tab-panel" role="tabpanel">
+                    { panel }
+                </div>
+            </div>
+        </div>
+    }
+}
+
+
+pub(crate) fn encode_query(s: &str) -> String {
+    latchkey_shared::admin::encode(s)
+}

@@ -1,0 +1,161 @@
+//! Several stateless `latchkey` processes on one PostgreSQL: everything that
+//! matters (sessions, failure counts, locks) lives in the database, so it
+//! does not matter which instance a request reaches.
+
+use std::process::Command;
+
+use anyhow::{ensure, Context, Result};
+use latchkey_e2e::{pg, Server};
+use latchkey_shared::api::{paths, ErrorCode, SignInRequest, CSRF_HEADER, SESSION_COOKIE};
+use reqwest::StatusCode;
+use sqlx::{Connection, Row};
+
+const INSTANCES: usize = 3;
+
+struct Cluster {
+    servers: Vec<Server>,
+    db_url: String,
+    http: reqwest::Client,
+}
+
+impl Cluster {
+    async fn start() -> Result<Cluster> {
+        let db_url = pg::create_database().await;
+        // The first instance migrates; the others find the schema in place.
+        let mut servers = vec![Server::start(&db_url, &[])?];
+        for _ in 1..INSTANCES {
+            servers.push(Server::start(&db_url, &[])?);
+        }
+        Ok(Cluster { servers, db_url, http: reqwest::Client::new() })
+    }
+
+    /// Runs the `latchkey` CLI against the shared database; returns stdout.
+    fn cli(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(latchkey_e2e::server_binary()?)
+            .args(args)
+            .env("SSPM_DATABASE_URL", &self.db_url)
+            .output()
+            .context("run latchkey")?;
+        ensure!(out.status.success(), "latchkey {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    }
+
+    async fn sign_in(&self, instance: usize, username: &str, password: &str) -> Result<reqwest::Response> {
+        let body = SignInRequest {
+            domain: "partners".into(),
+            username: username.into(),
+            password: password.into(),
+        };
+        Ok(self
+            .http
+            .post(self.servers[instance % INSTANCES].url(paths::SESSION))
+            .header(CSRF_HEADER, "1")
+            .json(&body)
+            .send()
+            .await?)
+    }
+
+    async fn session_status(&self, instance: usize, cookie: &str) -> Result<StatusCode> {
+        Ok(self
+            .http
+            .get(self.servers[instance % INSTANCES].url(paths::SESSION))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await?
+            .status())
+    }
+
+    /// Failed password checks recorded for `username`: every check that ran
+    /// argon2 and failed writes one `failure` audit event.
+    async fn failed_checks(&self, username: &str) -> Result<i64> {
+        let mut conn = sqlx::postgres::PgConnection::connect(&self.db_url).await?;
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE subject = $1 AND result = 'failure'",
+        )
+        .bind(username)
+        .fetch_one(&mut conn)
+        .await?
+        .try_get("n")?;
+        Ok(n)
+    }
+}
+
+async fn code(response: reqwest::Response) -> Result<(StatusCode, ErrorCode)> {
+    let status = response.status();
+    let error: latchkey_shared::api::ApiError = response.json().await?;
+    Ok((status, error.code))
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(SESSION_COOKIE))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_on_one_postgresql_share_locks_sessions_and_sign_out() -> Result<()> {
+    let cluster = Cluster::start().await?;
+    cluster.cli(&["domain", "create", "--slug", "partners", "--name", "Partners"])?;
+    let ada = cluster.cli(&["user", "create", "--domain", "partners", "--username", "ada", "--display-name", "Ada"])?;
+    cluster.cli(&["user", "create", "--domain", "partners", "--username", "bob", "--display-name", "Bob"])?;
+
+    // Failures spread over the instances lock at exactly five.
+    for attempt in 0..5 {
+        let r = cluster.sign_in(attempt, "bob", "not-the-password-at-all").await?;
+        ensure!(code(r).await? == (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials), "attempt {}", attempt + 1);
+    }
+    let sixth = cluster.sign_in(5, "bob", "not-the-password-at-all").await?;
+    ensure!(code(sixth).await? == (StatusCode::LOCKED, ErrorCode::AccountLocked), "the 6th attempt is locked out");
+    ensure!(cluster.failed_checks("bob").await? == 5);
+
+    // A session made on one instance works on the others; sign-out on one
+    // ends it everywhere.
+    let r = cluster.sign_in(0, "ada", &ada).await?;
+    ensure!(r.status() == StatusCode::OK, "ada signs in: {}", r.status());
+    let cookie = session_cookie(&r).context("a session cookie")?;
+    for i in 0..INSTANCES {
+        ensure!(cluster.session_status(i, &cookie).await? == StatusCode::OK, "session on instance {i}");
+    }
+    let out = cluster
+        .http
+        .delete(cluster.servers[1].url(paths::SESSION))
+        .header(CSRF_HEADER, "1")
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await?;
+    ensure!(out.status().is_success(), "sign-out: {}", out.status());
+    for i in 0..INSTANCES {
+        ensure!(cluster.session_status(i, &cookie).await? == StatusCode::UNAUTHORIZED, "ended on instance {i}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_wrong_sign_ins_over_the_instances_get_at_most_five_password_checks() -> Result<()> {
+    let cluster = Cluster::start().await?;
+    cluster.cli(&["domain", "create", "--slug", "partners", "--name", "Partners"])?;
+    cluster.cli(&["user", "create", "--domain", "partners", "--username", "eve", "--display-name", "Eve"])?;
+
+    let attempts = (0..50).map(|i| cluster.sign_in(i, "eve", "guess-guess-guess-guess"));
+    let responses = futures::future::join_all(attempts).await;
+    let mut unauthorized = 0;
+    let mut locked = 0;
+    for r in responses {
+        match code(r?).await? {
+            (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials) => unauthorized += 1,
+            (StatusCode::LOCKED, ErrorCode::AccountLocked) => locked += 1,
+            other => anyhow::bail!("unexpected answer {other:?}"),
+        }
+    }
+    let checks = cluster.failed_checks("eve").await?;
+    ensure!(checks <= 5, "{checks} password checks ran");
+    ensure!(unauthorized <= 5 && unauthorized + locked == 50, "{unauthorized} refused, {locked} locked");
+    let after = cluster.sign_in(0, "eve", "guess-guess-guess-guess").await?;
+    ensure!(code(after).await?.1 == ErrorCode::AccountLocked);
+    Ok(())
+}
