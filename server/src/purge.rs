@@ -18,6 +18,8 @@ pub const STALE_COUNTER_SECS: i64 = 24 * 60 * 60;
 pub struct Purged {
     pub sessions: u64,
     pub failure_counters: u64,
+    pub flows: u64,
+    pub self_service_failures: u64,
 }
 
 /// One pass over every table with expiring rows.
@@ -37,9 +39,25 @@ pub async fn purge_once(state: &AppState) -> Result<Purged, sqlx::Error> {
             .execute(&state.db.pool)
             .await?
             .rows_affected();
+    // A flow past its deadline can no longer be continued; its CAPTCHA
+    // expires sooner still.
+    let flows = sqlx::query("DELETE FROM self_service_flows WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&state.db.pool)
+        .await?
+        .rows_affected();
+    let self_service_failures = sqlx::query(
+        "DELETE FROM self_service_failures WHERE blocked_at IS NULL AND updated_at <= $1",
+    )
+    .bind(now - STALE_COUNTER_SECS)
+    .execute(&state.db.pool)
+    .await?
+    .rows_affected();
     Ok(Purged {
         sessions,
         failure_counters,
+        flows,
+        self_service_failures,
     })
 }
 
@@ -54,6 +72,8 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
                 Ok(p) if p != Purged::default() => tracing::info!(
                     sessions = p.sessions,
                     failure_counters = p.failure_counters,
+                    flows = p.flows,
+                    self_service_failures = p.self_service_failures,
                     "purged expired state"
                 ),
                 Ok(_) => {}

@@ -58,6 +58,24 @@ pub fn server_binary() -> Result<PathBuf> {
     bail!("the server binary is not built: run `./x test` (or `cargo build -p latchkey-server`) first")
 }
 
+/// The server built with the `test-hooks` feature (CAPTCHA answers readable
+/// through `/api/test-hooks/…`): `target/debug/latchkey-test-hooks`, which
+/// `./x test` builds, or `LATCHKEY_HOOKS_BIN`.
+pub fn hooks_binary() -> Result<PathBuf> {
+    let bin = match std::env::var("LATCHKEY_HOOKS_BIN") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => workspace_root().join("target").join("debug").join("latchkey-test-hooks"),
+    };
+    if !bin.exists() {
+        bail!(
+            "{} is missing: run `./x test`, or `cargo build -p latchkey-server --bin latchkey \
+             --features test-hooks && cp target/debug/latchkey target/debug/latchkey-test-hooks`",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
 /// The built PWA (`client/dist`), which the server serves.
 pub fn dist_dir() -> Result<PathBuf> {
     let dist = workspace_root().join("client").join("dist");
@@ -97,17 +115,7 @@ impl Server {
     /// `/api/test-hooks/captcha-latest`): `target/debug/latchkey-test-hooks`,
     /// which `./x test` builds, or `LATCHKEY_HOOKS_BIN`.
     pub fn start_demo_sqlite_with_hooks() -> Result<Server> {
-        let bin = match std::env::var("LATCHKEY_HOOKS_BIN") {
-            Ok(p) => PathBuf::from(p),
-            Err(_) => workspace_root().join("target").join("debug").join("latchkey-test-hooks"),
-        };
-        if !bin.exists() {
-            bail!(
-                "{} is missing: run `./x test`, or `cargo build -p latchkey-server --bin latchkey \
-                 --features test-hooks && cp target/debug/latchkey target/debug/latchkey-test-hooks`",
-                bin.display()
-            );
-        }
+        let bin = hooks_binary()?;
         let dir = TempDir::new("lk-e2e-hooks")?;
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("latchkey.db").display());
         let mut s = Server::start_bin(bin, &url, &[("SSPM_DEMO", "true")])?;

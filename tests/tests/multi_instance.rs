@@ -29,6 +29,29 @@ impl Cluster {
         Ok(Cluster { servers, db_url, http: reqwest::Client::new() })
     }
 
+    /// Instances of the `test-hooks` build (CAPTCHAs readable); the first
+    /// one seeds the demo data, including the enrolled demo user.
+    async fn start_with_hooks_and_demo() -> Result<Cluster> {
+        let db_url = pg::create_database().await;
+        let bin = latchkey_e2e::hooks_binary()?;
+        let mut servers = vec![Server::start_bin(bin.clone(), &db_url, &[("SSPM_DEMO", "true")])?];
+        for _ in 1..INSTANCES {
+            servers.push(Server::start_bin(bin.clone(), &db_url, &[])?);
+        }
+        Ok(Cluster { servers, db_url, http: reqwest::Client::new() })
+    }
+
+    /// The characters of the CAPTCHA `instance` issued for `flow`.
+    async fn captcha(&self, instance: usize, flow: &str) -> Result<String> {
+        let r = self.http.get(self.servers[instance].url(&format!("/api/test-hooks/captcha/{flow}"))).send().await?;
+        ensure!(r.status() == StatusCode::OK, "captcha hook on instance {instance}: {}", r.status());
+        Ok(r.text().await?)
+    }
+
+    async fn post<B: serde::Serialize>(&self, instance: usize, path: &str, body: &B) -> Result<reqwest::Response> {
+        Ok(self.http.post(self.servers[instance].url(path)).header(CSRF_HEADER, "1").json(body).send().await?)
+    }
+
     /// Runs the `latchkey` CLI against the shared database; returns stdout.
     fn cli(&self, args: &[&str]) -> Result<String> {
         let out = Command::new(latchkey_e2e::server_binary()?)
@@ -157,5 +180,53 @@ async fn fifty_parallel_wrong_sign_ins_over_the_instances_get_at_most_five_passw
     ensure!(unauthorized <= 5 && unauthorized + locked == 50, "{unauthorized} refused, {locked} locked");
     let after = cluster.sign_in(0, "eve", "guess-guess-guess-guess").await?;
     ensure!(code(after).await?.1 == ErrorCode::AccountLocked);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unlock_flow_started_on_one_instance_finishes_on_the_others() -> Result<()> {
+    use latchkey_shared::self_service::{
+        paths as ss, AnswersRequest, CaptchaChallenge, FinishRequest, FinishResponse, FlowKind,
+        FlowStarted, IdentifyRequest, QuestionsStep, StartFlowRequest,
+    };
+    let cluster = Cluster::start_with_hooks_and_demo().await?;
+    let (password, answers) = cluster.servers[0].demo_enrolled()?;
+    for attempt in 0..6 {
+        cluster.sign_in(attempt, "enrolled", "wrong-wrong-wrong-wrong").await?;
+    }
+    let r = cluster.sign_in(1, "enrolled", &password).await?;
+    ensure!(code(r).await?.1 == ErrorCode::AccountLocked, "locked before the flow");
+
+    // Start on instance 0...
+    let started: FlowStarted = cluster
+        .post(0, ss::FLOWS, &StartFlowRequest { kind: FlowKind::Unlock, domain: "partners".into() })
+        .await?
+        .json()
+        .await?;
+    let id = started.flow_id;
+    let first = cluster.captcha(0, &id).await?;
+    // ...identify on 1...
+    let r = cluster
+        .post(1, &ss::flow(ss::FLOW_IDENTIFY, &id), &IdentifyRequest { username: "enrolled".into(), captcha: first })
+        .await?;
+    ensure!(r.status() == StatusCode::OK, "identify on instance 1: {}", r.status());
+    let questions: QuestionsStep = r.json().await?;
+    let mine: Vec<String> = questions
+        .questions
+        .iter()
+        .map(|q| answers.iter().find(|(question, _)| question == q).map(|(_, a)| a.clone()).context("an enrolled question"))
+        .collect::<Result<_>>()?;
+    // ...answer on 2 (which issues the second CAPTCHA)...
+    let r = cluster.post(2, &ss::flow(ss::FLOW_ANSWERS, &id), &AnswersRequest { answers: mine }).await?;
+    ensure!(r.status() == StatusCode::OK, "answers on instance 2: {}", r.status());
+    let _second: CaptchaChallenge = r.json().await?;
+    let second = cluster.captcha(2, &id).await?;
+    // ...and finish on 0.
+    let r = cluster.post(0, &ss::flow(ss::FLOW_FINISH, &id), &FinishRequest { captcha: second }).await?;
+    ensure!(r.status() == StatusCode::OK, "finish on instance 0: {}", r.status());
+    ensure!(matches!(r.json::<FinishResponse>().await?, FinishResponse::Unlocked { .. }));
+
+    let r = cluster.sign_in(1, "enrolled", &password).await?;
+    ensure!(r.status() == StatusCode::OK, "signs in after the unlock: {}", r.status());
     Ok(())
 }

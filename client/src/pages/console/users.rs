@@ -221,6 +221,13 @@ pub fn Users() -> Html {
             html! {
                 <section id="user-state" class="user-state" aria-live="polite">
                     <h2>{ format!("{} ({})", u.display_name, u.username) }</h2>
+                    if let Some((pw, exp)) = &*temp {
+                        <div class="alert alert-warning temp-password-box" role="status">
+                            <p>{ "Temporary password (shown once — read it to the user):" }</p>
+                            <p><code id="temp-password" class="temp-password" tabindex="-1">{ pw.clone() }</code></p>
+                            <p class="small">{ format!("Expires {}. The user must change it at first sign-in.", when(*exp)) }</p>
+                        </div>
+                    }
                     <dl>
                         { row("state-domain", "Domain", u.domain_name.clone(), None) }
                         { row("state-locked", "Locked", if u.locked {
@@ -237,13 +244,6 @@ pub fn Users() -> Html {
                         { row("state-changed", "Last password change", when(u.password_changed_at), None) }
                         { row("state-disabled", "Disabled", if u.disabled { "Yes".into() } else { "No".into() }, Some(u.disabled)) }
                     </dl>
-                    if let Some((pw, exp)) = &*temp {
-                        <div class="alert alert-warning temp-password-box" role="status">
-                            <p>{ "Temporary password (shown once — read it to the user):" }</p>
-                            <p><code id="temp-password" class="temp-password" tabindex="-1">{ pw.clone() }</code></p>
-                            <p class="small">{ format!("Expires {}. The user must change it at first sign-in.", when(*exp)) }</p>
-                        </div>
-                    }
                     { area_field("action-reason", "Reason (recorded in the audit log)", &reason, {
                         let reason = reason.clone(); Callback::from(move |v| reason.set(v)) }) }
                     <div class="actions">
