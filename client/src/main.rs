@@ -8,7 +8,8 @@
 //! - [`hooks`]: loading/caching the bootstrap data, the session context;
 //! - [`services`]: the only place that talks HTTP;
 //! - [`dom`]: focus management;
-//! - [`format`]: pure helpers (dates, phone links), unit-tested natively.
+//! - [`format`]: pure helpers (dates, phone links), unit-tested natively;
+//! - [`unicode`]: the browser's NFKC and case mapping for the shared crate.
 
 mod app;
 mod components;
@@ -17,7 +18,9 @@ mod format;
 mod hooks;
 mod pages;
 mod services;
+mod unicode;
 
 fn main() {
+    unicode::install();
     yew::Renderer::<app::App>::new().render();
 }

@@ -258,9 +258,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 other => anyhow::bail!("unknown role {other:?}: use user, lra or admin"),
             };
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
-            staff_cli::set_user_role(&state, &args.domain, &args.username, role, &args.lra_domains)
-                .await?;
-            eprintln!("{} in {} is now {}", args.username, args.domain, role.as_str());
+            staff_cli::set_user_role(
+                &state,
+                &args.domain,
+                &args.username,
+                role,
+                &args.lra_domains,
+            )
+            .await?;
+            eprintln!(
+                "{} in {} is now {}",
+                args.username,
+                args.domain,
+                role.as_str()
+            );
             Ok(())
         }
         Command::Demo => {

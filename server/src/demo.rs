@@ -10,8 +10,8 @@ use crate::audit::{self, kind, result, AuditEvent};
 use crate::password::generate_temporary_password;
 use crate::routes::admin::set_role;
 use crate::routes::bootstrap::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
-use latchkey_shared::admin::Role;
 use crate::state::AppState;
+use latchkey_shared::admin::Role;
 
 pub const DEMO_DOMAIN: &str = "partners";
 pub const DEMO_USERNAME: &str = "demo";
@@ -105,7 +105,11 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
     let lra_temporary_password = generate_temporary_password();
     let lra_hash = state.hasher.ticket()?.hash(&lra_temporary_password).await?;
     let admin_temporary_password = generate_temporary_password();
-    let admin_hash = state.hasher.ticket()?.hash(&admin_temporary_password).await?;
+    let admin_hash = state
+        .hasher
+        .ticket()?
+        .hash(&admin_temporary_password)
+        .await?;
     let enrolled = crate::self_service::demo::prepare(state).await?;
     let now = state.now();
 
@@ -169,11 +173,20 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
         Some(expires),
     )
     .await?;
-    crate::self_service::demo::insert(&mut tx, now, &[partners, hrcc], partners, &enrolled)
-        .await?;
+    crate::self_service::demo::insert(&mut tx, now, &[partners, hrcc], partners, &enrolled).await?;
     for (name, display, staff_hash, role) in [
-        (DEMO_LRA_USERNAME, DEMO_LRA_DISPLAY_NAME, &lra_hash, Role::Lra),
-        (DEMO_ADMIN_USERNAME, DEMO_ADMIN_DISPLAY_NAME, &admin_hash, Role::Admin),
+        (
+            DEMO_LRA_USERNAME,
+            DEMO_LRA_DISPLAY_NAME,
+            &lra_hash,
+            Role::Lra,
+        ),
+        (
+            DEMO_ADMIN_USERNAME,
+            DEMO_ADMIN_DISPLAY_NAME,
+            &admin_hash,
+            Role::Admin,
+        ),
     ] {
         let username = Username::parse(name).map_err(|e| anyhow::anyhow!("demo staff: {e}"))?;
         let id = insert_user(

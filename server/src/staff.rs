@@ -322,6 +322,9 @@ mod tests {
             threshold: 5,
             lock_secs: 0,
         };
-        assert_eq!(lock_state(forever, Some(5), Some(1), 1_000_000), (true, None, 5));
+        assert_eq!(
+            lock_state(forever, Some(5), Some(1), 1_000_000),
+            (true, None, 5)
+        );
     }
 }

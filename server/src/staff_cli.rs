@@ -188,7 +188,10 @@ pub fn parse_import(text: &str) -> anyhow::Result<Vec<ImportRow>> {
     for (i, r) in records.iter().enumerate() {
         let line = i + 1;
         if i == 0 {
-            let first = r.first().map(|f| f.trim().to_lowercase()).unwrap_or_default();
+            let first = r
+                .first()
+                .map(|f| f.trim().to_lowercase())
+                .unwrap_or_default();
             if first == "username" || first == "user name" || first == "user_name" {
                 continue;
             }
@@ -255,7 +258,11 @@ pub async fn import_users(state: &AppState, csv: &str, output: &Path) -> anyhow:
             .map_err(|e| anyhow!("{e}"))?
             .key();
         if !seen.insert((d.id, key.clone())) {
-            bail!("user {:?} appears twice for domain {}", row.username, row.domain);
+            bail!(
+                "user {:?} appears twice for domain {}",
+                row.username,
+                row.domain
+            );
         }
         let exists = sqlx::query("SELECT id FROM users WHERE domain_id = $1 AND username_key = $2")
             .bind(d.id)
@@ -263,7 +270,11 @@ pub async fn import_users(state: &AppState, csv: &str, output: &Path) -> anyhow:
             .fetch_optional(&state.db.pool)
             .await?;
         if exists.is_some() {
-            bail!("user {:?} already exists in domain {}", row.username, row.domain);
+            bail!(
+                "user {:?} already exists in domain {}",
+                row.username,
+                row.domain
+            );
         }
     }
     let mut file = create_private_file(output)?;
@@ -279,7 +290,11 @@ pub async fn import_users(state: &AppState, csv: &str, output: &Path) -> anyhow:
         )
         .await
         .with_context(|| format!("creating {:?} in {}", row.username, row.domain))?;
-        writeln!(file, "{},{},{}", row.domain, row.username, user.temporary_password)?;
+        writeln!(
+            file,
+            "{},{},{}",
+            row.domain, row.username, user.temporary_password
+        )?;
         file.flush()?;
         created += 1;
     }

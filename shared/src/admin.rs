@@ -487,8 +487,14 @@ mod tests {
             from: Some(5),
             ..Default::default()
         };
-        assert_eq!(q.to_query_string(), "user=j%20smith%26x&kind=sign_in&from=5");
-        assert_eq!(paths::with_id(paths::STAFF_UNLOCK, 7), "/api/staff/users/7/unlock");
+        assert_eq!(
+            q.to_query_string(),
+            "user=j%20smith%26x&kind=sign_in&from=5"
+        );
+        assert_eq!(
+            paths::with_id(paths::STAFF_UNLOCK, 7),
+            "/api/staff/users/7/unlock"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::normalize_password;
+use crate::normalize::{case_fold, normalize_password};
 
 /// A domain's password policy. Versioned so a client that checked against an
 /// older copy can be told to re-check.
@@ -293,11 +293,11 @@ pub fn check_rules(
     }
 
     if policy.forbid_context_words {
-        let folded = caseless::default_case_fold_str(&password);
+        let folded = case_fold(&password);
         let contains_context_word = ctx
             .forbidden_words()
             .iter()
-            .any(|word| folded.contains(&caseless::default_case_fold_str(word)));
+            .any(|word| folded.contains(&case_fold(word)));
         results.push(rule(
             RuleId::NoContextWords,
             !contains_context_word,

@@ -5,7 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use unicode_normalization::UnicodeNormalization;
 
 /// Longest user name accepted, in code points after NFKC.
 pub const MAX_USERNAME_LENGTH: usize = 64;
@@ -38,7 +37,7 @@ impl Username {
     pub fn parse(input: &str) -> Result<Self, UsernameError> {
         // Normalise before trimming: NFKC can turn a non-space character into
         // a space (e.g. U+00A8 DIAERESIS becomes space + combining mark).
-        let normalized: String = input.nfkc().collect();
+        let normalized = crate::normalize::nfkc(input);
         let trimmed = normalized.trim();
         if trimmed.is_empty() {
             return Err(UsernameError::Empty);

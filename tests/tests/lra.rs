@@ -34,21 +34,25 @@ async fn change_password(b: &Browser, current: &str, new: &str) -> Result<()> {
     b.type_into("#current-password", current).await?;
     b.type_into("#new-password", new).await?;
     b.type_into("#confirm-password", new).await?;
-    let enabled = b.wait_until("the change button enabled", || async {
-        // The form re-renders while the checklist updates: a stale element is "not yet".
-        Ok(match b.find("#change-password").await {
-            Ok(e) => e.is_enabled().await.unwrap_or(false),
-            Err(_) => false,
+    let enabled = b
+        .wait_until("the change button enabled", || async {
+            // The form re-renders while the checklist updates: a stale element is "not yet".
+            Ok(match b.find("#change-password").await {
+                Ok(e) => e.is_enabled().await.unwrap_or(false),
+                Err(_) => false,
+            })
         })
-    })
-    .await;
+        .await;
     if enabled.is_err() {
         b.screenshots("lra-debug-change-password").await?;
     }
     enabled?;
     b.click("#change-password").await?;
     let success = b.text("#success").await?;
-    ensure!(success.contains("changed successfully"), "success message: {success}");
+    ensure!(
+        success.contains("changed successfully"),
+        "success message: {success}"
+    );
     Ok(())
 }
 
@@ -63,7 +67,8 @@ fn banner_password(server: &Server, prefix: &str) -> Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_lra_unlocks_a_user_and_issues_a_temporary_password_that_the_user_changes() -> Result<()> {
+async fn an_lra_unlocks_a_user_and_issues_a_temporary_password_that_the_user_changes() -> Result<()>
+{
     let server = Server::start_demo_sqlite()?;
     let lra_temporary = banner_password(&server, "Demo LRA")?;
     banner_password(&server, "Demo administrator")?;
@@ -99,7 +104,8 @@ async fn an_lra_unlocks_a_user_and_issues_a_temporary_password_that_the_user_cha
     b.screenshots("lra-03-user-locked-in-console").await?;
 
     // Unlock, with a reason.
-    b.type_into("#action-reason", "Caller verified by employee number").await?;
+    b.type_into("#action-reason", "Caller verified by employee number")
+        .await?;
     b.click("#action-unlock").await?;
     b.wait_until("unlocked", || async {
         Ok(b.attr("#state-locked", "data-value").await?.as_deref() == Some("false"))
@@ -108,10 +114,14 @@ async fn an_lra_unlocks_a_user_and_issues_a_temporary_password_that_the_user_cha
     b.screenshots("lra-04-unlocked").await?;
 
     // Issue a temporary password: shown once.
-    b.type_into("#action-reason", "Forgot the password; identity verified").await?;
+    b.type_into("#action-reason", "Forgot the password; identity verified")
+        .await?;
     b.click("#action-temp-password").await?;
     let temporary = b.text("#temp-password").await?;
-    ensure!(temporary.chars().count() >= 12, "temporary password {temporary:?}");
+    ensure!(
+        temporary.chars().count() >= 12,
+        "temporary password {temporary:?}"
+    );
     ensure!(
         b.attr("#state-temporary", "data-value").await?.as_deref() == Some("true"),
         "temporary password pending"
@@ -158,7 +168,12 @@ async fn an_administrator_sees_every_console_tab() -> Result<()> {
     b.find("#policy-preview-password").await?;
     b.type_into("#policy-preview-password", "short").await?;
     b.wait_until("the preview checklist", || async {
-        Ok(b.attr("#requirements li[data-rule='min_length']", "data-passed").await?.as_deref() == Some("false"))
+        Ok(
+            b.attr("#requirements li[data-rule='min_length']", "data-passed")
+                .await?
+                .as_deref()
+                == Some("false"),
+        )
     })
     .await?;
     b.screenshots("admin-01-domains").await?;

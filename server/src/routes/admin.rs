@@ -13,8 +13,7 @@ use base64::Engine;
 use latchkey_shared::admin::{
     paths, AdminDomain, AdminNotice, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, AuditEntry,
     AuditPage, AuditQuery, DomainCreate, DomainUpdate, MandatoryResetRequest,
-    MandatoryResetResponse, NoticeInput, Role, RoleUpdate, UserState,
-    MANDATORY_RESET_NOTICE_TITLE,
+    MandatoryResetResponse, NoticeInput, Role, RoleUpdate, UserState, MANDATORY_RESET_NOTICE_TITLE,
 };
 use latchkey_shared::api::HelpDesk;
 use latchkey_shared::Username;
@@ -38,12 +37,21 @@ pub fn router() -> Router<AppState> {
         .route(paths::ADMIN_DOMAINS, get(list_domains).post(create_domain))
         .route(paths::ADMIN_DOMAIN, put(update_domain))
         .route(paths::ADMIN_NOTICES, get(list_notices).post(create_notice))
-        .route(paths::ADMIN_NOTICE, put(update_notice).delete(delete_notice))
+        .route(
+            paths::ADMIN_NOTICE,
+            put(update_notice).delete(delete_notice),
+        )
         .route(paths::ADMIN_MANDATORY_RESET, post(mandatory_reset))
-        .route(paths::ADMIN_HELP_DESK, get(get_help_desk).put(put_help_desk))
+        .route(
+            paths::ADMIN_HELP_DESK,
+            get(get_help_desk).put(put_help_desk),
+        )
         .route(paths::ADMIN_AUDIT, get(audit_log))
         .route(paths::ADMIN_AUDIT_CSV, get(audit_csv))
-        .route(paths::ADMIN_API_KEYS, get(list_api_keys).post(create_api_key))
+        .route(
+            paths::ADMIN_API_KEYS,
+            get(list_api_keys).post(create_api_key),
+        )
         .route(paths::ADMIN_API_KEY, delete(revoke_api_key))
         .route(paths::ADMIN_USER_ROLE, put(update_role))
 }
@@ -127,7 +135,16 @@ async fn create_domain(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::DOMAIN_CREATE, result::SUCCESS, None, Some(&slug), None).await?;
+    record(
+        &state,
+        &actor,
+        kind::DOMAIN_CREATE,
+        result::SUCCESS,
+        None,
+        Some(&slug),
+        None,
+    )
+    .await?;
     let d = domains::by_slug(&state.db, &slug)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -241,13 +258,15 @@ fn notice_from_row(r: &sqlx::any::AnyRow) -> Result<AdminNotice, AppError> {
 const NOTICE_COLUMNS: &str = "id, title, body, posted_on, published, sort_order";
 
 async fn notice_by_id(state: &AppState, id: i64) -> AppResult<Option<AdminNotice>> {
-    sqlx::query(&format!("SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .as_ref()
-        .map(notice_from_row)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {NOTICE_COLUMNS} FROM notices WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .as_ref()
+    .map(notice_from_row)
+    .transpose()
 }
 
 async fn list_notices(
@@ -308,8 +327,16 @@ async fn create_notice(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::NOTICE_CREATE, result::SUCCESS, None, None, Some(n.title.trim()))
-        .await?;
+    record(
+        &state,
+        &actor,
+        kind::NOTICE_CREATE,
+        result::SUCCESS,
+        None,
+        None,
+        Some(n.title.trim()),
+    )
+    .await?;
     let notice = notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?;
     Ok((StatusCode::CREATED, Json(notice)))
 }
@@ -342,9 +369,19 @@ async fn update_notice(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::NOTICE_UPDATE, result::SUCCESS, None, None, Some(n.title.trim()))
-        .await?;
-    Ok(Json(notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?))
+    record(
+        &state,
+        &actor,
+        kind::NOTICE_UPDATE,
+        result::SUCCESS,
+        None,
+        None,
+        Some(n.title.trim()),
+    )
+    .await?;
+    Ok(Json(
+        notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?,
+    ))
 }
 
 async fn delete_notice(
@@ -363,8 +400,16 @@ async fn delete_notice(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::NOTICE_DELETE, result::SUCCESS, None, None, Some(&notice.title))
-        .await?;
+    record(
+        &state,
+        &actor,
+        kind::NOTICE_DELETE,
+        result::SUCCESS,
+        None,
+        None,
+        Some(&notice.title),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -382,7 +427,9 @@ async fn mandatory_reset(
     admin.require_fresh(state.now())?;
     let reason = valid_reason(&req.reason)?;
     if req.domains.is_empty() {
-        return Err(AppError::BadRequest("Choose at least one domain.".to_owned()));
+        return Err(AppError::BadRequest(
+            "Choose at least one domain.".to_owned(),
+        ));
     }
     let mut targets = Vec::new();
     for slug in &req.domains {
@@ -401,9 +448,9 @@ async fn mandatory_reset(
         keys.push((name.trim().to_owned(), u.key()));
     }
     if let Some(id) = req.notice_id {
-        notice_by_id(&state, id).await?.ok_or_else(|| {
-            AppError::BadRequest("That notice does not exist.".to_owned())
-        })?;
+        notice_by_id(&state, id)
+            .await?
+            .ok_or_else(|| AppError::BadRequest("That notice does not exist.".to_owned()))?;
     }
     let now = state.now();
     let today = staff::iso_date(now);
@@ -438,10 +485,11 @@ async fn mandatory_reset(
     let notice_id = match req.notice_id {
         Some(id) => id,
         None => {
-            let existing = sqlx::query("SELECT id FROM notices WHERE title = $1 ORDER BY id LIMIT 1")
-                .bind(MANDATORY_RESET_NOTICE_TITLE)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let existing =
+                sqlx::query("SELECT id FROM notices WHERE title = $1 ORDER BY id LIMIT 1")
+                    .bind(MANDATORY_RESET_NOTICE_TITLE)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             match existing {
                 Some(r) => r.try_get("id")?,
                 None => sqlx::query(
@@ -554,7 +602,16 @@ async fn put_help_desk(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::HELP_DESK_UPDATE, result::SUCCESS, None, None, None).await?;
+    record(
+        &state,
+        &actor,
+        kind::HELP_DESK_UPDATE,
+        result::SUCCESS,
+        None,
+        None,
+        None,
+    )
+    .await?;
     Ok(Json(HelpDesk {
         phone: phone.to_owned(),
         email: email.to_owned(),
@@ -585,7 +642,9 @@ async fn query_audit(state: &AppState, q: &AuditQuery, limit: i64) -> AppResult<
         let p1 = param(&mut args, Arg::S(u.clone()));
         let p2 = param(&mut args, Arg::S(u.clone()));
         let p3 = param(&mut args, Arg::S(format!("{u}@%")));
-        clauses.push(format!("(subject = {p1} OR actor = {p2} OR actor LIKE {p3})"));
+        clauses.push(format!(
+            "(subject = {p1} OR actor = {p2} OR actor LIKE {p3})"
+        ));
     }
     if let Some(domain) = q.domain.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let d = domain.to_lowercase();
@@ -736,11 +795,15 @@ async fn list_api_keys(
     State(state): State<AppState>,
     _admin: AdminOnly,
 ) -> AppResult<Json<Vec<ApiKeyInfo>>> {
-    let rows = sqlx::query(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"))
-        .fetch_all(&state.db.pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"
+    ))
+    .fetch_all(&state.db.pool)
+    .await?;
     Ok(Json(
-        rows.iter().map(api_key_from_row).collect::<Result<_, _>>()?,
+        rows.iter()
+            .map(api_key_from_row)
+            .collect::<Result<_, _>>()?,
     ))
 }
 
@@ -781,11 +844,22 @@ async fn create_api_key(
         name: &actor_name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::API_KEY_CREATE, result::SUCCESS, None, None, Some(name)).await?;
-    let info = sqlx::query(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    record(
+        &state,
+        &actor,
+        kind::API_KEY_CREATE,
+        result::SUCCESS,
+        None,
+        None,
+        Some(name),
+    )
+    .await?;
+    let info = sqlx::query(&format!(
+        "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&state.db.pool)
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(ApiKeyCreated {
@@ -818,8 +892,16 @@ async fn revoke_api_key(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(&state, &actor, kind::API_KEY_REVOKE, result::SUCCESS, None, None, Some(&key_name))
-        .await?;
+    record(
+        &state,
+        &actor,
+        kind::API_KEY_REVOKE,
+        result::SUCCESS,
+        None,
+        None,
+        Some(&key_name),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -907,7 +989,10 @@ async fn update_role(
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
     Ok(Json(
-        load_target(&state, id).await?.ok_or(AppError::NotFound)?.state,
+        load_target(&state, id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .state,
     ))
 }
 

@@ -103,12 +103,23 @@ async fn reauth(
     .await?
     {
         Reservation::Locked => {
-            record(&state, &actor, kind::REAUTH, result::LOCKED, subject, dom, None).await?;
+            record(
+                &state,
+                &actor,
+                kind::REAUTH,
+                result::LOCKED,
+                subject,
+                dom,
+                None,
+            )
+            .await?;
             return Err(AppError::AccountLocked);
         }
         Reservation::Allowed { locks, .. } => locks,
     };
-    let verification = ticket.verify(&req.password, &record_user.password_hash).await?;
+    let verification = ticket
+        .verify(&req.password, &record_user.password_hash)
+        .await?;
     drop(ticket);
     if !verification.matched {
         record(
@@ -142,7 +153,16 @@ async fn reauth(
         .bind(&user.session_id)
         .execute(&state.db.pool)
         .await?;
-    record(&state, &actor, kind::REAUTH, result::SUCCESS, subject, dom, None).await?;
+    record(
+        &state,
+        &actor,
+        kind::REAUTH,
+        result::SUCCESS,
+        subject,
+        dom,
+        None,
+    )
+    .await?;
     Ok(Json(ReauthResponse {
         valid_until: now + REAUTH_WINDOW_SECS,
     }))
@@ -186,13 +206,11 @@ async fn search(
          WHERE (u.username_key LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')";
     let limit = i64::try_from(SEARCH_LIMIT + 1).unwrap_or(51);
     let rows = if staff.is_admin() {
-        sqlx::query(&format!(
-            "{base} ORDER BY u.username_key, d.slug LIMIT $2"
-        ))
-        .bind(&pattern)
-        .bind(limit)
-        .fetch_all(&state.db.pool)
-        .await?
+        sqlx::query(&format!("{base} ORDER BY u.username_key, d.slug LIMIT $2"))
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(&state.db.pool)
+            .await?
     } else {
         sqlx::query(&format!(
             "{base} AND u.domain_id IN (SELECT domain_id FROM staff_domains WHERE user_id = $2) \
@@ -212,8 +230,12 @@ async fn search(
             row.try_get("lockout_minutes")?,
             &state.config,
         );
-        let (locked, _, _) =
-            staff::lock_state(policy, row.try_get("failed_count")?, row.try_get("locked_at")?, now);
+        let (locked, _, _) = staff::lock_state(
+            policy,
+            row.try_get("failed_count")?,
+            row.try_get("locked_at")?,
+            now,
+        );
         users.push(UserSummary {
             id: row.try_get("id")?,
             username: row.try_get("username")?,
@@ -284,7 +306,10 @@ async fn prepare_action(
 }
 
 async fn reload(state: &AppState, id: i64) -> AppResult<UserState> {
-    Ok(load_target(state, id).await?.ok_or(AppError::NotFound)?.state)
+    Ok(load_target(state, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .state)
 }
 
 /// Lifts a lock (and forgets the failed attempts).
@@ -455,7 +480,11 @@ async fn set_disabled(
     }
     let name = staff.actor();
     let ev = AuditEvent {
-        kind: if disabled { kind::DISABLE } else { kind::ENABLE },
+        kind: if disabled {
+            kind::DISABLE
+        } else {
+            kind::ENABLE
+        },
         actor: Some(&name),
         subject: Some(&target.username_key),
         domain: Some(&target.state.domain),

@@ -16,7 +16,17 @@ pub fn router() -> Router<AppState> {
 
 /// `(method, path, tag, summary, request schema, response schema, auth)`;
 /// auth is `none`, `session`, `staff`, `admin` or `api_key`.
-pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, Option<&str>, &str)] = &[
+pub type Operation = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+);
+
+pub const OPERATIONS: &[Operation] = &[
     ("get", paths::BOOTSTRAP, "public", "Domains, policies, notices and Help Desk for offline use (ETag)", None, Some("Bootstrap"), "none"),
     ("post", paths::SESSION, "session", "Sign in", Some("SignInRequest"), Some("SessionInfo"), "none"),
     ("get", paths::SESSION, "session", "The current session", None, Some("SessionInfo"), "session"),
@@ -131,7 +141,10 @@ fn schemas() -> Value {
             ("default_lockout_threshold", i()),
             ("default_lockout_minutes", i()),
             ("user_count", i()),
-            ("self_service", json!({"type": "object", "description": "catalogue, enrol_count, verify_count, allow_custom_questions, allow_skip_enrolment, verification_minutes, max_failures, failure_window_minutes, block_minutes"})),
+            (
+                "self_service",
+                json!({"type": "object", "description": "catalogue, enrol_count, verify_count, allow_custom_questions, allow_skip_enrolment, verification_minutes, max_failures, failure_window_minutes, block_minutes"}),
+            ),
         ],
         &["slug", "name", "sspm_available", "policy"],
     );
@@ -144,7 +157,14 @@ fn schemas() -> Value {
             ("published", b()),
             ("sort_order", i()),
         ],
-        &["id", "title", "body", "posted_on", "published", "sort_order"],
+        &[
+            "id",
+            "title",
+            "body",
+            "posted_on",
+            "published",
+            "sort_order",
+        ],
     );
     let api_key = obj(
         &[
@@ -248,27 +268,33 @@ pub fn spec() -> Value {
         }
         let mut responses = Map::new();
         let ok = match (method, response) {
-            (_, Some(resp)) => json!({ "description": "OK", "content": { "application/json": { "schema": r(resp) } } }),
+            (_, Some(resp)) => {
+                json!({ "description": "OK", "content": { "application/json": { "schema": r(resp) } } })
+            }
             (&"delete", None) => json!({ "description": "Done (204)" }),
             _ => json!({ "description": "OK" }),
         };
-        responses.insert(
-            if *method == "delete" { "204" } else { "200" }.into(),
-            ok,
-        );
+        responses.insert(if *method == "delete" { "204" } else { "200" }.into(), ok);
         responses.insert("400".into(), error_response("Bad input"));
         match *auth {
             "session" | "staff" | "admin" => {
                 responses.insert("401".into(), error_response("Not signed in"));
                 responses.insert(
                     "403".into(),
-                    error_response("Role insufficient, password change required, or `reauth_required`"),
+                    error_response(
+                        "Role insufficient, password change required, or `reauth_required`",
+                    ),
                 );
                 op.insert("security".into(), json!([{ "session": [] }]));
             }
             "api_key" => {
                 responses.insert("401".into(), error_response("`invalid_credentials`: wrong domain, user name or password (never says which)"));
-                responses.insert("403".into(), error_response("No valid API key, `temporary_password_expired`, or `sspm_unavailable`"));
+                responses.insert(
+                    "403".into(),
+                    error_response(
+                        "No valid API key, `temporary_password_expired`, or `sspm_unavailable`",
+                    ),
+                );
                 responses.insert("423".into(), error_response("`account_locked`"));
                 op.insert("security".into(), json!([{ "api_key": [] }]));
             }

@@ -64,23 +64,24 @@ async fn verify(
     let key_name = api_key_name(&state, &headers).await?;
     let actor = format!("api-key:{key_name}");
     let typed_key = req.username.trim().to_lowercase();
-    let audit = |domain: Option<String>, subject: String, res: &'static str, detail: &'static str| {
-        let state = state.clone();
-        let actor = actor.clone();
-        let ip = ip.clone();
-        async move {
-            let ev = AuditEvent {
-                kind: kind::PORTAL_VERIFY,
-                actor: Some(&actor),
-                subject: Some(&subject),
-                domain: domain.as_deref(),
-                source_ip: ip.as_deref(),
-                result: res,
-                detail: Some(detail),
-            };
-            audit::record(&state.db.pool, state.now(), &ev).await
-        }
-    };
+    let audit =
+        |domain: Option<String>, subject: String, res: &'static str, detail: &'static str| {
+            let state = state.clone();
+            let actor = actor.clone();
+            let ip = ip.clone();
+            async move {
+                let ev = AuditEvent {
+                    kind: kind::PORTAL_VERIFY,
+                    actor: Some(&actor),
+                    subject: Some(&subject),
+                    domain: domain.as_deref(),
+                    source_ip: ip.as_deref(),
+                    result: res,
+                    detail: Some(detail),
+                };
+                audit::record(&state.db.pool, state.now(), &ev).await
+            }
+        };
 
     let Some(domain) = domains::by_slug(&state.db, &req.domain).await? else {
         let ticket = state.hasher.ticket()?;
@@ -91,7 +92,13 @@ async fn verify(
     };
     let slug = Some(domain.slug.clone());
     if !domain.sspm_available {
-        audit(slug, typed_key, result::REFUSED, "self-service not available").await?;
+        audit(
+            slug,
+            typed_key,
+            result::REFUSED,
+            "self-service not available",
+        )
+        .await?;
         return Err(AppError::SspmUnavailable(domain.unavailable_message()));
     }
     let Ok(username) = Username::parse(&req.username) else {

@@ -38,7 +38,14 @@ async fn bootstrap(app: &TestApp) -> Bootstrap {
 async fn an_administrator_edits_domains_policies_and_lockout(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, c) = administrator(&app).await;
-    let domains: Vec<AdminDomain> = c.get(app.url(paths::ADMIN_DOMAINS)).send().await.unwrap().json().await.unwrap();
+    let domains: Vec<AdminDomain> = c
+        .get(app.url(paths::ADMIN_DOMAINS))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(domains.len(), 3);
     let mut hrcc = domains.into_iter().find(|d| d.slug == "hrcc").unwrap();
     let version = hrcc.policy.version;
@@ -77,18 +84,24 @@ async fn an_administrator_edits_domains_policies_and_lockout(backend: Backend) {
     assert_error(r, StatusCode::BAD_REQUEST, ErrorCode::BadRequest).await;
     // The same settings again: the policy version stays.
     let r = c.put(&url).json(&body).send().await.unwrap();
-    assert_eq!(r.json::<AdminDomain>().await.unwrap().policy.version, version + 1);
+    assert_eq!(
+        r.json::<AdminDomain>().await.unwrap().policy.version,
+        version + 1
+    );
 
     // The lockout threshold applies: 3 failures lock hrcc users.
     let r = c
         .put(&url)
-        .json(&json!({"name": "HRCC", "sspm_available": true, "unavailable_text": null,
-                      "policy": hrcc.policy, "lockout_threshold": 3, "lockout_minutes": 0}))
+        .json(
+            &json!({"name": "HRCC", "sspm_available": true, "unavailable_text": null,
+                      "policy": hrcc.policy, "lockout_threshold": 3, "lockout_minutes": 0}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    app.add_user_in("hrcc", "hr1", "HR One", STRONG, false).await;
+    app.add_user_in("hrcc", "hr1", "HR One", STRONG, false)
+        .await;
     let anon = new_client();
     for _ in 0..3 {
         app.sign_in_with(&anon, "hrcc", "hr1", "wrong").await;
@@ -104,9 +117,16 @@ async fn an_administrator_edits_domains_policies_and_lockout(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    assert!(bootstrap(&app).await.domains.iter().any(|d| d.id == "stjoes"));
+    assert!(bootstrap(&app)
+        .await
+        .domains
+        .iter()
+        .any(|d| d.id == "stjoes"));
     let kinds: Vec<String> = app.audit_events().await.into_iter().map(|e| e.0).collect();
-    assert!(kinds.contains(&"admin.domain_update".into()) && kinds.contains(&"admin.domain_create".into()));
+    assert!(
+        kinds.contains(&"admin.domain_update".into())
+            && kinds.contains(&"admin.domain_create".into())
+    );
 }
 
 async fn domain_edits_refuse_bad_input(backend: Backend) {
@@ -144,7 +164,12 @@ async fn domain_edits_refuse_bad_input(backend: Backend) {
         json!({"slug": "partners", "name": "Again"}),
         json!({"slug": "ok", "name": ""}),
     ] {
-        let r = c.post(app.url(paths::ADMIN_DOMAINS)).json(&body).send().await.unwrap();
+        let r = c
+            .post(app.url(paths::ADMIN_DOMAINS))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_error(r, StatusCode::BAD_REQUEST, ErrorCode::BadRequest).await;
     }
 }
@@ -152,24 +177,33 @@ async fn domain_edits_refuse_bad_input(backend: Backend) {
 async fn notices_are_managed_and_the_mandatory_reset_is_one_step(backend: Backend) {
     let app = spawn_app(backend).await;
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
-    let other = app.add_user_in("hrcc", "hr1", "HR One", STRONG, false).await;
+    let other = app
+        .add_user_in("hrcc", "hr1", "HR One", STRONG, false)
+        .await;
     let (_, c) = administrator(&app).await;
 
     let r = c
         .post(app.url(paths::ADMIN_NOTICES))
-        .json(&json!({"title": "Maintenance", "body": "Sunday.", "posted_on": "2025-06-01",
-                      "published": false, "sort_order": 5}))
+        .json(
+            &json!({"title": "Maintenance", "body": "Sunday.", "posted_on": "2025-06-01",
+                      "published": false, "sort_order": 5}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let notice: AdminNotice = r.json().await.unwrap();
-    assert!(bootstrap(&app).await.notices.is_empty(), "unpublished notices stay hidden");
+    assert!(
+        bootstrap(&app).await.notices.is_empty(),
+        "unpublished notices stay hidden"
+    );
     let url = app.url(&paths::with_id(paths::ADMIN_NOTICE, notice.id));
     let r = c
         .put(&url)
-        .json(&json!({"title": "Maintenance", "body": "Sunday 2-4.", "posted_on": "2025-06-02",
-                      "published": true, "sort_order": 5}))
+        .json(
+            &json!({"title": "Maintenance", "body": "Sunday 2-4.", "posted_on": "2025-06-02",
+                      "published": true, "sort_order": 5}),
+        )
         .send()
         .await
         .unwrap();
@@ -184,7 +218,12 @@ async fn notices_are_managed_and_the_mandatory_reset_is_one_step(backend: Backen
         .await
         .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, ErrorCode::BadRequest).await;
-    let r = c.delete(&url).header(CSRF_HEADER, "1").send().await.unwrap();
+    let r = c
+        .delete(&url)
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(bootstrap(&app).await.notices.is_empty());
 
@@ -208,14 +247,22 @@ async fn notices_are_managed_and_the_mandatory_reset_is_one_step(backend: Backen
     assert!(done.notice.published);
     assert_eq!(done.notice.title, MANDATORY_RESET_NOTICE_TITLE);
     let b = bootstrap(&app).await;
-    assert!(b.notices.iter().any(|n| n.title == MANDATORY_RESET_NOTICE_TITLE));
+    assert!(b
+        .notices
+        .iter()
+        .any(|n| n.title == MANDATORY_RESET_NOTICE_TITLE));
     let info: SessionInfo = app.sign_in_as(&jane).await;
     assert!(info.must_change_password);
     let r = app.sign_in_with(&new_client(), "hrcc", "hr1", STRONG).await;
     assert!(!r.json::<SessionInfo>().await.unwrap().must_change_password);
     // After the change, the flag is gone.
-    assert_eq!(app.change_password(STRONG, STRONG_2).await.status(), StatusCode::OK);
-    let r = app.sign_in_with(&new_client(), "partners", "jsmith", STRONG_2).await;
+    assert_eq!(
+        app.change_password(STRONG, STRONG_2).await.status(),
+        StatusCode::OK
+    );
+    let r = app
+        .sign_in_with(&new_client(), "partners", "jsmith", STRONG_2)
+        .await;
     assert!(!r.json::<SessionInfo>().await.unwrap().must_change_password);
 
     // A list of user names; unknown ones are reported.
@@ -228,7 +275,9 @@ async fn notices_are_managed_and_the_mandatory_reset_is_one_step(backend: Backen
     let done: MandatoryResetResponse = r.json().await.unwrap();
     assert_eq!(done.users_marked, 1);
     assert_eq!(done.unknown_usernames, ["ghost"]);
-    let r = app.sign_in_with(&new_client(), "hrcc", "hr1", &other.password).await;
+    let r = app
+        .sign_in_with(&new_client(), "hrcc", "hr1", &other.password)
+        .await;
     assert!(r.json::<SessionInfo>().await.unwrap().must_change_password);
 
     // It changes credentials: re-authentication needed after 5 minutes.
@@ -268,23 +317,39 @@ async fn the_audit_log_filters_and_exports_csv(backend: Backend) {
     let app = spawn_app(backend).await;
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
     app.add_user_in("hrcc", "hr1", "HR", STRONG, false).await;
-    app.sign_in_with(&new_client(), "partners", "jsmith", "wrong").await;
+    app.sign_in_with(&new_client(), "partners", "jsmith", "wrong")
+        .await;
     app.clock.advance(100);
-    app.sign_in_with(&new_client(), "hrcc", "hr1", "=cmd|' /C calc'!A0").await;
+    app.sign_in_with(&new_client(), "hrcc", "hr1", "=cmd|' /C calc'!A0")
+        .await;
     app.sign_in_as(&jane).await;
     let (_, c) = administrator(&app).await;
 
     let page = |q: &str| {
         let c = c.clone();
         let url = app.url(&format!("{}?{q}", paths::ADMIN_AUDIT));
-        async move { c.get(url).send().await.unwrap().json::<AuditPage>().await.unwrap() }
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<AuditPage>()
+                .await
+                .unwrap()
+        }
     };
     let all = page("").await;
     assert!(all.events.len() >= 4);
-    assert!(all.events.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
+    assert!(
+        all.events.windows(2).all(|w| w[0].at >= w[1].at),
+        "newest first"
+    );
     let jane_events = page("user=JSMITH").await;
     assert!(!jane_events.events.is_empty());
-    assert!(jane_events.events.iter().all(|e| e.subject.as_deref() == Some("jsmith")));
+    assert!(jane_events
+        .events
+        .iter()
+        .all(|e| e.subject.as_deref() == Some("jsmith")));
     let hr = page("domain=hrcc&kind=sign_in").await;
     assert_eq!(hr.events.len(), 1);
     assert_eq!(hr.events[0].result, "failure");
@@ -301,11 +366,20 @@ async fn the_audit_log_filters_and_exports_csv(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
     let csv = r.text().await.unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("time,kind,result,actor,subject,domain,source_ip,detail"));
+    assert_eq!(
+        lines.next(),
+        Some("time,kind,result,actor,subject,domain,source_ip,detail")
+    );
     assert!(csv.contains("2025-06-15T15:06:40Z,sign_in,failure"));
     assert!(!csv.contains("hr1"), "only partners: {csv}");
 }
@@ -313,7 +387,12 @@ async fn the_audit_log_filters_and_exports_csv(backend: Backend) {
 async fn api_keys_are_created_shown_once_and_revoked(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, c) = administrator(&app).await;
-    let r = c.post(app.url(paths::ADMIN_API_KEYS)).json(&json!({"name": " "})).send().await.unwrap();
+    let r = c
+        .post(app.url(paths::ADMIN_API_KEYS))
+        .json(&json!({"name": " "}))
+        .send()
+        .await
+        .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, ErrorCode::BadRequest).await;
     let r = c
         .post(app.url(paths::ADMIN_API_KEYS))
@@ -326,18 +405,48 @@ async fn api_keys_are_created_shown_once_and_revoked(backend: Backend) {
     assert!(created.key.starts_with("lk_") && created.key.len() > 40);
     assert!(created.key.starts_with(&created.info.prefix));
     let stored: String = sqlx::Row::get(
-        &sqlx::query("SELECT key_hash FROM api_keys").fetch_one(&app.state.db.pool).await.unwrap(),
+        &sqlx::query("SELECT key_hash FROM api_keys")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap(),
         "key_hash",
     );
-    assert!(!stored.contains(&created.key) && stored.len() == 64, "stored hashed");
-    let keys: Vec<ApiKeyInfo> = c.get(app.url(paths::ADMIN_API_KEYS)).send().await.unwrap().json().await.unwrap();
+    assert!(
+        !stored.contains(&created.key) && stored.len() == 64,
+        "stored hashed"
+    );
+    let keys: Vec<ApiKeyInfo> = c
+        .get(app.url(paths::ADMIN_API_KEYS))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 1);
     let url = app.url(&paths::with_id(paths::ADMIN_API_KEY, created.info.id));
-    let r = c.delete(&url).header(CSRF_HEADER, "1").send().await.unwrap();
+    let r = c
+        .delete(&url)
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = c.delete(&url).header(CSRF_HEADER, "1").send().await.unwrap();
+    let r = c
+        .delete(&url)
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, StatusCode::NOT_FOUND, ErrorCode::NotFound).await;
-    let keys: Vec<ApiKeyInfo> = c.get(app.url(paths::ADMIN_API_KEYS)).send().await.unwrap().json().await.unwrap();
+    let keys: Vec<ApiKeyInfo> = c
+        .get(app.url(paths::ADMIN_API_KEYS))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(keys[0].revoked_at.is_some());
     // Creating and revoking keys need a recent password entry.
     app.clock.advance(301);
@@ -350,12 +459,20 @@ async fn api_keys_are_created_shown_once_and_revoked(backend: Backend) {
     assert_error(r, StatusCode::FORBIDDEN, ErrorCode::ReauthRequired).await;
 }
 
-async fn verify(app: &TestApp, key: Option<&str>, domain: &str, user: &str, pw: &str) -> reqwest::Response {
-    let mut req = new_client().post(app.url(paths::PORTAL_VERIFY)).json(&PortalVerifyRequest {
-        domain: domain.into(),
-        username: user.into(),
-        password: pw.into(),
-    });
+async fn verify(
+    app: &TestApp,
+    key: Option<&str>,
+    domain: &str,
+    user: &str,
+    pw: &str,
+) -> reqwest::Response {
+    let mut req = new_client()
+        .post(app.url(paths::PORTAL_VERIFY))
+        .json(&PortalVerifyRequest {
+            domain: domain.into(),
+            username: user.into(),
+            password: pw.into(),
+        });
     if let Some(k) = key {
         req = req.bearer_auth(k);
     }
@@ -365,7 +482,8 @@ async fn verify(app: &TestApp, key: Option<&str>, domain: &str, user: &str, pw: 
 async fn the_portal_verifies_passwords_and_counts_toward_the_lockout(backend: Backend) {
     let app = spawn_app(backend).await;
     app.add_user("jsmith", "Jane Smith", STRONG).await;
-    app.add_user_in("partners", "newbie", "New", "Kq7mW-x3vTp-9wRn4-sHbEe", true).await;
+    app.add_user_in("partners", "newbie", "New", "Kq7mW-x3vTp-9wRn4-sHbEe", true)
+        .await;
     let (_, c) = administrator(&app).await;
     let created: ApiKeyCreated = c
         .post(app.url(paths::ADMIN_API_KEYS))
@@ -392,16 +510,30 @@ async fn the_portal_verifies_passwords_and_counts_toward_the_lockout(backend: Ba
     assert_eq!(ok.status, PasswordStatus::Valid);
     assert_eq!(ok.username, "jsmith");
 
-    let r = verify(&app, Some(key), "partners", "newbie", "Kq7mW-x3vTp-9wRn4-sHbEe").await;
+    let r = verify(
+        &app,
+        Some(key),
+        "partners",
+        "newbie",
+        "Kq7mW-x3vTp-9wRn4-sHbEe",
+    )
+    .await;
     let temp: PortalVerifyResponse = r.json().await.unwrap();
     assert_eq!(temp.status, PasswordStatus::Temporary);
     assert!(temp.expires_at.is_some());
 
     // Uniform answers: unknown user, unknown domain, wrong password.
-    for (d, u, p) in [("partners", "ghost", STRONG), ("nowhere", "jsmith", STRONG), ("partners", "jsmith", "wrong")] {
+    for (d, u, p) in [
+        ("partners", "ghost", STRONG),
+        ("nowhere", "jsmith", STRONG),
+        ("partners", "jsmith", "wrong"),
+    ] {
         let r = verify(&app, Some(key), d, u, p).await;
         let e = assert_error(r, StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials).await;
-        assert_eq!(e.message, latchkey_shared::api::messages::INVALID_CREDENTIALS);
+        assert_eq!(
+            e.message,
+            latchkey_shared::api::messages::INVALID_CREDENTIALS
+        );
     }
     // Four more failures at the portal lock the account for sign-in too.
     for _ in 0..4 {
@@ -409,17 +541,35 @@ async fn the_portal_verifies_passwords_and_counts_toward_the_lockout(backend: Ba
     }
     let r = verify(&app, Some(key), "partners", "jsmith", STRONG).await;
     assert_error(r, StatusCode::LOCKED, ErrorCode::AccountLocked).await;
-    let r = app.sign_in_with(&new_client(), "partners", "jsmith", STRONG).await;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
+        .await;
     assert_eq!(r.status(), StatusCode::LOCKED);
 
     // An expired temporary password is told apart.
     app.clock.advance(72 * 3600);
-    let r = verify(&app, Some(key), "partners", "newbie", "Kq7mW-x3vTp-9wRn4-sHbEe").await;
-    assert_error(r, StatusCode::FORBIDDEN, ErrorCode::TemporaryPasswordExpired).await;
+    let r = verify(
+        &app,
+        Some(key),
+        "partners",
+        "newbie",
+        "Kq7mW-x3vTp-9wRn4-sHbEe",
+    )
+    .await;
+    assert_error(
+        r,
+        StatusCode::FORBIDDEN,
+        ErrorCode::TemporaryPasswordExpired,
+    )
+    .await;
     // Domains without self-service answer as at sign-in.
     let r = verify(&app, Some(key), "hhsc", "x", "y").await;
     assert_error(r, StatusCode::FORBIDDEN, ErrorCode::SspmUnavailable).await;
-    assert!(app.audit_events().await.iter().any(|e| e.0 == "portal.verify"));
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|e| e.0 == "portal.verify"));
 
     // A revoked key stops working (reauth first: the clock moved on).
     let admin_pw = crate::helpers::STRONG_3;
@@ -429,7 +579,11 @@ async fn the_portal_verifies_passwords_and_counts_toward_the_lockout(backend: Ba
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the session idled out meanwhile");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session idled out meanwhile"
+    );
     let c = new_client();
     app.sign_in_with(&c, "partners", "boss", admin_pw).await;
     let r = c
@@ -457,7 +611,10 @@ async fn the_openapi_description_lists_only_real_routes(backend: Backend) {
     assert!(spec["paths"][paths::PORTAL_VERIFY]["post"]["security"].is_array());
     let anon = new_client();
     for (method, path, ..) in OPERATIONS {
-        assert!(spec["paths"][*path][*method].is_object(), "{method} {path} described");
+        assert!(
+            spec["paths"][*path][*method].is_object(),
+            "{method} {path} described"
+        );
         let url = app.url(&path.replace("{id}", "1").replace("{slug}", "partners"));
         let req = match *method {
             "get" => anon.get(&url),
@@ -467,7 +624,15 @@ async fn the_openapi_description_lists_only_real_routes(backend: Backend) {
             other => panic!("method {other}"),
         };
         let r = req.send().await.unwrap();
-        assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-        assert_ne!(r.status(), StatusCode::NOT_FOUND, "{method} {path} is routed");
+        assert_ne!(
+            r.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_ne!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "{method} {path} is routed"
+        );
     }
 }

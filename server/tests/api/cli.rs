@@ -150,8 +150,14 @@ async fn serve_with_demo_prints_the_demo_user_once_and_then_the_address(backend:
     // the LRA of Partners and the administrator, each once.
     assert!(before.len() >= 3, "{before:?}");
     for (prefix, role) in [
-        ("Demo LRA (Partners): domain=partners username=lra temporary password=", "lra"),
-        ("Demo administrator: domain=partners username=admin temporary password=", "admin"),
+        (
+            "Demo LRA (Partners): domain=partners username=lra temporary password=",
+            "lra",
+        ),
+        (
+            "Demo administrator: domain=partners username=admin temporary password=",
+            "admin",
+        ),
     ] {
         let line = before.iter().find(|l| l.starts_with(prefix)).expect(prefix);
         let password = line.strip_prefix(prefix).unwrap();

@@ -110,7 +110,12 @@ async fn the_session_tells_the_role_and_plain_users_are_refused_everywhere(backe
     let info = app.sign_in_as(&plain).await;
     assert_eq!(info.role, Role::User);
     let (_, lra_client) = lra(&app).await;
-    let info: SessionInfo = app.get_session_with(&lra_client).await.json().await.unwrap();
+    let info: SessionInfo = app
+        .get_session_with(&lra_client)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info.role, Role::Lra);
 
     // A plain user: 403 on every staff and admin endpoint.
@@ -150,10 +155,18 @@ async fn the_session_tells_the_role_and_plain_users_are_refused_everywhere(backe
     }
     for (path, body) in [
         (paths::ADMIN_DOMAINS, json!({"slug": "x", "name": "X"})),
-        (paths::ADMIN_MANDATORY_RESET, json!({"domains": ["partners"], "reason": "r"})),
+        (
+            paths::ADMIN_MANDATORY_RESET,
+            json!({"domains": ["partners"], "reason": "r"}),
+        ),
         (paths::ADMIN_API_KEYS, json!({"name": "portal"})),
     ] {
-        let r = lra_client.post(app.url(path)).json(&body).send().await.unwrap();
+        let r = lra_client
+            .post(app.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_error(r, StatusCode::FORBIDDEN, ErrorCode::Forbidden).await;
     }
     let r = lra_client
@@ -171,13 +184,26 @@ async fn the_session_tells_the_role_and_plain_users_are_refused_everywhere(backe
 
     // A staff member with a temporary password must change it first.
     let temp = app
-        .add_user_in("partners", "newlra", "New LRA", "Kq7mW-x3vTp-9wRn4-sHbEe", true)
+        .add_user_in(
+            "partners",
+            "newlra",
+            "New LRA",
+            "Kq7mW-x3vTp-9wRn4-sHbEe",
+            true,
+        )
         .await;
-    staff_cli::set_user_role(&app.state, "partners", "newlra", Role::Lra, &["partners".into()])
-        .await
-        .unwrap();
+    staff_cli::set_user_role(
+        &app.state,
+        "partners",
+        "newlra",
+        Role::Lra,
+        &["partners".into()],
+    )
+    .await
+    .unwrap();
     let c = new_client();
-    app.sign_in_with(&c, "partners", "newlra", &temp.password).await;
+    app.sign_in_with(&c, "partners", "newlra", &temp.password)
+        .await;
     let r = c.get(app.url(paths::STAFF_USERS)).send().await.unwrap();
     assert_error(r, StatusCode::FORBIDDEN, ErrorCode::PasswordChangeRequired).await;
 }
@@ -252,7 +278,9 @@ async fn an_lra_of_one_domain_is_refused_every_action_on_a_user_of_another(backe
         .audit_events()
         .await
         .into_iter()
-        .filter(|(k, r, s, _)| k == "staff.view" && r == "refused" && s.as_deref() == Some("victim"))
+        .filter(|(k, r, s, _)| {
+            k == "staff.view" && r == "refused" && s.as_deref() == Some("victim")
+        })
         .count();
     assert_eq!(refused, ALL_ACTIONS.len());
 }
@@ -267,17 +295,30 @@ async fn an_lra_unlocks_an_account_with_a_reason(backend: Backend) {
     assert_eq!(state.failed_attempts, 5);
     assert_eq!(state.locked_until, Some(crate::helpers::T0 + 30 * 60));
 
-    let r = action(&app, &c, paths::STAFF_UNLOCK, jane.id, "called the desk, ID checked").await;
+    let r = action(
+        &app,
+        &c,
+        paths::STAFF_UNLOCK,
+        jane.id,
+        "called the desk, ID checked",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let state: UserState = r.json().await.unwrap();
     assert!(!state.locked);
     assert_eq!(state.failed_attempts, 0);
-    let r = app.sign_in_with(&new_client(), "partners", "jsmith", STRONG).await;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(app.audit_events().await.iter().any(|(k, r, s, d)| k == "staff.unlock"
-        && r == "success"
-        && s.as_deref() == Some("jsmith")
-        && d.as_deref() == Some("called the desk, ID checked")));
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|(k, r, s, d)| k == "staff.unlock"
+            && r == "success"
+            && s.as_deref() == Some("jsmith")
+            && d.as_deref() == Some("called the desk, ID checked")));
 }
 
 async fn an_lra_issues_a_temporary_password_that_the_user_must_change(backend: Backend) {
@@ -286,26 +327,49 @@ async fn an_lra_issues_a_temporary_password_that_the_user_must_change(backend: B
     lock(&app, &jane).await;
     let jane_client = new_client();
     let (_, c) = lra(&app).await;
-    let r = action(&app, &c, paths::STAFF_TEMP_PASSWORD, jane.id, "forgot her password").await;
+    let r = action(
+        &app,
+        &c,
+        paths::STAFF_TEMP_PASSWORD,
+        jane.id,
+        "forgot her password",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let issued: TemporaryPasswordIssued = r.json().await.unwrap();
     assert!(issued.temporary_password.chars().count() >= 12);
     assert_eq!(issued.expires_at, crate::helpers::T0 + 72 * 3600);
     assert!(issued.user.temporary_password && !issued.user.locked);
     // Only its hash is kept.
-    assert!(!app.password_hash(jane.id).await.contains(&issued.temporary_password));
+    assert!(!app
+        .password_hash(jane.id)
+        .await
+        .contains(&issued.temporary_password));
 
     // The old password no longer works; the temporary one only allows a change.
-    let r = app.sign_in_with(&jane_client, "partners", "jsmith", STRONG).await;
+    let r = app
+        .sign_in_with(&jane_client, "partners", "jsmith", STRONG)
+        .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = app
-        .sign_in_with(&jane_client, "partners", "jsmith", &issued.temporary_password)
+        .sign_in_with(
+            &jane_client,
+            "partners",
+            "jsmith",
+            &issued.temporary_password,
+        )
         .await;
     let info: SessionInfo = r.json().await.unwrap();
     assert!(info.must_change_password);
     let version = app.policy_version("partners").await;
     let r = app
-        .change_password_with(&jane_client, &issued.temporary_password, STRONG_2, STRONG_2, version)
+        .change_password_with(
+            &jane_client,
+            &issued.temporary_password,
+            STRONG_2,
+            STRONG_2,
+            version,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let state: UserState = user_state(&app, &c, jane.id).await.json().await.unwrap();
@@ -317,22 +381,35 @@ async fn an_lra_disables_and_enables_an_account(backend: Backend) {
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
     app.sign_in_as(&jane).await;
     let (_, c) = lra(&app).await;
-    let r = action(&app, &c, paths::STAFF_DISABLE, jane.id, "left the organisation").await;
+    let r = action(
+        &app,
+        &c,
+        paths::STAFF_DISABLE,
+        jane.id,
+        "left the organisation",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.json::<UserState>().await.unwrap().disabled);
     // Her session ended and she cannot sign in.
     let r = app.get_session().await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = app.sign_in_with(&new_client(), "partners", "jsmith", STRONG).await;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
+        .await;
     assert_error(r, StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials).await;
 
     let r = action(&app, &c, paths::STAFF_ENABLE, jane.id, "came back").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(!r.json::<UserState>().await.unwrap().disabled);
-    let r = app.sign_in_with(&new_client(), "partners", "jsmith", STRONG).await;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let kinds: Vec<String> = app.audit_events().await.into_iter().map(|e| e.0).collect();
-    assert!(kinds.contains(&"staff.disable".to_owned()) && kinds.contains(&"staff.enable".to_owned()));
+    assert!(
+        kinds.contains(&"staff.disable".to_owned()) && kinds.contains(&"staff.enable".to_owned())
+    );
 }
 
 async fn an_lra_clears_an_enrolment(backend: Backend) {
@@ -351,7 +428,14 @@ async fn an_lra_clears_an_enrolment(backend: Backend) {
     let state: UserState = user_state(&app, &c, jane.id).await.json().await.unwrap();
     assert!(state.enrolled);
     assert_eq!(state.enrolled_at, Some(crate::helpers::T0));
-    let r = action(&app, &c, paths::STAFF_CLEAR_ENROLMENT, jane.id, "lost her answers").await;
+    let r = action(
+        &app,
+        &c,
+        paths::STAFF_CLEAR_ENROLMENT,
+        jane.id,
+        "lost her answers",
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let state: UserState = r.json().await.unwrap();
     assert!(!state.enrolled && state.enrolled_at.is_none());
@@ -420,7 +504,12 @@ async fn bad_input_and_staff_targets_are_refused(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_error(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType).await;
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::UnsupportedMediaType,
+    )
+    .await;
     let r = action(&app, &c, paths::STAFF_UNLOCK, 999_999, "reason").await;
     assert_error(r, StatusCode::NOT_FOUND, ErrorCode::NotFound).await;
     let r = c
@@ -484,11 +573,14 @@ async fn an_administrator_acts_on_every_domain_and_sets_roles(backend: Backend) 
 
 async fn the_cli_creates_an_administrator_imports_users_and_helps_them(backend: Backend) {
     let app = spawn_app(backend).await;
-    let created = staff_cli::create_administrator(&app.state, "partners", "root", "Root Admin", None)
-        .await
-        .unwrap();
+    let created =
+        staff_cli::create_administrator(&app.state, "partners", "root", "Root Admin", None)
+            .await
+            .unwrap();
     let c = new_client();
-    let r = app.sign_in_with(&c, "partners", "root", &created.temporary_password).await;
+    let r = app
+        .sign_in_with(&c, "partners", "root", &created.temporary_password)
+        .await;
     let info: SessionInfo = r.json().await.unwrap();
     assert_eq!(info.role, Role::Admin);
     assert!(info.must_change_password);
@@ -496,11 +588,18 @@ async fn the_cli_creates_an_administrator_imports_users_and_helps_them(backend: 
     let dir = std::env::temp_dir().join(format!("lk-import-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("passwords.csv");
-    let csv = "username,display_name,domain,email\nann,\"Lee, Ann\",partners,ann@x.org\nbob,Bob B,hrcc\n";
+    let csv =
+        "username,display_name,domain,email\nann,\"Lee, Ann\",partners,ann@x.org\nbob,Bob B,hrcc\n";
     // A wrong line creates nobody.
-    assert!(staff_cli::import_users(&app.state, "ann,Ann,nowhere\n", &out).await.is_err());
+    assert!(
+        staff_cli::import_users(&app.state, "ann,Ann,nowhere\n", &out)
+            .await
+            .is_err()
+    );
     assert!(!out.exists());
-    let n = staff_cli::import_users(&app.state, csv, &out).await.unwrap();
+    let n = staff_cli::import_users(&app.state, csv, &out)
+        .await
+        .unwrap();
     assert_eq!(n, 2);
     #[cfg(unix)]
     {
@@ -509,12 +608,21 @@ async fn the_cli_creates_an_administrator_imports_users_and_helps_them(backend: 
         assert_eq!(mode, 0o600);
     }
     let text = std::fs::read_to_string(&out).unwrap();
-    let line = text.lines().find(|l| l.starts_with("partners,ann,")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("partners,ann,"))
+        .unwrap();
     let ann_temp = line.rsplit(',').next().unwrap().to_owned();
-    let r = app.sign_in_with(&new_client(), "partners", "ann", &ann_temp).await;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "ann", &ann_temp)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     // Importing again refuses (users exist; the file is never overwritten).
-    assert!(staff_cli::import_users(&app.state, csv, &dir.join("again.csv")).await.is_err());
+    assert!(
+        staff_cli::import_users(&app.state, csv, &dir.join("again.csv"))
+            .await
+            .is_err()
+    );
 
     // Lock ann, unlock and re-issue from the command line.
     let ann = TestUser {
@@ -524,13 +632,23 @@ async fn the_cli_creates_an_administrator_imports_users_and_helps_them(backend: 
         password: ann_temp.clone(),
     };
     lock(&app, &ann).await;
-    staff_cli::unlock(&app.state, "partners", "ann", "phoned in").await.unwrap();
-    let r = app.sign_in_with(&new_client(), "partners", "ann", &ann_temp).await;
+    staff_cli::unlock(&app.state, "partners", "ann", "phoned in")
+        .await
+        .unwrap();
+    let r = app
+        .sign_in_with(&new_client(), "partners", "ann", &ann_temp)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let fresh = staff_cli::temporary_password(&app.state, "partners", "ann", "forgot").await.unwrap();
+    let fresh = staff_cli::temporary_password(&app.state, "partners", "ann", "forgot")
+        .await
+        .unwrap();
     assert_ne!(fresh, ann_temp);
-    let r = app.sign_in_with(&new_client(), "partners", "ann", &fresh).await;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "ann", &fresh)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(staff_cli::unlock(&app.state, "partners", "nobody", "x").await.is_err());
+    assert!(staff_cli::unlock(&app.state, "partners", "nobody", "x")
+        .await
+        .is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -120,8 +120,13 @@ pub fn Domains() -> Html {
                             .cloned();
                         if let Some(d) = &pick {
                             current.set(d.slug.clone());
-                            threshold.set(d.lockout_threshold.map(|v| v.to_string()).unwrap_or_default());
-                            minutes.set(d.lockout_minutes.map(|v| v.to_string()).unwrap_or_default());
+                            threshold.set(
+                                d.lockout_threshold
+                                    .map(|v| v.to_string())
+                                    .unwrap_or_default(),
+                            );
+                            minutes
+                                .set(d.lockout_minutes.map(|v| v.to_string()).unwrap_or_default());
                         }
                         form.set(pick);
                         domains.set(list);
@@ -142,7 +147,11 @@ pub fn Domains() -> Html {
         );
         Callback::from(move |slug: String| {
             if let Some(d) = domains.iter().find(|d| d.slug == slug).cloned() {
-                threshold.set(d.lockout_threshold.map(|v| v.to_string()).unwrap_or_default());
+                threshold.set(
+                    d.lockout_threshold
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                );
                 minutes.set(d.lockout_minutes.map(|v| v.to_string()).unwrap_or_default());
                 form.set(Some(d));
             }
@@ -293,13 +302,20 @@ pub fn Domains() -> Html {
     let rules = match &*preview {
         // The full report (with the common-password and strength rules) from
         // the strength worker, once it has answered for this input.
-        Some((for_input, report)) if *for_input == (d.policy.clone(), (*sample).clone()) => report.rules.clone(),
+        Some((for_input, report)) if *for_input == (d.policy.clone(), (*sample).clone()) => {
+            report.rules.clone()
+        }
         _ => crate::services::strength::quick_report(&d.policy, &sample, &context).rules,
     };
 
     let options: Vec<(String, String)> = domains
         .iter()
-        .map(|d| (d.slug.clone(), format!("{} ({} users)", d.name, d.user_count)))
+        .map(|d| {
+            (
+                d.slug.clone(),
+                format!("{} ({} users)", d.name, d.user_count),
+            )
+        })
         .collect();
     let p = &d.policy;
     html! {
@@ -401,8 +417,12 @@ pub fn Notices() -> Html {
     });
 
     {
-        let (notices, domains, help, status) =
-            (notices.clone(), domains.clone(), help.clone(), status.clone());
+        let (notices, domains, help, status) = (
+            notices.clone(),
+            domains.clone(),
+            help.clone(),
+            status.clone(),
+        );
         use_effect_with(*reload, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match get_json::<Vec<AdminNotice>>(paths::ADMIN_NOTICES).await {
@@ -443,7 +463,10 @@ pub fn Notices() -> Html {
             let id = *editing;
             wasm_bindgen_futures::spawn_local(async move {
                 let res = match id {
-                    Some(id) => put_json::<_, AdminNotice>(&paths::with_id(paths::ADMIN_NOTICE, id), &body).await,
+                    Some(id) => {
+                        put_json::<_, AdminNotice>(&paths::with_id(paths::ADMIN_NOTICE, id), &body)
+                            .await
+                    }
                     None => post_json::<_, AdminNotice>(paths::ADMIN_NOTICES, &body).await,
                 };
                 match res {
@@ -458,12 +481,20 @@ pub fn Notices() -> Html {
         })
     };
     let ondelete = {
-        let (editing, form, status, reload) =
-            (editing.clone(), form.clone(), status.clone(), reload.clone());
+        let (editing, form, status, reload) = (
+            editing.clone(),
+            form.clone(),
+            status.clone(),
+            reload.clone(),
+        );
         Callback::from(move |_: MouseEvent| {
             let Some(id) = *editing else { return };
-            let (editing, form, status, reload) =
-                (editing.clone(), form.clone(), status.clone(), reload.clone());
+            let (editing, form, status, reload) = (
+                editing.clone(),
+                form.clone(),
+                status.clone(),
+                reload.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 match delete(&paths::with_id(paths::ADMIN_NOTICE, id)).await {
                     Ok(()) => {
@@ -500,7 +531,9 @@ pub fn Notices() -> Html {
             };
             let (status, reload) = (status.clone(), reload.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match post_json::<_, MandatoryResetResponse>(paths::ADMIN_MANDATORY_RESET, &body).await {
+                match post_json::<_, MandatoryResetResponse>(paths::ADMIN_MANDATORY_RESET, &body)
+                    .await
+                {
                     Ok(r) => {
                         let mut m = format!(
                             "{} users must change their password at next sign-in; \"{}\" is published.",
@@ -726,21 +759,31 @@ pub fn ApiKeys() -> Html {
         });
     }
     let oncreate = {
-        let (name, created, status, reload) =
-            (name.clone(), created.clone(), status.clone(), reload.clone());
+        let (name, created, status, reload) = (
+            name.clone(),
+            created.clone(),
+            status.clone(),
+            reload.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = ApiKeyCreate {
                 name: (*name).clone(),
             };
-            let (name, created, status, reload) =
-                (name.clone(), created.clone(), status.clone(), reload.clone());
+            let (name, created, status, reload) = (
+                name.clone(),
+                created.clone(),
+                status.clone(),
+                reload.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 match post_json::<_, ApiKeyCreated>(paths::ADMIN_API_KEYS, &body).await {
                     Ok(k) => {
                         created.set(Some(k.key));
                         name.set(String::new());
-                        status.set(Status::ok("The key is created. Copy it now: it is shown only once."));
+                        status.set(Status::ok(
+                            "The key is created. Copy it now: it is shown only once.",
+                        ));
                         reload.set(*reload + 1);
                     }
                     Err(e) => status.set(Status::err(&e)),

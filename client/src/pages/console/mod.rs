@@ -83,7 +83,11 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
 pub(crate) fn when(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
     let s = unix.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", s / 3600, (s / 60) % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        s / 3600,
+        (s / 60) % 60
+    )
 }
 
 pub(crate) fn today() -> String {
@@ -182,12 +186,20 @@ pub fn Reauth(props: &ReauthProps) -> Html {
     let error = use_state(|| None::<AttrValue>);
     let busy = use_state(|| false);
     let onsubmit = {
-        let (password, error, busy, ondone) =
-            (password.clone(), error.clone(), busy.clone(), props.ondone.clone());
+        let (password, error, busy, ondone) = (
+            password.clone(),
+            error.clone(),
+            busy.clone(),
+            props.ondone.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (password, error, busy, ondone) =
-                (password.clone(), error.clone(), busy.clone(), ondone.clone());
+            let (password, error, busy, ondone) = (
+                password.clone(),
+                error.clone(),
+                busy.clone(),
+                ondone.clone(),
+            );
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 let req = ReauthRequest {
@@ -316,7 +328,13 @@ pub fn Console() -> Html {
         };
     }
     let tabs: Vec<Tab> = if info.role == Role::Admin {
-        vec![Tab::Users, Tab::Domains, Tab::Notices, Tab::Audit, Tab::Keys]
+        vec![
+            Tab::Users,
+            Tab::Domains,
+            Tab::Notices,
+            Tab::Audit,
+            Tab::Keys,
+        ]
     } else {
         vec![Tab::Users]
     };
@@ -357,7 +375,6 @@ pub fn Console() -> Html {
         </div>
     }
 }
-
 
 pub(crate) fn encode_query(s: &str) -> String {
     latchkey_shared::admin::encode(s)

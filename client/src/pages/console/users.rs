@@ -31,8 +31,12 @@ impl Act {
     fn done(self) -> &'static str {
         match self {
             Act::Unlock => "The account is unlocked.",
-            Act::TempPassword => "A temporary password was issued. Give it to the user now: it is shown only once.",
-            Act::ClearEnrolment => "The enrolment is cleared: the user enrols again at next sign-in.",
+            Act::TempPassword => {
+                "A temporary password was issued. Give it to the user now: it is shown only once."
+            }
+            Act::ClearEnrolment => {
+                "The enrolment is cleared: the user enrols again at next sign-in."
+            }
             Act::Disable => "The account is disabled.",
             Act::Enable => "The account is enabled.",
         }
@@ -146,7 +150,10 @@ pub fn Users() -> Html {
                         }
                         if act == Act::TempPassword {
                             // On a phone the password is below the fold: bring it into view.
-                            gloo_timers::callback::Timeout::new(50, || crate::dom::focus_by_id("temp-password")).forget();
+                            gloo_timers::callback::Timeout::new(50, || {
+                                crate::dom::focus_by_id("temp-password")
+                            })
+                            .forget();
                         }
                         if act != Act::TempPassword {
                             temp.set(None);
@@ -179,7 +186,9 @@ pub fn Users() -> Html {
 
     let result_list = match &*results {
         None => html! {},
-        Some(r) if r.users.is_empty() => html! { <p id="user-results-empty" class="muted">{ "No user matches." }</p> },
+        Some(r) if r.users.is_empty() => {
+            html! { <p id="user-results-empty" class="muted">{ "No user matches." }</p> }
+        }
         Some(r) => html! {
             <ul id="user-results" class="user-results">
                 { for r.users.iter().map(|u: &UserSummary| {
@@ -203,11 +212,13 @@ pub fn Users() -> Html {
     let detail = match &*selected {
         None => html! {},
         Some(u) => {
-            let row = |id: &str, label: &str, value: String, flag: Option<bool>| html! {
-                <div class="state-row">
-                    <dt>{ label }</dt>
-                    <dd id={id.to_owned()} data-value={flag.map(|f| f.to_string())}>{ value }</dd>
-                </div>
+            let row = |id: &str, label: &str, value: String, flag: Option<bool>| {
+                html! {
+                    <div class="state-row">
+                        <dt>{ label }</dt>
+                        <dd id={id.to_owned()} data-value={flag.map(|f| f.to_string())}>{ value }</dd>
+                    </div>
+                }
             };
             let button = |id: &str, label: &str, a: Act, primary: bool| {
                 let act = act.clone();
