@@ -411,9 +411,18 @@ impl Browser {
         Ok(self.find(css).await?.text().await?)
     }
 
+    /// Empties the field the way a person does (an `input` event the app
+    /// sees; WebDriver's own clear fires none, so a re-render of a
+    /// controlled input would put the old text back), then types `text`.
     pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
         let e = self.find(css).await?;
-        e.clear().await?;
+        self.client
+            .execute(
+                "const el = arguments[0]; el.value = ''; \
+                 el.dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![serde_json::to_value(&e)?],
+            )
+            .await?;
         e.send_keys(text).await?;
         Ok(())
     }

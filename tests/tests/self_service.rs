@@ -223,10 +223,24 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
     .await?;
     b.type_into("#new-password", RESET_PASSWORD).await?;
     b.type_into("#confirm-password", RESET_PASSWORD).await?;
-    b.wait_until("reset enabled", || async {
-        Ok(b.find("#set-password").await?.is_enabled().await?)
-    })
-    .await?;
+    let enabled = b
+        .wait_until("reset enabled", || async {
+            Ok(b.find("#set-password").await?.is_enabled().await?)
+        })
+        .await;
+    if let Err(e) = enabled {
+        b.screenshots("ss-10-forgot-new-password-stuck").await?;
+        let checklist = b.find("#requirements").await?.html(false).await?;
+        let meter = b.find("#strength").await?.html(false).await?;
+        let values = b
+            .client
+            .execute(
+                "return [document.getElementById('new-password').value, document.getElementById('confirm-password').value]",
+                vec![],
+            )
+            .await?;
+        anyhow::bail!("{e}; values: {values}; checklist: {checklist}; meter: {meter}");
+    }
     b.screenshots("ss-10-forgot-new-password").await?;
     b.click("#set-password").await?;
     let done = b.text("#ss-success").await?;

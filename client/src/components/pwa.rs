@@ -18,6 +18,9 @@ use crate::hooks::{use_bootstrap, use_online, WindowListener};
 use crate::services::api::ApiClientError;
 use crate::services::storage;
 
+/// Local-storage key remembering that the user declined the install offer.
+const INSTALL_DECLINED_KEY: &str = "latchkey.install_declined";
+
 thread_local! {
     static REGISTRATION: RefCell<Option<ServiceWorkerRegistration>> = const { RefCell::new(None) };
     /// Set when the person asked for the new version: the next
@@ -141,7 +144,7 @@ pub fn PwaBar() -> Html {
         };
         let lead = if online { "The server cannot be reached." } else { "You are offline." };
         html! {
-            <div id="offline-banner" class="pwa-banner pwa-offline" role="status">
+            <div key="offline" id="offline-banner" class="pwa-banner pwa-offline" role="status">
                 <p>
                     <strong>{ lead }</strong>{ " " }{ synced }
                     { "Signing in and changing, unlocking or resetting a password need a connection; \
@@ -158,14 +161,24 @@ pub fn PwaBar() -> Html {
             let _ = worker.post_message(&JsValue::from_str("skip-waiting"));
         });
         html! {
-            <div id="update-banner" class="pwa-banner pwa-update" role="status">
+            <div key="update" id="update-banner" class="pwa-banner pwa-update" role="status">
                 <p>{ "A new version of Latchkey is available." }</p>
                 <button id="update-reload" type="button" class="button button-primary" {onclick}>{ "Reload" }</button>
             </div>
         }
     });
 
-    let install = install_prompt.as_ref().map(|event| {
+    // The offer stays out of the way once declined: people come here to fix a
+    // password, not to install an app.
+    let declined = use_state(|| storage::load::<bool>(INSTALL_DECLINED_KEY).unwrap_or(false));
+    let install = install_prompt.as_ref().filter(|_| !*declined).map(|event| {
+        let ondecline = {
+            let declined = declined.clone();
+            Callback::from(move |_: MouseEvent| {
+                storage::save(INSTALL_DECLINED_KEY, &true);
+                declined.set(true);
+            })
+        };
         let (event, install_prompt) = (event.clone(), install_prompt.clone());
         let onclick = Callback::from(move |_: MouseEvent| {
             if let Ok(prompt) = js_sys::Reflect::get(&event, &JsValue::from_str("prompt")) {
@@ -177,18 +190,19 @@ pub fn PwaBar() -> Html {
             install_prompt.set(None);
         });
         html! {
-            <div class="pwa-banner pwa-install">
+            <div key="install" class="pwa-banner pwa-install">
                 <p>{ "Use Latchkey like an app on this device." }</p>
                 <button id="install-app" type="button" class="button" {onclick}>{ "Install app" }</button>
+                <button id="install-decline" type="button" class="button button-link" onclick={ondecline}>{ "Not now" }</button>
             </div>
         }
     });
 
     html! {
         <div class="pwa-bar container" aria-live="polite">
-            { for update }
-            { for offline }
-            { for install }
+            // One keyed list: banners come and go independently, and each
+            // keeps its own element (unkeyed, Yew morphed one into another).
+            { for [update, offline, install].into_iter().flatten() }
         </div>
     }
 }
