@@ -8,7 +8,9 @@ fn bench(c: &mut Criterion) {
     let hash = hash_blocking("a-benchmark-password-123").expect("hash");
     let mut g = c.benchmark_group("argon2id");
     g.sample_size(20);
-    g.bench_function("hash", |b| b.iter(|| hash_blocking("a-benchmark-password-123")));
+    g.bench_function("hash", |b| {
+        b.iter(|| hash_blocking("a-benchmark-password-123"))
+    });
     g.bench_function("verify", |b| {
         b.iter(|| assert!(verify_blocking("a-benchmark-password-123", &hash).matched))
     });

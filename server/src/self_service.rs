@@ -90,7 +90,10 @@ pub async fn secret(db: &Db) -> Result<String, AppError> {
 /// SHA-256 of the secret and the labelled parts (each length-prefixed).
 pub fn keyed_hash(secret: &str, label: &str, parts: &[&str]) -> [u8; 32] {
     let mut h = Sha256::new();
-    for p in std::iter::once(secret).chain(std::iter::once(label)).chain(parts.iter().copied()) {
+    for p in std::iter::once(secret)
+        .chain(std::iter::once(label))
+        .chain(parts.iter().copied())
+    {
         h.update((p.len() as u64).to_be_bytes());
         h.update(p.as_bytes());
     }
@@ -154,11 +157,16 @@ pub fn decoy_questions(
     settings: &SelfServiceSettings,
     count: usize,
 ) -> Vec<String> {
-    let seed = keyed_hash(secret, "decoy-questions", &[&domain_id.to_string(), username_key]);
+    let seed = keyed_hash(
+        secret,
+        "decoy-questions",
+        &[&domain_id.to_string(), username_key],
+    );
     let mut order: Vec<usize> = (0..settings.catalogue.len()).collect();
     // Fisher-Yates driven by the hash bytes.
     for i in (1..order.len()).rev() {
-        let b = usize::from(seed[i % seed.len()]) + usize::from(seed[(i * 7 + 3) % seed.len()]) * 256;
+        let b =
+            usize::from(seed[i % seed.len()]) + usize::from(seed[(i * 7 + 3) % seed.len()]) * 256;
         order.swap(i, b % (i + 1));
     }
     let mut set: Vec<usize> = order
@@ -318,8 +326,14 @@ mod tests {
             captcha_hash("k", "f", " ab c7 "),
             captcha_hash("k", "f", "ABC7")
         );
-        assert_ne!(captcha_hash("k", "f", "ABC7"), captcha_hash("k", "g", "ABC7"));
-        assert_ne!(captcha_hash("k", "f", "ABC7"), captcha_hash("k2", "f", "ABC7"));
+        assert_ne!(
+            captcha_hash("k", "f", "ABC7"),
+            captcha_hash("k", "g", "ABC7")
+        );
+        assert_ne!(
+            captcha_hash("k", "f", "ABC7"),
+            captcha_hash("k2", "f", "ABC7")
+        );
     }
 
     #[test]
@@ -404,7 +418,11 @@ pub mod demo {
         let password = generate_temporary_password();
         let password_hash = ticket.hash(&password).await?;
         let mut answers = Vec::new();
-        for question in settings.catalogue.iter().take(usize::from(settings.enrol_count)) {
+        for question in settings
+            .catalogue
+            .iter()
+            .take(usize::from(settings.enrol_count))
+        {
             let answer = random_answer();
             let hash = ticket.hash(&normalize_answer(&answer)).await?;
             answers.push((question.clone(), answer, hash));

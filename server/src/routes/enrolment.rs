@@ -26,7 +26,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::ENROLMENT, get(status).put(enrol))
 }
 
-async fn current_status(state: &AppState, user_id: i64, domain_id: i64) -> AppResult<EnrolmentStatus> {
+async fn current_status(
+    state: &AppState,
+    user_id: i64,
+    domain_id: i64,
+) -> AppResult<EnrolmentStatus> {
     let settings = ss::settings(&state.db, domain_id).await?;
     let answers = ss::enrolled_answers(&state.db, user_id).await?;
     let enrolled_at = ss::enrolled_at(&state.db, user_id).await?;
@@ -90,8 +94,12 @@ async fn enrol(
         .enumerate()
         .find_map(|(i, list)| list.first().map(|f| (i, f)))
     {
-        audit::record(&state.db.pool, state.now(), &audit_event(result::REFUSED, "answers refused"))
-            .await?;
+        audit::record(
+            &state.db.pool,
+            state.now(),
+            &audit_event(result::REFUSED, "answers refused"),
+        )
+        .await?;
         return Err(AppError::BadRequest(format!(
             "Question {}: {}",
             i + 1,
@@ -117,8 +125,14 @@ async fn enrol(
             domain.lockout_minutes,
             &state.config,
         );
-        match lockout::reserve(&state.db, domain.id, &user.username_key, policy, state.now())
-            .await?
+        match lockout::reserve(
+            &state.db,
+            domain.id,
+            &user.username_key,
+            policy,
+            state.now(),
+        )
+        .await?
         {
             Reservation::Locked => return Err(AppError::AccountLocked),
             Reservation::Allowed { .. } => {}
@@ -150,7 +164,11 @@ async fn enrol(
         now,
         &audit_event(
             result::SUCCESS,
-            if was_enrolled { "re-enrolled" } else { "enrolled" },
+            if was_enrolled {
+                "re-enrolled"
+            } else {
+                "enrolled"
+            },
         ),
     )
     .await?;

@@ -11,19 +11,15 @@ use axum::http::{header, HeaderMap};
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_shared::admin::{paths, PasswordStatus, PortalVerifyRequest, PortalVerifyResponse};
-use latchkey_shared::Username;
 use sqlx::Row;
 
 use crate::audit::{self, result, AuditEvent};
-use crate::domains;
+use crate::credentials::{self, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ClientIp};
-use crate::lockout::{self, LockoutPolicy, Reservation};
-use crate::password::Verification;
 use crate::routes::admin::api_key_hash;
 use crate::staff::kind;
 use crate::state::AppState;
-use crate::users;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(paths::PORTAL_VERIFY, post(verify))
@@ -63,7 +59,6 @@ async fn verify(
 ) -> AppResult<Json<PortalVerifyResponse>> {
     let key_name = api_key_name(&state, &headers).await?;
     let actor = format!("api-key:{key_name}");
-    let typed_key = req.username.trim().to_lowercase();
     let audit =
         |domain: Option<String>, subject: String, res: &'static str, detail: &'static str| {
             let state = state.clone();
@@ -83,67 +78,33 @@ async fn verify(
             }
         };
 
-    let Some(domain) = domains::by_slug(&state.db, &req.domain).await? else {
-        let ticket = state.hasher.ticket()?;
-        ticket.verify_dummy(&req.password).await?;
-        drop(ticket);
-        audit(None, typed_key, result::FAILURE, "unknown domain").await?;
-        return Err(AppError::InvalidCredentials);
-    };
-    let slug = Some(domain.slug.clone());
-    if !domain.sspm_available {
-        audit(
-            slug,
-            typed_key,
-            result::REFUSED,
-            "self-service not available",
-        )
-        .await?;
-        return Err(AppError::SspmUnavailable(domain.unavailable_message()));
-    }
-    let Ok(username) = Username::parse(&req.username) else {
-        let ticket = state.hasher.ticket()?;
-        ticket.verify_dummy(&req.password).await?;
-        drop(ticket);
-        audit(slug, typed_key, result::FAILURE, "invalid user name").await?;
-        return Err(AppError::InvalidCredentials);
-    };
-    let key = username.key();
     let ticket = state.hasher.ticket()?;
-    let policy = LockoutPolicy::resolve(
-        domain.lockout_threshold,
-        domain.lockout_minutes,
-        &state.config,
-    );
-    let locks = match lockout::reserve(&state.db, domain.id, &key, policy, state.now()).await? {
-        Reservation::Locked => {
-            drop(ticket);
-            audit(slug, key, result::LOCKED, "account locked").await?;
+    let check =
+        credentials::check(&state, &ticket, &req.domain, &req.username, &req.password).await?;
+    drop(ticket);
+    let slug = check.domain.as_ref().map(|d| d.slug.clone());
+    let key = check.key.clone();
+    let user = match check.outcome {
+        Outcome::Accepted { user, .. } => user,
+        Outcome::NotOffered => {
+            audit(slug, key, result::REFUSED, check.detail).await?;
+            let text = check
+                .domain
+                .as_ref()
+                .map(|d| d.unavailable_message())
+                .unwrap_or_default();
+            return Err(AppError::SspmUnavailable(text));
+        }
+        Outcome::Locked => {
+            audit(slug, key, result::LOCKED, check.detail).await?;
             return Err(AppError::AccountLocked);
         }
-        Reservation::Allowed { locks, .. } => locks,
-    };
-    let user = users::by_key(&state.db, domain.id, &key).await?;
-    let verification = match &user {
-        Some(u) => ticket.verify(&req.password, &u.password_hash).await?,
-        None => {
-            ticket.verify_dummy(&req.password).await?;
-            Verification {
-                matched: false,
-                needs_rehash: false,
-            }
+        Outcome::Unknown => {
+            audit(slug, key, result::FAILURE, check.detail).await?;
+            return Err(AppError::InvalidCredentials);
         }
-    };
-    drop(ticket);
-    let user = match user {
-        Some(u) if verification.matched && !u.disabled => u,
-        other => {
-            let detail = match other {
-                None => "unknown user",
-                Some(u) if u.disabled && verification.matched => "account disabled",
-                Some(_) => "wrong password",
-            };
-            audit(slug.clone(), key.clone(), result::FAILURE, detail).await?;
+        Outcome::Refused { locks } => {
+            audit(slug.clone(), key.clone(), result::FAILURE, check.detail).await?;
             if locks {
                 let ev = AuditEvent {
                     kind: audit::kind::ACCOUNT_LOCKED,
@@ -159,7 +120,7 @@ async fn verify(
             return Err(AppError::InvalidCredentials);
         }
     };
-    lockout::reset(&state.db, domain.id, &key).await?;
+    let domain_slug = slug.clone().unwrap_or_default();
     if user.temp_password_expired(state.now()) {
         audit(slug, key, result::REFUSED, "temporary password expired").await?;
         return Err(AppError::TemporaryPasswordExpired);
@@ -186,7 +147,7 @@ async fn verify(
         status,
         username: user.username.clone(),
         display_name: user.display_name.clone(),
-        domain: domain.slug.clone(),
+        domain: domain_slug,
         expires_at: if user.temp_password {
             user.temp_password_expires_at
         } else {

@@ -7,17 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_shared::api::{paths, SignInRequest};
-use latchkey_shared::Username;
 
 use crate::audit::{self, kind, result, AuditEvent};
-use crate::domains;
+use crate::credentials::{self, Outcome};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ClientIp};
-use crate::lockout::{self, LockoutPolicy, Reservation};
-use crate::password::Verification;
 use crate::session::{self, Authenticated};
 use crate::state::AppState;
-use crate::users;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -93,90 +89,55 @@ async fn sign_in(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> AppResult<Response> {
-    let typed_key = req.username.trim().to_lowercase();
-    let mut attempt = Attempt {
+    // Take a place in the hashing queue first (503 at once if full); the
+    // check then reserves the failure before it verifies anything.
+    let ticket = state.hasher.ticket()?;
+    let check =
+        credentials::check(&state, &ticket, &req.domain, &req.username, &req.password).await?;
+    let attempt = Attempt {
         state: &state,
         ip: ip.as_deref(),
-        domain: None,
-        subject: Some(&typed_key),
+        domain: check.domain.as_ref().map(|d| d.slug.as_str()),
+        subject: Some(&check.key),
     };
-
-    // Unknown domain: the same answer at the same cost as a wrong password.
-    let Some(domain) = domains::by_slug(&state.db, &req.domain).await? else {
-        let ticket = state.hasher.ticket()?;
-        ticket.verify_dummy(&req.password).await?;
-        drop(ticket);
-        attempt
-            .audit(kind::SIGN_IN, result::FAILURE, "unknown domain")
-            .await?;
-        return Err(AppError::InvalidCredentials);
-    };
-    attempt.domain = Some(&domain.slug);
-    if !domain.sspm_available {
-        attempt
-            .audit(kind::SIGN_IN, result::REFUSED, "self-service not available")
-            .await?;
-        return Err(AppError::SspmUnavailable(domain.unavailable_message()));
-    }
-
-    // A name that cannot exist: same answer and cost, nothing to count.
-    let username = match Username::parse(&req.username) {
-        Ok(u) => u,
-        Err(_) => {
-            let ticket = state.hasher.ticket()?;
-            ticket.verify_dummy(&req.password).await?;
-            drop(ticket);
-            attempt
-                .audit(kind::SIGN_IN, result::FAILURE, "invalid user name")
-                .await?;
-            return Err(AppError::InvalidCredentials);
+    let (domain, user, needs_rehash) = match check.outcome {
+        Outcome::Accepted { user, needs_rehash } => {
+            let domain = check
+                .domain
+                .as_ref()
+                .ok_or_else(|| AppError::internal("accepted without a domain"))?;
+            (domain, user, needs_rehash)
         }
-    };
-    let key = username.key();
-    attempt.subject = Some(&key);
-
-    // Take a place in the hashing queue first (503 at once if full), then
-    // reserve the failure atomically; a locked name costs no argon2 at all.
-    let ticket = state.hasher.ticket()?;
-    let policy = LockoutPolicy::resolve(
-        domain.lockout_threshold,
-        domain.lockout_minutes,
-        &state.config,
-    );
-    let now = state.now();
-    let locks = match lockout::reserve(&state.db, domain.id, &key, policy, now).await? {
-        Reservation::Locked => {
+        Outcome::NotOffered => {
             drop(ticket);
             attempt
-                .audit(kind::SIGN_IN, result::LOCKED, "account locked")
+                .audit(kind::SIGN_IN, result::REFUSED, check.detail)
+                .await?;
+            let text = check
+                .domain
+                .as_ref()
+                .map(|d| d.unavailable_message())
+                .unwrap_or_default();
+            return Err(AppError::SspmUnavailable(text));
+        }
+        Outcome::Locked => {
+            drop(ticket);
+            attempt
+                .audit(kind::SIGN_IN, result::LOCKED, check.detail)
                 .await?;
             return Err(AppError::AccountLocked);
         }
-        Reservation::Allowed { locks, .. } => locks,
-    };
-
-    let user = users::by_key(&state.db, domain.id, &key).await?;
-    let verification = match &user {
-        Some(u) => ticket.verify(&req.password, &u.password_hash).await?,
-        None => {
-            ticket.verify_dummy(&req.password).await?;
-            Verification {
-                matched: false,
-                needs_rehash: false,
-            }
-        }
-    };
-    let user = match user {
-        Some(u) if verification.matched && !u.disabled => u,
-        other => {
+        Outcome::Unknown => {
             drop(ticket);
-            let detail = match other {
-                None => "unknown user",
-                Some(u) if u.disabled && verification.matched => "account disabled",
-                Some(_) => "wrong password",
-            };
             attempt
-                .audit(kind::SIGN_IN, result::FAILURE, detail)
+                .audit(kind::SIGN_IN, result::FAILURE, check.detail)
+                .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        Outcome::Refused { locks } => {
+            drop(ticket);
+            attempt
+                .audit(kind::SIGN_IN, result::FAILURE, check.detail)
                 .await?;
             if locks {
                 attempt
@@ -191,8 +152,6 @@ async fn sign_in(
         }
     };
 
-    // The password was right: forget the failures.
-    lockout::reset(&state.db, domain.id, &key).await?;
     let now = state.now();
     if user.temp_password_expired(now) {
         drop(ticket);
@@ -203,7 +162,7 @@ async fn sign_in(
     }
 
     // Upgrade a hash made with older parameters, while we have the password.
-    if verification.needs_rehash {
+    if needs_rehash {
         let new_hash = ticket.hash(&req.password).await?;
         let updated =
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")

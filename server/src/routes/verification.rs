@@ -284,8 +284,7 @@ async fn identify(
         _ => Vec::new(),
     };
     let (questions, positions) = if enrolled.len() >= count && !enrolled.is_empty() {
-        let mut chosen: Vec<(i64, String)> =
-            enrolled.into_iter().map(|(p, q, _)| (p, q)).collect();
+        let mut chosen: Vec<(i64, String)> = enrolled.into_iter().map(|(p, q, _)| (p, q)).collect();
         ss::pick_random(&mut chosen, count);
         chosen.into_iter().map(|(p, q)| (q, p)).unzip()
     } else {
@@ -324,9 +323,7 @@ async fn answers(
     expect_step(&flow, "questions")?;
     let domain = sspm_domain(&state, flow.domain_id).await?;
     if req.answers.len() != flow.questions.len() {
-        return Err(AppError::BadRequest(
-            "Answer every question shown.".into(),
-        ));
+        return Err(AppError::BadRequest("Answer every question shown.".into()));
     }
     if req.answers.iter().any(|a| normalize_answer(a).is_empty()) {
         return Err(AppError::BadRequest("Answer every question shown.".into()));
@@ -486,7 +483,12 @@ async fn finish(
                 .bind(&flow.id)
                 .execute(&mut *tx)
                 .await?;
-            audit::record(&mut *tx, now, &audit_event(result::SUCCESS, "account unlocked")).await?;
+            audit::record(
+                &mut *tx,
+                now,
+                &audit_event(result::SUCCESS, "account unlocked"),
+            )
+            .await?;
             tx.commit().await?;
             Ok(Json(FinishResponse::Unlocked {
                 message: messages::UNLOCKED.to_owned(),
@@ -566,7 +568,12 @@ async fn new_password(
         .map_err(AppError::internal)?
     };
     if !report.passed() {
-        audit::record(&state.db.pool, state.now(), &audit_event(result::REFUSED, "policy")).await?;
+        audit::record(
+            &state.db.pool,
+            state.now(),
+            &audit_event(result::REFUSED, "policy"),
+        )
+        .await?;
         return Err(AppError::PasswordRejected(Box::new(report)));
     }
 
@@ -594,8 +601,12 @@ async fn new_password(
     }
     for old in &previous {
         if ticket.verify(&req.new_password, old).await?.matched {
-            audit::record(&state.db.pool, state.now(), &audit_event(result::REFUSED, "reused"))
-                .await?;
+            audit::record(
+                &state.db.pool,
+                state.now(),
+                &audit_event(result::REFUSED, "reused"),
+            )
+            .await?;
             return Err(AppError::PasswordReused);
         }
     }
@@ -649,7 +660,12 @@ async fn new_password(
         .bind(&user.username_key)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut *tx, now, &audit_event(result::SUCCESS, "password reset")).await?;
+    audit::record(
+        &mut *tx,
+        now,
+        &audit_event(result::SUCCESS, "password reset"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(Completed {
         message: messages::PASSWORD_RESET.to_owned(),

@@ -24,7 +24,12 @@ async fn the_purge_removes_idle_sessions_and_stale_counters_but_keeps_live_ones(
     let user = app.add_user("ada", "Ada Lovelace", STRONG).await;
     app.sign_in_as(&user).await;
     // One stale typo for another name, and a locked name.
-    assert_eq!(app.sign_in("partners", "bob", "wrong-password-123").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.sign_in("partners", "bob", "wrong-password-123")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     for _ in 0..6 {
         app.sign_in("partners", "carol", "wrong-password-123").await;
     }
@@ -32,12 +37,22 @@ async fn the_purge_removes_idle_sessions_and_stale_counters_but_keeps_live_ones(
     assert_eq!(count(&app, "failure_counters").await, 2);
 
     // Nothing has expired yet.
-    assert_eq!(purge_once(&app.state).await.expect("purge"), Purged::default());
+    assert_eq!(
+        purge_once(&app.state).await.expect("purge"),
+        Purged::default()
+    );
 
     let idle = i64::from(app.state.config.session_idle_minutes) * 60;
     app.clock.advance(idle.max(STALE_COUNTER_SECS) + 1);
     let purged = purge_once(&app.state).await.expect("purge");
-    assert_eq!(purged, Purged { sessions: 1, failure_counters: 1, ..Purged::default() });
+    assert_eq!(
+        purged,
+        Purged {
+            sessions: 1,
+            failure_counters: 1,
+            ..Purged::default()
+        }
+    );
     assert_eq!(count(&app, "sessions").await, 0);
     // The locked counter stays; its lock lifts through the normal path.
     assert_eq!(count(&app, "failure_counters").await, 1);
@@ -50,7 +65,11 @@ async fn running_the_purge_twice_at_once_is_harmless(backend: Backend) {
     app.clock.advance(24 * 60 * 60 + 1);
     let (a, b) = tokio::join!(purge_once(&app.state), purge_once(&app.state));
     let (a, b) = (a.expect("first purge"), b.expect("second purge"));
-    assert_eq!(a.sessions + b.sessions, 1, "the session is deleted exactly once");
+    assert_eq!(
+        a.sessions + b.sessions,
+        1,
+        "the session is deleted exactly once"
+    );
     assert_eq!(count(&app, "sessions").await, 0);
 }
 
@@ -61,14 +80,21 @@ async fn the_purge_removes_verification_flows_past_their_deadline(backend: Backe
         let r = app
             .client
             .post(app.url(paths::FLOWS))
-            .json(&StartFlowRequest { kind: FlowKind::Unlock, domain: "partners".into() })
+            .json(&StartFlowRequest {
+                kind: FlowKind::Unlock,
+                domain: "partners".into(),
+            })
             .send()
             .await
             .expect("start a flow");
         assert_eq!(r.status(), StatusCode::OK);
     }
     assert_eq!(count(&app, "self_service_flows").await, 2);
-    assert_eq!(purge_once(&app.state).await.expect("purge").flows, 0, "live flows stay");
+    assert_eq!(
+        purge_once(&app.state).await.expect("purge").flows,
+        0,
+        "live flows stay"
+    );
     app.clock.advance(60 * 60);
     assert_eq!(purge_once(&app.state).await.expect("purge").flows, 2);
     assert_eq!(count(&app, "self_service_flows").await, 0);

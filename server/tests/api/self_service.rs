@@ -6,9 +6,9 @@
 
 use latchkey_shared::api::ErrorCode;
 use latchkey_shared::self_service::{
-    messages, paths, AnswersRequest, CaptchaChallenge, EnrolAnswer, EnrolRequest,
-    EnrolmentStatus, FinishRequest, FinishResponse, FlowKind, FlowStarted, IdentifyRequest,
-    NewPasswordRequest, QuestionsStep, SelfServiceSettings, StartFlowRequest, DEFAULT_QUESTIONS,
+    messages, paths, AnswersRequest, CaptchaChallenge, EnrolAnswer, EnrolRequest, EnrolmentStatus,
+    FinishRequest, FinishResponse, FlowKind, FlowStarted, IdentifyRequest, NewPasswordRequest,
+    QuestionsStep, SelfServiceSettings, StartFlowRequest, DEFAULT_QUESTIONS,
 };
 use reqwest::StatusCode;
 use sqlx::Row;
@@ -67,7 +67,11 @@ fn answer_for(question: &str) -> String {
     format!("  {}  ", ANSWERS[i].to_uppercase())
 }
 
-async fn put_enrolment(app: &TestApp, client: &reqwest::Client, req: &EnrolRequest) -> reqwest::Response {
+async fn put_enrolment(
+    app: &TestApp,
+    client: &reqwest::Client,
+    req: &EnrolRequest,
+) -> reqwest::Response {
     client
         .put(app.url(paths::ENROLMENT))
         .json(req)
@@ -77,14 +81,20 @@ async fn put_enrolment(app: &TestApp, client: &reqwest::Client, req: &EnrolReque
 }
 
 async fn get_enrolment(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
-    client.get(app.url(paths::ENROLMENT)).send().await.expect("request")
+    client
+        .get(app.url(paths::ENROLMENT))
+        .send()
+        .await
+        .expect("request")
 }
 
 /// `jsmith` in partners, enrolled with [`ANSWERS`]; signed out afterwards.
 async fn enrolled_user(app: &TestApp) -> TestUser {
     let user = app.add_user("jsmith", "Jane Smith", STRONG).await;
     let client = new_client();
-    let r = app.sign_in_with(&client, "partners", "jsmith", STRONG).await;
+    let r = app
+        .sign_in_with(&client, "partners", "jsmith", STRONG)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = put_enrolment(app, &client, &enrol_request(None)).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
@@ -141,7 +151,10 @@ impl<'a> Flow<'a> {
     async fn captcha(&self) -> String {
         let r = self
             .client
-            .get(self.app.url(&format!("/api/test-hooks/captcha/{}", self.id)))
+            .get(
+                self.app
+                    .url(&format!("/api/test-hooks/captcha/{}", self.id)),
+            )
             .send()
             .await
             .unwrap();
@@ -177,7 +190,8 @@ impl<'a> Flow<'a> {
     }
 
     async fn answer_raw(&self, answers: Vec<String>) -> reqwest::Response {
-        self.post(paths::FLOW_ANSWERS, &AnswersRequest { answers }).await
+        self.post(paths::FLOW_ANSWERS, &AnswersRequest { answers })
+            .await
     }
 
     async fn answer(&self, answers: Vec<String>) -> CaptchaChallenge {
@@ -221,9 +235,10 @@ impl<'a> Flow<'a> {
 }
 
 async fn audit_has(app: &TestApp, kind: &str, res: &str, detail: Option<&str>) -> bool {
-    app.audit_events().await.iter().any(|e| {
-        e.0 == kind && e.1 == res && detail.is_none_or(|d| e.3.as_deref() == Some(d))
-    })
+    app.audit_events()
+        .await
+        .iter()
+        .any(|e| e.0 == kind && e.1 == res && detail.is_none_or(|d| e.3.as_deref() == Some(d)))
 }
 
 // ---------------------------------------------------------------- enrolment
@@ -236,8 +251,14 @@ async fn a_new_user_is_not_enrolled_and_sees_the_catalogue(backend: Backend) {
     assert!(!status.enrolled);
     assert!(status.questions.is_empty());
     assert!(status.catalogue.len() >= 8);
-    assert!(status.catalogue.iter().any(|q| q == "What town was your mother born in?"));
-    assert!(status.catalogue.iter().any(|q| q == "What is your father's middle name?"));
+    assert!(status
+        .catalogue
+        .iter()
+        .any(|q| q == "What town was your mother born in?"));
+    assert!(status
+        .catalogue
+        .iter()
+        .any(|q| q == "What is your father's middle name?"));
     assert_eq!(status.enrol_count, 3);
     assert!(!status.allow_skip, "enrolment is required by default");
     assert!(!status.allow_custom_questions);
@@ -343,7 +364,10 @@ async fn custom_questions_only_where_the_domain_allows_them(backend: Backend) {
     );
     let status: EnrolmentStatus = get_enrolment(&app, &app.client).await.json().await.unwrap();
     assert!(status.allow_custom_questions);
-    assert_eq!(status.questions[2], "What was my grandmother's maiden name?");
+    assert_eq!(
+        status.questions[2],
+        "What was my grandmother's maiden name?"
+    );
 }
 
 async fn re_enrolment_needs_the_password_again(backend: Backend) {
@@ -374,7 +398,15 @@ async fn re_enrolment_needs_the_password_again(backend: Backend) {
     );
     let status: EnrolmentStatus = get_enrolment(&app, &app.client).await.json().await.unwrap();
     assert_eq!(status.questions[0], DEFAULT_QUESTIONS[5]);
-    assert!(audit_has(&app, "self_service.enrolment", "success", Some("re-enrolled")).await);
+    assert!(
+        audit_has(
+            &app,
+            "self_service.enrolment",
+            "success",
+            Some("re-enrolled")
+        )
+        .await
+    );
     assert!(audit_has(&app, "self_service.enrolment", "failure", None).await);
 }
 
@@ -420,17 +452,31 @@ async fn unlock_account_clears_the_lock_and_the_right_password_works_again(backe
         FinishResponse::Unlocked { message } => assert_eq!(message, messages::UNLOCKED),
         other => panic!("{other:?}"),
     }
-    assert!(audit_has(&app, "self_service.unlock", "success", Some("account unlocked")).await);
+    assert!(
+        audit_has(
+            &app,
+            "self_service.unlock",
+            "success",
+            Some("account unlocked")
+        )
+        .await
+    );
     app.sign_in_as(&user).await;
     // The flow is used up.
-    assert_error(flow.finish_raw("X").await, StatusCode::GONE, ErrorCode::FlowExpired).await;
+    assert_error(
+        flow.finish_raw("X").await,
+        StatusCode::GONE,
+        ErrorCode::FlowExpired,
+    )
+    .await;
 }
 
 async fn forgot_password_sets_a_new_password_ends_sessions_and_does_not_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let user = enrolled_user(&app).await;
     let elsewhere = new_client();
-    app.sign_in_with(&elsewhere, "partners", "jsmith", STRONG).await;
+    app.sign_in_with(&elsewhere, "partners", "jsmith", STRONG)
+        .await;
     lock(&app, "jsmith").await;
 
     let flow = Flow::new(&app, FlowKind::Reset).await;
@@ -479,7 +525,15 @@ async fn forgot_password_sets_a_new_password_ends_sessions_and_does_not_sign_in(
     let mut new_user = user.clone();
     new_user.password = STRONG_2.into();
     app.sign_in_as(&new_user).await;
-    assert!(audit_has(&app, "self_service.reset", "success", Some("password reset")).await);
+    assert!(
+        audit_has(
+            &app,
+            "self_service.reset",
+            "success",
+            Some("password reset")
+        )
+        .await
+    );
     // Single use.
     let again = flow
         .post(
@@ -538,7 +592,10 @@ async fn forgot_password_checks_the_new_password_like_change_password(backend: B
         ErrorCode::PolicyChanged,
     )
     .await;
-    assert_eq!(try_pw(STRONG_2, STRONG_2, version).await.status(), StatusCode::OK);
+    assert_eq!(
+        try_pw(STRONG_2, STRONG_2, version).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn the_captcha_is_case_insensitive_single_use_and_renewable(backend: Backend) {
@@ -562,7 +619,10 @@ async fn the_captcha_is_case_insensitive_single_use_and_renewable(backend: Backe
     }
     let current = flow.captcha().await;
     let typed = format!(" {} ", current.to_lowercase());
-    assert_eq!(flow.identify_raw("jsmith", &typed).await.status(), StatusCode::OK);
+    assert_eq!(
+        flow.identify_raw("jsmith", &typed).await.status(),
+        StatusCode::OK
+    );
 }
 
 async fn a_wrong_captcha_is_refused(backend: Backend) {
@@ -638,7 +698,12 @@ async fn a_late_answer_is_refused_and_the_flow_must_start_again(backend: Backend
         .await;
     let c = flow.captcha().await;
     app.clock.advance(61);
-    assert_error(flow.finish_raw(&c).await, StatusCode::GONE, ErrorCode::FlowExpired).await;
+    assert_error(
+        flow.finish_raw(&c).await,
+        StatusCode::GONE,
+        ErrorCode::FlowExpired,
+    )
+    .await;
     // Starting again works.
     let flow = Flow::new(&app, FlowKind::Unlock).await;
     assert_eq!(flow.run("jsmith", true).await.status(), StatusCode::OK);
@@ -673,7 +738,15 @@ async fn wrong_answers_fail_at_the_end_with_the_one_message(backend: Backend) {
         ErrorCode::VerificationFailed,
     )
     .await;
-    assert!(audit_has(&app, "self_service.unlock", "failure", Some("wrong answers")).await);
+    assert!(
+        audit_has(
+            &app,
+            "self_service.unlock",
+            "failure",
+            Some("wrong answers")
+        )
+        .await
+    );
 }
 
 async fn three_failed_verifications_block_self_service_for_thirty_minutes(backend: Backend) {
@@ -761,7 +834,10 @@ async fn parallel_submissions_get_no_more_than_three_checks(backend: Backend) {
     }
     assert_eq!((ok, blocked), (3, 7));
     let checks = app.verifications() - before;
-    assert!(checks <= 6, "{checks} answer checks ran (2 per allowed submission)");
+    assert!(
+        checks <= 6,
+        "{checks} answer checks ran (2 per allowed submission)"
+    );
 }
 
 /// The fields a client sees at each step for a name.
@@ -895,8 +971,12 @@ async fn an_unknown_flow_id_is_expired(backend: Backend) {
 
 async fn the_server_secret_is_created_once_and_kept(backend: Backend) {
     let app = spawn_app(backend).await;
-    let a = latchkey_server::self_service::secret(&app.state.db).await.unwrap();
-    let b = latchkey_server::self_service::secret(&app.state.db).await.unwrap();
+    let a = latchkey_server::self_service::secret(&app.state.db)
+        .await
+        .unwrap();
+    let b = latchkey_server::self_service::secret(&app.state.db)
+        .await
+        .unwrap();
     assert_eq!(a, b);
     assert_eq!(a.len(), 64);
     let rows = sqlx::query("SELECT value FROM settings WHERE key = $1")
