@@ -98,3 +98,70 @@ pub async fn clear_enrolment(conn: &mut sqlx::AnyConnection, user_id: i64) -> Re
         .await?;
     Ok(())
 }
+
+/// The hashes of the user's last `depth` previous passwords, newest first.
+pub async fn password_history(db: &Db, user_id: i64, depth: i64) -> Result<Vec<String>, AppError> {
+    if depth <= 0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT hash FROM password_history WHERE user_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(depth)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| r.try_get::<String, _>("hash").map_err(AppError::from))
+        .collect()
+}
+
+/// Inside the caller's transaction: replaces `user`'s password with
+/// `new_hash` (clearing any temporary-password state), keeps the old hash in
+/// the history and trims the history to `depth`. Change password and Forgot
+/// Password both end here, so the two cannot drift.
+///
+/// Returns false, changing nothing, when the stored hash is no longer the
+/// one `user` was read with (another request changed it meanwhile).
+pub async fn replace_password(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user: &UserRecord,
+    new_hash: &str,
+    depth: i64,
+    now: i64,
+) -> Result<bool, AppError> {
+    let updated = sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, temp_password = $3, \
+         temp_password_expires_at = NULL, must_change = $3 \
+         WHERE id = $4 AND password_hash = $5",
+    )
+    .bind(new_hash)
+    .bind(now)
+    .bind(false)
+    .bind(user.id)
+    .bind(&user.password_hash)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if depth > 0 {
+        sqlx::query("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
+            .bind(user.id)
+            .bind(&user.password_hash)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM password_history WHERE user_id = $1 \
+          ORDER BY created_at DESC, id DESC LIMIT $2)",
+    )
+    .bind(user.id)
+    .bind(depth.max(0))
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}

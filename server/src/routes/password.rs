@@ -6,7 +6,6 @@ use axum::{Json, Router};
 use latchkey_shared::api::{messages, paths, ChangePasswordRequest, ChangePasswordResponse};
 use latchkey_shared::normalize::normalize_password;
 use latchkey_shared::{PolicyContext, PolicyReport, RuleId, RuleResult, PRODUCT_NAME};
-use sqlx::Row;
 
 use crate::audit::{self, kind, result, AuditEvent};
 use crate::domains;
@@ -168,26 +167,15 @@ async fn change_password(
             .history_depth
             .min(latchkey_shared::policy::MAX_HISTORY_DEPTH),
     );
-    if depth > 0 {
-        let rows = sqlx::query(
-            "SELECT hash FROM password_history WHERE user_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT $2",
-        )
-        .bind(user.id)
-        .bind(depth)
-        .fetch_all(&state.db.pool)
-        .await?;
-        for row in rows {
-            let old: String = row.try_get("hash")?;
-            if ticket.verify(&req.new_password, &old).await?.matched {
-                audit::record(
-                    &state.db.pool,
-                    state.now(),
-                    &audit_event(result::REFUSED, "reused"),
-                )
-                .await?;
-                return Err(AppError::PasswordReused);
-            }
+    for old in users::password_history(&state.db, user.id, depth).await? {
+        if ticket.verify(&req.new_password, &old).await?.matched {
+            audit::record(
+                &state.db.pool,
+                state.now(),
+                &audit_event(result::REFUSED, "reused"),
+            )
+            .await?;
+            return Err(AppError::PasswordReused);
         }
     }
 
@@ -197,41 +185,12 @@ async fn change_password(
     // Everything else in one transaction; no hashing inside it.
     let now = state.now();
     let mut tx = state.db.pool.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE users SET password_hash = $1, password_changed_at = $2, temp_password = $3, \
-         temp_password_expires_at = NULL, must_change = $3 \
-         WHERE id = $4 AND password_hash = $5",
-    )
-    .bind(&new_hash)
-    .bind(now)
-    .bind(false)
-    .bind(user.id)
-    .bind(&user.password_hash)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
+    if !users::replace_password(&mut tx, &user, &new_hash, depth, now).await? {
         // Changed meanwhile by another request: the current password we
         // verified is no longer current.
         tx.rollback().await?;
         return Err(AppError::InvalidCredentials);
     }
-    if depth > 0 {
-        sqlx::query("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
-            .bind(user.id)
-            .bind(&user.password_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query(
-        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
-         (SELECT id FROM password_history WHERE user_id = $1 \
-          ORDER BY created_at DESC, id DESC LIMIT $2)",
-    )
-    .bind(user.id)
-    .bind(depth)
-    .execute(&mut *tx)
-    .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user.id)
         .bind(&session.session_id)

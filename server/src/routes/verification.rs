@@ -586,19 +586,7 @@ async fn new_password(
             .min(latchkey_shared::policy::MAX_HISTORY_DEPTH),
     );
     let mut previous = vec![user.password_hash.clone()];
-    if depth > 0 {
-        let rows = sqlx::query(
-            "SELECT hash FROM password_history WHERE user_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT $2",
-        )
-        .bind(user.id)
-        .bind(depth)
-        .fetch_all(&state.db.pool)
-        .await?;
-        for row in rows {
-            previous.push(row.try_get("hash")?);
-        }
-    }
+    previous.extend(users::password_history(&state.db, user.id, depth).await?);
     for old in &previous {
         if ticket.verify(&req.new_password, old).await?.matched {
             audit::record(
@@ -624,33 +612,11 @@ async fn new_password(
         tx.rollback().await?;
         return Err(AppError::SelfService(ErrorCode::FlowExpired));
     }
-    sqlx::query(
-        "UPDATE users SET password_hash = $1, password_changed_at = $2, temp_password = $3, \
-         temp_password_expires_at = NULL, must_change = $3 WHERE id = $4",
-    )
-    .bind(&new_hash)
-    .bind(now)
-    .bind(false)
-    .bind(user.id)
-    .execute(&mut *tx)
-    .await?;
-    if depth > 0 {
-        sqlx::query("INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)")
-            .bind(user.id)
-            .bind(&user.password_hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+    if !users::replace_password(&mut tx, &user, &new_hash, depth, now).await? {
+        // Another request changed the password since this flow read it.
+        tx.rollback().await?;
+        return Err(AppError::SelfService(ErrorCode::FlowExpired));
     }
-    sqlx::query(
-        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
-         (SELECT id FROM password_history WHERE user_id = $1 \
-          ORDER BY created_at DESC, id DESC LIMIT $2)",
-    )
-    .bind(user.id)
-    .bind(depth)
-    .execute(&mut *tx)
-    .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user.id)
         .execute(&mut *tx)
