@@ -1,48 +1,44 @@
 //! The router and the contexts every page reads.
 
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::components::footer::Footer;
 use crate::components::header::Header;
 use crate::components::pwa::PwaBar;
+use crate::full_app::LoadFullApp;
 use crate::hooks::{use_bootstrap_loader, use_session_provider, BootstrapContext, SessionContext};
 use crate::pages::account::Account;
 use crate::pages::console::Console;
 use crate::pages::enrol::Enrol;
 use crate::pages::forgot::Forgot;
-use crate::pages::unlock::Unlock;
 use crate::pages::manage::Manage;
 use crate::pages::not_found::NotFound;
 use crate::pages::sign_in::SignIn;
+use crate::pages::unlock::Unlock;
+pub use crate::router::Route;
+use crate::router::Router;
 
-#[derive(Clone, Debug, PartialEq, Routable)]
-pub enum Route {
-    #[at("/")]
-    SignIn,
-    /// The seeds' separate mobile link; here it is the same responsive app.
-    #[at("/m")]
-    Mobile,
-    #[at("/account")]
-    Account,
-    /// The staff console (LRA and administrator).
-    #[at("/console")]
-    Console,
-    /// One-time enrolment with security questions.
-    #[at("/enrol")]
-    Enrol,
-    #[at("/manage/:domain")]
-    Manage { domain: String },
-    #[at("/manage/:domain/unlock")]
-    Unlock { domain: String },
-    #[at("/manage/:domain/forgot")]
-    Forgot { domain: String },
-    #[not_found]
-    #[at("/404")]
-    NotFound,
+/// The first-load module's pages. Every other route hands over to the full
+/// module; only this function and what it reaches are linked into the
+/// first-load wasm, so the console, enrolment and verification flows cost
+/// nothing until somebody opens them.
+pub fn switch_front(route: Route) -> Html {
+    match route {
+        Route::SignIn | Route::Mobile => html! { <SignIn /> },
+        Route::NotFound => html! { <NotFound /> },
+        Route::Manage { .. }
+        | Route::Account
+        | Route::Console
+        | Route::Enrol
+        | Route::Unlock { .. }
+        | Route::Forgot { .. } => {
+            html! { <LoadFullApp /> }
+        }
+    }
 }
 
-fn switch(route: Route) -> Html {
+/// Every page (the full module).
+pub fn switch_full(route: Route) -> Html {
     match route {
         Route::SignIn | Route::Mobile => html! { <SignIn /> },
         Route::Account => html! { <Account /> },
@@ -55,8 +51,21 @@ fn switch(route: Route) -> Html {
     }
 }
 
+#[derive(Properties)]
+pub struct AppProps {
+    /// [`switch_front`] or [`switch_full`]: a function pointer rather than a
+    /// flag, so that the front module never links the full module's pages.
+    pub switch: fn(Route) -> Html,
+}
+
+impl PartialEq for AppProps {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.switch, other.switch)
+    }
+}
+
 #[component]
-pub fn App() -> Html {
+pub fn App(props: &AppProps) -> Html {
     let bootstrap = use_bootstrap_loader();
     let session = use_session_provider();
     // The strength worker (zxcvbn) loads after the first paint.
@@ -67,15 +76,12 @@ pub fn App() -> Html {
     html! {
         <ContextProvider<BootstrapContext> context={bootstrap}>
             <ContextProvider<SessionContext> context={session}>
-                <BrowserRouter>
+                <Router render={props.switch}>
                     <a class="skip-link" href="#main">{ "Skip to main content" }</a>
                     <Header />
                     <PwaBar />
-                    <main id="main" class="container" tabindex="-1">
-                        <Switch<Route> render={switch} />
-                    </main>
-                    <Footer />
-                </BrowserRouter>
+                </Router>
+                <Footer />
             </ContextProvider<SessionContext>>
         </ContextProvider<BootstrapContext>>
     }

@@ -31,10 +31,7 @@ impl UnicodeBackend for Browser {
             if i > 0 {
                 out.push('ı');
             }
-            let lower: String = JsString::from(part)
-                .to_upper_case()
-                .to_lower_case()
-                .into();
+            let lower: String = JsString::from(part).to_upper_case().to_lower_case().into();
             for c in lower.chars() {
                 match c {
                     'ς' => out.push('σ'),

@@ -1,6 +1,6 @@
+use crate::router::Link;
 use latchkey_shared::PRODUCT_NAME;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::hooks::use_bootstrap;
@@ -18,7 +18,7 @@ pub fn Header() -> Html {
     html! {
         <header class="site-header">
             <div class="container header-inner">
-                <Link<Route> to={Route::SignIn} classes="brand">
+                <Link to={Route::SignIn} classes="brand">
                     <svg class="brand-logo" viewBox="0 0 64 64" width="40" height="40" aria-hidden="true" focusable="false">
                         <rect width="64" height="64" rx="14" fill="currentColor" />
                         <circle cx="24" cy="32" r="10" fill="none" stroke="#fff" stroke-width="6" />
@@ -28,7 +28,7 @@ pub fn Header() -> Html {
                         <span class="brand-name">{ product }</span>
                         <span class="brand-tagline">{ "Self Service Password Manager" }</span>
                     </span>
-                </Link<Route>>
+                </Link>
             </div>
         </header>
     }

@@ -3,9 +3,8 @@ use yew::prelude::*;
 
 /// `RuleId::MinLength` → `"min_length"`, the same spelling as the API's.
 pub fn rule_key(rule: RuleId) -> String {
-    serde_json::to_value(rule)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
+    crate::services::json::to_value(&rule)
+        .and_then(|v| v.as_string())
         .unwrap_or_else(|| format!("{rule:?}"))
 }
 

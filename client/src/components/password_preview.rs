@@ -20,7 +20,13 @@ pub fn PasswordPreview() -> Html {
     let domains: Vec<_> = bootstrap
         .data
         .as_ref()
-        .map(|d| d.domains.iter().filter(|d| d.sspm_available).cloned().collect())
+        .map(|d| {
+            d.domains
+                .iter()
+                .filter(|d| d.sspm_available)
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let domain = (*chosen)
         .as_ref()

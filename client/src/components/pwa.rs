@@ -10,7 +10,9 @@ use gloo_timers::callback::Interval;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
+use web_sys::{
+    ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState,
+};
 use yew::prelude::*;
 
 use crate::format;
@@ -28,10 +30,26 @@ thread_local! {
     static RELOAD_ON_CHANGE: Cell<bool> = const { Cell::new(false) };
 }
 
+const INSTALL_PROMPT_PROPERTY: &str = "__latchkeyInstallPrompt";
+
+fn saved_install_prompt() -> Option<JsValue> {
+    let window = web_sys::window()?;
+    js_sys::Reflect::get(&window, &JsValue::from_str(INSTALL_PROMPT_PROPERTY))
+        .ok()
+        .filter(|v| v.is_object())
+}
+
+fn save_install_prompt(event: &JsValue) {
+    if let Some(window) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&window, &JsValue::from_str(INSTALL_PROMPT_PROPERTY), event);
+    }
+}
+
 fn container() -> Option<ServiceWorkerContainer> {
     let navigator = web_sys::window()?.navigator();
     // Undefined outside secure contexts (plain http on a non-local address).
-    let has = js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false);
+    let has =
+        js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false);
     has.then(|| navigator.service_worker())
 }
 
@@ -96,7 +114,9 @@ pub fn PwaBar() -> Html {
     let online = use_online();
     let bootstrap = use_bootstrap();
     let waiting = use_state(|| None::<ServiceWorker>);
-    let install_prompt = use_state(|| None::<JsValue>);
+    // The browser fires `beforeinstallprompt` once per page: the event is
+    // kept on `window` so that the full module, started later, can offer it too.
+    let install_prompt = use_state(saved_install_prompt);
     let now = use_state(storage::now_ms);
 
     {
@@ -107,9 +127,13 @@ pub fn PwaBar() -> Html {
             let listeners = [
                 WindowListener::new("beforeinstallprompt", move |e: web_sys::Event| {
                     e.prevent_default();
+                    save_install_prompt(&e);
                     prompt.set(Some(e.into()));
                 }),
-                WindowListener::new("appinstalled", move |_| installed.set(None)),
+                WindowListener::new("appinstalled", move |_| {
+                    save_install_prompt(&JsValue::UNDEFINED);
+                    installed.set(None)
+                }),
                 WindowListener::new("online", |_| check_for_update()),
             ];
             // The "last synced" age stays current; new versions are noticed
@@ -187,6 +211,7 @@ pub fn PwaBar() -> Html {
                 }
             }
             // The event's prompt can be shown only once.
+            save_install_prompt(&JsValue::UNDEFINED);
             install_prompt.set(None);
         });
         html! {

@@ -1,7 +1,7 @@
+use crate::router::use_navigator;
 use latchkey_shared::api::{DomainInfo, SignInRequest};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::domain_select::DomainSelect;
@@ -53,7 +53,9 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
     let session = use_session();
     let navigator = use_navigator();
     let online = use_online();
-    let draft = use_memo((), |_| storage::load::<Draft>(DRAFT_KEY).unwrap_or_default());
+    let draft = use_memo((), |_| {
+        storage::load::<Draft>(DRAFT_KEY).unwrap_or_default()
+    });
     let chosen_domain = use_state(|| draft.domain.clone());
     let username = use_state(|| draft.username.clone());
     let password = use_state(String::new);
@@ -151,9 +153,13 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
     };
 
     let on_domain = {
-        let (chosen_domain, error, username) = (chosen_domain.clone(), error.clone(), username.clone());
+        let (chosen_domain, error, username) =
+            (chosen_domain.clone(), error.clone(), username.clone());
         Callback::from(move |slug: String| {
-            let draft = Draft { domain: Some(slug.clone()), username: (*username).clone() };
+            let draft = Draft {
+                domain: Some(slug.clone()),
+                username: (*username).clone(),
+            };
             storage::save(DRAFT_KEY, &draft);
             chosen_domain.set(Some(slug));
             error.set(None);
@@ -163,7 +169,10 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
         let (username, chosen_domain) = (username.clone(), chosen_domain.clone());
         Callback::from(move |e: InputEvent| {
             let value = e.target_unchecked_into::<HtmlInputElement>().value();
-            let draft = Draft { domain: (*chosen_domain).clone(), username: value.clone() };
+            let draft = Draft {
+                domain: (*chosen_domain).clone(),
+                username: value.clone(),
+            };
             storage::save(DRAFT_KEY, &draft);
             username.set(value)
         })

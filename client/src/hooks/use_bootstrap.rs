@@ -13,9 +13,9 @@ use latchkey_shared::PasswordPolicy;
 use serde::{Deserialize, Serialize};
 use yew::prelude::*;
 
+use crate::hooks::WindowListener;
 use crate::services::api::{self, ApiClientError, BootstrapFetch};
 use crate::services::storage;
-use crate::hooks::WindowListener;
 
 const CACHE_KEY: &str = "latchkey.bootstrap.v1";
 /// Retries of the first load when there is no cached copy to fall back on.

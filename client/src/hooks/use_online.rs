@@ -25,8 +25,10 @@ impl WindowListener {
 impl Drop for WindowListener {
     fn drop(&mut self) {
         if let Some(w) = web_sys::window() {
-            let _ = w
-                .remove_event_listener_with_callback(self.event, self.closure.as_ref().unchecked_ref());
+            let _ = w.remove_event_listener_with_callback(
+                self.event,
+                self.closure.as_ref().unchecked_ref(),
+            );
         }
     }
 }

@@ -3,9 +3,9 @@
 mod change_password;
 mod state;
 
+use crate::router::use_navigator;
 use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
@@ -67,7 +67,11 @@ pub fn Account() -> Html {
         // Not straight after replacing a temporary password on this page: its
         // success message stays; the next sign-in goes to the enrolment.
         let saw_temporary = use_mut_ref(|| false);
-        if session.info.as_ref().is_some_and(|i| i.must_change_password) {
+        if session
+            .info
+            .as_ref()
+            .is_some_and(|i| i.must_change_password)
+        {
             *saw_temporary.borrow_mut() = true;
         }
         let redirect = !*saw_temporary.borrow();

@@ -2,12 +2,12 @@
 //! signed-in user who has not enrolled; and [`EnrolForm`], also used by the
 //! account page's Security questions tab to re-enrol.
 
+use crate::router::use_navigator;
 use latchkey_shared::self_service::{
     check_enrolment, messages, EnrolAnswer, EnrolRequest, EnrolmentStatus,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
@@ -71,7 +71,9 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
         &props.status.catalogue,
         props.status.allow_custom_questions,
     );
-    let complete = rows.iter().all(|r| !r.question().is_empty() && !r.answer.is_empty());
+    let complete = rows
+        .iter()
+        .all(|r| !r.question().is_empty() && !r.answer.is_empty());
     let valid = complete && issues.iter().all(Vec::is_empty);
     let can_submit = valid && !*busy && (!re_enrol || !password.is_empty());
 
@@ -140,15 +142,21 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
         let row = &rows[i];
         let on_choice = {
             let set = update(i, |r, v| r.choice = v);
-            Callback::from(move |e: Event| set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+            Callback::from(move |e: Event| {
+                set(e.target_unchecked_into::<HtmlSelectElement>().value())
+            })
         };
         let on_custom = {
             let set = update(i, |r, v| r.custom = v);
-            Callback::from(move |e: InputEvent| set(e.target_unchecked_into::<HtmlInputElement>().value()))
+            Callback::from(move |e: InputEvent| {
+                set(e.target_unchecked_into::<HtmlInputElement>().value())
+            })
         };
         let on_answer = {
             let set = update(i, |r, v| r.answer = v);
-            Callback::from(move |e: InputEvent| set(e.target_unchecked_into::<HtmlInputElement>().value()))
+            Callback::from(move |e: InputEvent| {
+                set(e.target_unchecked_into::<HtmlInputElement>().value())
+            })
         };
         let row_issues: Vec<String> = if row.answer.is_empty() && row.question().is_empty() {
             Vec::new()
@@ -239,8 +247,12 @@ pub fn Enrol() -> Html {
     let error = use_state(|| None::<AttrValue>);
 
     {
-        let (session, status, error, navigator) =
-            (session.clone(), status.clone(), error.clone(), navigator.clone());
+        let (session, status, error, navigator) = (
+            session.clone(),
+            status.clone(),
+            error.clone(),
+            navigator.clone(),
+        );
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 if session.info.is_none() {
@@ -279,7 +291,11 @@ pub fn Enrol() -> Html {
     };
     let on_skip = {
         let to_account = to_account.clone();
-        let who = session.info.as_ref().map(|i| i.user.username.clone()).unwrap_or_default();
+        let who = session
+            .info
+            .as_ref()
+            .map(|i| i.user.username.clone())
+            .unwrap_or_default();
         Callback::from(move |_: MouseEvent| {
             crate::services::storage::save(SKIPPED_KEY, &who);
             to_account.emit(());

@@ -1,5 +1,5 @@
+use crate::router::Link;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::help_desk::HelpDeskContact;
@@ -17,7 +17,7 @@ pub struct ManageProps {
 pub fn Manage(props: &ManageProps) -> Html {
     let bootstrap = use_bootstrap();
     let back = html! {
-        <p class="back-link"><Link<Route> to={Route::SignIn}>{ "← Back to the sign-in page" }</Link<Route>></p>
+        <p class="back-link"><Link to={Route::SignIn}>{ "← Back to the sign-in page" }</Link></p>
     };
 
     let Some(data) = bootstrap.data.clone() else {
@@ -68,11 +68,11 @@ pub fn Manage(props: &ManageProps) -> Html {
             <section class="card" aria-labelledby="other-heading">
                 <h2 id="other-heading" class="visually-hidden">{ "Other self-service options" }</h2>
                 <div class="option">
-                    <h3 id="link-unlock"><Link<Route> to={Route::Unlock { domain: domain.id.clone() }} classes="option-link">{ "Unlock Account" }</Link<Route>></h3>
+                    <h3 id="link-unlock"><Link to={Route::Unlock { domain: domain.id.clone() }} classes="option-link">{ "Unlock Account" }</Link></h3>
                     <p>{ "Unlock your account after multiple failed login attempts." }</p>
                 </div>
                 <div class="option">
-                    <h3 id="link-forgot"><Link<Route> to={Route::Forgot { domain: domain.id.clone() }} classes="option-link">{ "Forgot Password" }</Link<Route>></h3>
+                    <h3 id="link-forgot"><Link to={Route::Forgot { domain: domain.id.clone() }} classes="option-link">{ "Forgot Password" }</Link></h3>
                     <p>
                         { "If you have forgotten your password, and " }
                         <strong>{ "have previously enrolled in Self-Service Password Manager (SSPM) by setting up your security questions" }</strong>

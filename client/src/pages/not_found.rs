@@ -1,5 +1,5 @@
+use crate::router::Link;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 
@@ -9,7 +9,7 @@ pub fn NotFound() -> Html {
         <section class="card page-narrow">
             <h1>{ "Page not found" }</h1>
             <p>{ "There is nothing at this address." }</p>
-            <p><Link<Route> to={Route::SignIn}>{ "Go to the sign-in page" }</Link<Route>></p>
+            <p><Link to={Route::SignIn}>{ "Go to the sign-in page" }</Link></p>
         </section>
     }
 }

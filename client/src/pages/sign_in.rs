@@ -1,5 +1,5 @@
+use crate::router::Link;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::notices::Notices;
@@ -32,10 +32,10 @@ pub fn SignIn() -> Html {
                     { for data.domains.iter().map(|d| html! {
                         <li key={d.id.clone()}>
                             { format!("For {} Domain Users, ", d.name) }
-                            <Link<Route> to={Route::Manage { domain: d.id.clone() }}>
+                            <Link to={Route::Manage { domain: d.id.clone() }}>
                                 { "click here" }
                                 <span class="visually-hidden">{ format!(" to manage your {} password", d.name) }</span>
-                            </Link<Route>>
+                            </Link>
                             { "." }
                         </li>
                     }) }
@@ -60,7 +60,7 @@ pub fn SignIn() -> Html {
                     if let Some(info) = &session.info {
                         <p class="alert alert-info" id="signed-in-note">
                             { format!("You are signed in as {}. ", info.user.display_name) }
-                            <Link<Route> to={Route::Account}>{ "Go to your account" }</Link<Route>>
+                            <Link to={Route::Account}>{ "Go to your account" }</Link>
                         </p>
                     }
                     { for load_problem }

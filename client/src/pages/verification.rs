@@ -3,6 +3,7 @@
 //! second CAPTCHA, then the final button; and for Forgot Password the new
 //! password on the Change Password checklist and meter.
 
+use crate::router::Link;
 use latchkey_shared::api::ErrorCode;
 use latchkey_shared::self_service::{
     AnswersRequest, CaptchaChallenge, FinishRequest, FinishResponse, FlowKind, IdentifyRequest,
@@ -11,7 +12,6 @@ use latchkey_shared::self_service::{
 use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
@@ -117,9 +117,8 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
     {
         let now = now.clone();
         use_effect_with(deadline_ms.is_some(), move |running| {
-            let interval = running.then(|| {
-                gloo_timers::callback::Interval::new(1000, move || now.set(now_ms()))
-            });
+            let interval = running
+                .then(|| gloo_timers::callback::Interval::new(1000, move || now.set(now_ms())));
             move || drop(interval)
         });
     }
@@ -127,12 +126,17 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
     let _tick = *now;
     let secs_left = deadline_ms.map(|d| ((d - now_ms()) / 1000.0).floor() as i64);
     let timed_out = secs_left.is_some_and(|s| s <= 0)
-        && matches!(*step, Step::Questions(_) | Step::Confirm | Step::Password { .. });
+        && matches!(
+            *step,
+            Step::Questions(_) | Step::Confirm | Step::Password { .. }
+        );
 
     let refresh_captcha = {
-        let (flow_id, captcha, captcha_text) = (flow_id.clone(), captcha.clone(), captcha_text.clone());
+        let (flow_id, captcha, captcha_text) =
+            (flow_id.clone(), captcha.clone(), captcha_text.clone());
         Callback::from(move |_: ()| {
-            let (flow_id, captcha, captcha_text) = (flow_id.clone(), captcha.clone(), captcha_text.clone());
+            let (flow_id, captcha, captcha_text) =
+                (flow_id.clone(), captcha.clone(), captcha_text.clone());
             captcha_text.set(String::new());
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(c) = ss::new_captcha(&flow_id).await {
@@ -144,8 +148,12 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
 
     // What an error means for the flow.
     let on_error = {
-        let (step, error, refresh_captcha, deadline_ms) =
-            (step.clone(), error.clone(), refresh_captcha.clone(), deadline_ms.clone());
+        let (step, error, refresh_captcha, deadline_ms) = (
+            step.clone(),
+            error.clone(),
+            refresh_captcha.clone(),
+            deadline_ms.clone(),
+        );
         Callback::from(move |e: ApiClientError| {
             match e.code() {
                 Some(ErrorCode::CaptchaIncorrect | ErrorCode::CaptchaExpired) => {
@@ -194,7 +202,9 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if username.trim().is_empty() || captcha_text.trim().is_empty() {
-                error.set(Some("Enter your user name and the characters of the picture.".into()));
+                error.set(Some(
+                    "Enter your user name and the characters of the picture.".into(),
+                ));
                 return;
             }
             let request = IdentifyRequest {
@@ -336,7 +346,7 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
     };
 
     let back = html! {
-        <p class="back-link"><Link<Route> to={Route::Manage { domain: props.domain.to_string() }}>{ "← Back" }</Link<Route>></p>
+        <p class="back-link"><Link to={Route::Manage { domain: props.domain.to_string() }}>{ "← Back" }</Link></p>
     };
     let help = bootstrap.data.as_ref().map(|d| {
         html! { <p class="muted small">{ "If you have difficulty, " }<HelpDeskContact help_desk={d.help_desk.clone()} />{ "." }</p> }
@@ -424,7 +434,10 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
     };
 
     let countdown = secs_left.filter(|_| {
-        matches!(*step, Step::Questions(_) | Step::Confirm | Step::Password { .. })
+        matches!(
+            *step,
+            Step::Questions(_) | Step::Confirm | Step::Password { .. }
+        )
     });
     let countdown_html = countdown.map(|s| {
         html! {
@@ -581,10 +594,18 @@ fn NewPasswordStep(props: &NewPasswordProps) -> Html {
     let can_submit = !*busy && check.report.passed() && !check.estimating && matches;
 
     let onsubmit = {
-        let (new, confirm, busy, error, policy) =
-            (new.clone(), confirm.clone(), busy.clone(), error.clone(), policy.clone());
-        let (ondone, onended, flow_id) =
-            (props.ondone.clone(), props.onended.clone(), props.flow_id.clone());
+        let (new, confirm, busy, error, policy) = (
+            new.clone(),
+            confirm.clone(),
+            busy.clone(),
+            error.clone(),
+            policy.clone(),
+        );
+        let (ondone, onended, flow_id) = (
+            props.ondone.clone(),
+            props.onended.clone(),
+            props.flow_id.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if !can_submit {
@@ -623,7 +644,9 @@ fn NewPasswordStep(props: &NewPasswordProps) -> Html {
                                 _ => {}
                             }
                             let details = match &api.details {
-                                Some(latchkey_shared::api::ErrorDetails::PasswordReport { report }) => report
+                                Some(latchkey_shared::api::ErrorDetails::PasswordReport {
+                                    report,
+                                }) => report
                                     .rules
                                     .iter()
                                     .filter(|r| !r.passed)
@@ -652,7 +675,11 @@ fn NewPasswordStep(props: &NewPasswordProps) -> Html {
         let revealed = revealed.clone();
         Callback::from(move |_: Event| revealed.set(!*revealed))
     };
-    let estimate = if typed { check.report.strength.clone() } else { None };
+    let estimate = if typed {
+        check.report.strength.clone()
+    } else {
+        None
+    };
 
     html! {
         <form id="ss-new-password" class="change-password-form" {onsubmit} novalidate=true>

@@ -102,8 +102,10 @@ pub(crate) async fn send_json<B: Serialize>(
     builder: RequestBuilder,
     body: &B,
 ) -> Result<Response, ApiClientError> {
+    let body = super::json::to_string(body).ok_or(ApiClientError::Decode)?;
     prepare(builder)
-        .json(body)
+        .header("Content-Type", "application/json")
+        .body(body)
         .map_err(|_| ApiClientError::Decode)?
         .send()
         .await
@@ -118,7 +120,7 @@ pub(crate) async fn check(response: Response) -> Result<Response, ApiClientError
     }
     let error = match response.text().await {
         Ok(body) => {
-            serde_json::from_str::<ApiError>(&body).unwrap_or_else(|_| error_from_status(status))
+            super::json::from_str::<ApiError>(&body).unwrap_or_else(|| error_from_status(status))
         }
         Err(_) => error_from_status(status),
     };
@@ -127,7 +129,7 @@ pub(crate) async fn check(response: Response) -> Result<Response, ApiClientError
 
 pub(crate) async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiClientError> {
     let body = response.text().await.map_err(|_| ApiClientError::Network)?;
-    serde_json::from_str(&body).map_err(|_| ApiClientError::Decode)
+    super::json::from_str(&body).ok_or(ApiClientError::Decode)
 }
 
 /// The answer to a conditional `GET /api/bootstrap`.

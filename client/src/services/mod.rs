@@ -1,4 +1,5 @@
 pub mod api;
+pub mod json;
 pub mod self_service;
 pub mod storage;
 pub mod strength;

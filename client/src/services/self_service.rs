@@ -4,8 +4,8 @@
 use gloo_net::http::Request;
 use latchkey_shared::self_service::{
     paths, AnswersRequest, CaptchaChallenge, Completed, EnrolRequest, EnrolmentStatus,
-    FinishRequest, FinishResponse, FlowStarted, IdentifyRequest, NewPasswordRequest,
-    QuestionsStep, StartFlowRequest,
+    FinishRequest, FinishResponse, FlowStarted, IdentifyRequest, NewPasswordRequest, QuestionsStep,
+    StartFlowRequest,
 };
 
 use super::api::{check, decode, send, send_json, ApiClientError};
@@ -18,21 +18,31 @@ pub async fn enrol(request: &EnrolRequest) -> Result<EnrolmentStatus, ApiClientE
     decode(check(send_json(Request::put(paths::ENROLMENT), request).await?).await?).await
 }
 
+/// `{}`: a POST whose request carries nothing but the CSRF header and a JSON body.
+#[derive(serde::Serialize)]
+struct EmptyBody {}
+
 pub async fn start(request: &StartFlowRequest) -> Result<FlowStarted, ApiClientError> {
     decode(check(send_json(Request::post(paths::FLOWS), request).await?).await?).await
 }
 
 pub async fn new_captcha(flow: &str) -> Result<CaptchaChallenge, ApiClientError> {
     let url = paths::flow(paths::FLOW_CAPTCHA, flow);
-    decode(check(send_json(Request::post(&url), &serde_json::json!({})).await?).await?).await
+    decode(check(send_json(Request::post(&url), &EmptyBody {}).await?).await?).await
 }
 
-pub async fn identify(flow: &str, request: &IdentifyRequest) -> Result<QuestionsStep, ApiClientError> {
+pub async fn identify(
+    flow: &str,
+    request: &IdentifyRequest,
+) -> Result<QuestionsStep, ApiClientError> {
     let url = paths::flow(paths::FLOW_IDENTIFY, flow);
     decode(check(send_json(Request::post(&url), request).await?).await?).await
 }
 
-pub async fn answers(flow: &str, request: &AnswersRequest) -> Result<CaptchaChallenge, ApiClientError> {
+pub async fn answers(
+    flow: &str,
+    request: &AnswersRequest,
+) -> Result<CaptchaChallenge, ApiClientError> {
     let url = paths::flow(paths::FLOW_ANSWERS, flow);
     decode(check(send_json(Request::post(&url), request).await?).await?).await
 }

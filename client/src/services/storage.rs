@@ -11,11 +11,11 @@ fn local_storage() -> Option<web_sys::Storage> {
 
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
     let text = local_storage()?.get_item(key).ok().flatten()?;
-    serde_json::from_str(&text).ok()
+    super::json::from_str(&text)
 }
 
 pub fn save<T: Serialize>(key: &str, value: &T) {
-    if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(value)) {
+    if let (Some(storage), Some(text)) = (local_storage(), super::json::to_string(value)) {
         let _ = storage.set_item(key, &text);
     }
 }

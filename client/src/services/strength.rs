@@ -102,7 +102,7 @@ fn on_message(event: web_sys::MessageEvent) {
     let Some(text) = event.data().as_string() else {
         return;
     };
-    let Ok(message) = serde_json::from_str::<WorkerMessage>(&text) else {
+    let Some(message) = super::json::from_str::<WorkerMessage>(&text) else {
         return;
     };
     let done = SERVICE.with(|s| {
@@ -174,7 +174,7 @@ pub fn request(
         }
         s.next_id += 1;
         let id = s.next_id;
-        let Ok(text) = serde_json::to_string(&WorkerRequest {
+        let Some(text) = super::json::to_string(&WorkerRequest {
             id,
             policy,
             context,
@@ -201,7 +201,12 @@ mod tests {
         for pw in ["", "short", "correct horse battery staple lantern"] {
             let quick = quick_report(&policy, pw, &ctx);
             let full = latchkey_shared::strength::check_password(&policy, pw, &ctx);
-            let ids = |r: &PolicyReport| r.rules.iter().map(|r| (r.rule, r.message.clone())).collect::<Vec<_>>();
+            let ids = |r: &PolicyReport| {
+                r.rules
+                    .iter()
+                    .map(|r| (r.rule, r.message.clone()))
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(ids(&quick), ids(&full));
             assert!(quick.strength.is_none() && !quick.passed());
         }

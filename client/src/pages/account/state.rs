@@ -276,7 +276,7 @@ mod tests {
                 .reduce(Action::Current("Temp-1234".into()))
                 .reduce(Action::New(STRONG.into())),
         )
-            .reduce(Action::Confirm(STRONG.into()))
+        .reduce(Action::Confirm(STRONG.into()))
     }
 
     #[test]

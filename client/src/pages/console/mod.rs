@@ -6,6 +6,7 @@
 mod admin;
 mod users;
 
+use crate::router::{use_navigator, Link};
 use gloo_net::http::Request;
 use latchkey_shared::admin::{ReauthRequest, ReauthResponse, Role};
 use latchkey_shared::api::ErrorCode;
@@ -13,7 +14,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
@@ -323,7 +323,7 @@ pub fn Console() -> Html {
                 } else {
                     "The staff console is for Local Registration Authorities and administrators."
                 } }</p>
-                <Link<Route> to={Route::Account} classes="button button-secondary">{ "Back to your account" }</Link<Route>>
+                <Link to={Route::Account} classes="button button-secondary">{ "Back to your account" }</Link>
             </section>
         };
     }
@@ -352,7 +352,7 @@ pub fn Console() -> Html {
                     <strong>{ info.user.display_name.clone() }</strong>
                     <span class="muted">{ format!(" — {}", info.role.label()) }</span>
                 </p>
-                <Link<Route> to={Route::Account} classes="button button-secondary">{ "Your account" }</Link<Route>>
+                <Link to={Route::Account} classes="button button-secondary">{ "Your account" }</Link>
             </section>
             <div class="card tabs">
                 if tabs.len() > 1 {
