@@ -8,6 +8,7 @@ export PATH="$HOME/.cargo/bin:$ROOT/.tools/node_modules/.bin:$PATH"
 
 TRUNK_VERSION_REQ='~0.21'   # trunk 0.22 needs a newer rustc than these machines have
 BINARYEN_VERSION='132.0.0'  # Debian's binaryen (108) cannot parse today's Rust wasm
+TERSER_VERSION='5.51.4'
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -48,6 +49,11 @@ setup_wasm() {
     say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into .tools/"
     mkdir -p "$ROOT/.tools"
     npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools" "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+  if ! [ -f "$ROOT/.tools/node_modules/terser/package.json" ]; then
+    say "installing terser@$TERSER_VERSION (minifies the PWA's scripts) into .tools/"
+    mkdir -p "$ROOT/.tools"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools" "terser@$TERSER_VERSION" >/dev/null
   fi
 }
 

@@ -7,12 +7,17 @@
 // 2. writes precompressed `.br` (brotli, quality 11) and `.gz` (gzip -9)
 //    siblings of the text and wasm files, which the server sends by
 //    Accept-Encoding (tower-http ServeDir precompressed_br/gzip).
-// Only Node's standard library: no packages to install.
+// 0. minifies the JavaScript (wasm-bindgen's glue is written for reading)
+//    with terser from .tools/ (scripts/setup.sh installs it) and updates the
+//    integrity hashes trunk wrote into index.html; without terser (a bare
+//    `trunk serve` checkout) the scripts stay as they are.
+// Otherwise only Node's standard library.
 
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, unlinkSync } from "node:fs";
 import { join, relative, sep, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +46,40 @@ const urlOf = (p) => "/" + relative(dir, p).split(sep).join("/");
 // Stale siblings of a previous run (when run by hand on a dist/).
 for (const p of walk(dir)) {
   if (/\.(br|gz)$/.test(p) && !existsSync(p.slice(0, -3))) unlinkSync(p);
+}
+
+// 0. minified scripts, and index.html's integrity hashes to match
+let terser = null;
+try {
+  terser = createRequire(join(here, "..", "..", ".tools", "package.json"))("terser");
+} catch {
+  console.log("postbuild: terser is not installed (scripts/setup.sh wasm): scripts left as they are");
+}
+if (terser) {
+  let before = 0, after = 0;
+  for (const p of walk(dir)) {
+    if (!p.endsWith(".js") || urlOf(p) === "/sw.js") continue;
+    const code = readFileSync(p, "utf8");
+    // ES modules (the first-load glue, wasm-bindgen snippets) export; the
+    // classic scripts (no-modules glue, worker loaders) must keep their
+    // top-level names, which terser leaves alone unless told otherwise.
+    const module = /\bexport\b/.test(code);
+    const out = await terser.minify(code, { module, compress: true, mangle: true, format: { comments: false } });
+    if (typeof out.code !== "string") throw new Error(`terser failed on ${p}`);
+    writeFileSync(p, out.code);
+    before += code.length; after += out.code.length;
+  }
+  const index = join(dir, "index.html");
+  const html = readFileSync(index, "utf8").replace(
+    /href="(\/[^"]+)"([^>]*?)integrity="sha384-[^"]*"/g,
+    (_, href, between) => {
+      const file = join(dir, ...href.slice(1).split("/"));
+      const digest = createHash("sha384").update(readFileSync(file)).digest("base64");
+      return `href="${href}"${between}integrity="sha384-${digest}"`;
+    },
+  );
+  writeFileSync(index, html);
+  console.log(`postbuild: scripts minified ${(before / 1024).toFixed(1)} KB -> ${(after / 1024).toFixed(1)} KB`);
 }
 
 // 1. sw.js
