@@ -54,6 +54,7 @@ pub fn LoadFullApp() -> Html {
                     if let Some(front) = FRONT.with(|f| f.borrow_mut().take()) {
                         front.destroy();
                     }
+                    crate::services::strength::shutdown();
                 });
                 let result = match start_full_app(&hand_over) {
                     Ok(promise) => JsFuture::from(promise).await.map(|_| ()),

@@ -80,6 +80,16 @@ thread_local! {
     static SERVICE: RefCell<Service> = RefCell::new(Service::default());
 }
 
+/// Stops the worker (when the first-load module hands the page over: the
+/// full module starts its own, and two copies of zxcvbn are 10+ MB).
+pub fn shutdown() {
+    SERVICE.with(|s| {
+        if let Some(worker) = s.borrow_mut().worker.take() {
+            worker.terminate();
+        }
+    });
+}
+
 fn post(worker: &web_sys::Worker, text: &str) -> bool {
     worker.post_message(&JsValue::from_str(text)).is_ok()
 }
