@@ -19,21 +19,16 @@ pub fn Notices(props: &NoticesProps) -> Html {
                 <p class="muted">{ "There are no messages." }</p>
             } else {
                 <ul class="notice-list">
-                    { for props.notices.iter().map(|n| html! { <NoticeItem key={n.id} notice={n.clone()} /> }) }
+                    { for props.notices.iter().map(notice_item) }
                 </ul>
             }
         </section>
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct NoticeItemProps {
-    pub notice: Notice,
-}
-
-#[component]
-pub fn NoticeItem(props: &NoticeItemProps) -> Html {
-    let n = &props.notice;
+/// One notice: a function, not a component, since it has no state (each
+/// component costs the first-load module its own copy of Yew's lifecycle).
+fn notice_item(n: &Notice) -> Html {
     // Blank lines separate paragraphs; single line breaks are kept by CSS.
     let paragraphs = n
         .body
@@ -42,7 +37,7 @@ pub fn NoticeItem(props: &NoticeItemProps) -> Html {
         .filter(|p| !p.is_empty())
         .map(|p| html! { <p>{ p.to_owned() }</p> });
     html! {
-        <li class="notice">
+        <li class="notice" key={n.id}>
             <details>
                 <summary>
                     <span class="notice-title">{ n.title.clone() }</span>
