@@ -16,6 +16,9 @@ use sqlx::{AnyPool, Executor, Row};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A pooled PostgreSQL connection idle this long is pinged before use.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -45,8 +48,22 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    /// Connections of their own, read-only on SQLite, for the one read an
+    /// anonymous client can make the server repeat thousands of times a
+    /// second: the sign-in's lookup (a locked account refused costs nothing
+    /// else). Such a flood queues here, not in front of every other
+    /// request's writes on `pool` (on SQLite its single connection). A
+    /// serving process opens them at start ([`Db::open_lookups`]); the CLI
+    /// never does.
+    pub lookups: AnyPool,
     pub backend: Backend,
 }
+
+/// Connections of [`Db::lookups`]. Few: each is a thread (SQLite) or a
+/// server process (PostgreSQL) busy on the same cores as the hashing, and
+/// more of them let a flood of lookups take more of those cores, not answer
+/// a real sign-in sooner (measured on PostgreSQL: 2 beat 4).
+const LOOKUP_CONNECTIONS: u32 = 2;
 
 impl Db {
     /// Connects and runs the backend's migrations.
@@ -65,6 +82,10 @@ impl Db {
                     .max_connections(1)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
+                    // sqlx pings a connection before every acquire by
+                    // default: one more round trip to the worker thread per
+                    // query, for a file that cannot hang up.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -81,13 +102,47 @@ impl Db {
                 AnyPoolOptions::new()
                     .max_connections(10)
                     .acquire_timeout(Duration::from_secs(30))
+                    // Instead of a ping before every acquire (a second round
+                    // trip per query, i.e. per sign-in step), only a
+                    // connection idle long enough to have been dropped by the
+                    // server or a firewall is checked first.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IF_IDLE_FOR {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(options)
                     .await?
             }
         };
-        let db = Self { pool, backend };
+        let lookups = if is_sqlite_in_memory(url) {
+            // Another connection would open another, empty, database.
+            pool.clone()
+        } else {
+            lookup_pool(backend, AnyConnectOptions::from_str(url)?)
+        };
+        let db = Self {
+            pool,
+            lookups,
+            backend,
+        };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// Opens every connection of [`Db::lookups`] now, so the first burst of
+    /// sign-ins a server meets does not also wait for connections to open.
+    pub async fn open_lookups(&self) -> Result<(), sqlx::Error> {
+        let n = self.lookups.options().get_max_connections();
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(self.lookups.acquire().await?);
+        }
+        Ok(())
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -97,6 +152,38 @@ impl Db {
         }
         Ok(())
     }
+}
+
+fn lookup_pool(backend: Backend, options: AnyConnectOptions) -> AnyPool {
+    let pool = AnyPoolOptions::new()
+        .max_connections(LOOKUP_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false);
+    match backend {
+        // WAL lets readers run beside the writer; `query_only` makes sure
+        // nothing ever writes through these.
+        Backend::Sqlite => pool.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA query_only = ON").await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => pool.before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        }),
+    }
+    .connect_lazy_with(options)
+}
+
+fn is_sqlite_in_memory(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("sqlite") && (lower.contains(":memory:") || lower.contains("mode=memory"))
 }
 
 /// `sqlite://data/latchkey.db?mode=rwc` fails if `data/` is missing; create it.

@@ -21,25 +21,53 @@ pub struct Domain {
     pub lockout_minutes: Option<i64>,
 }
 
-const COLUMNS: &str = "id, slug, name, sspm_available, unavailable_text, policy, policy_version, \
-                       lockout_threshold, lockout_minutes";
+const COLUMN_NAMES: [&str; 9] = [
+    "id",
+    "slug",
+    "name",
+    "sspm_available",
+    "unavailable_text",
+    "policy",
+    "policy_version",
+    "lockout_threshold",
+    "lockout_minutes",
+];
+
+static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| COLUMN_NAMES.join(", "));
+
+/// The columns as `{alias}.col AS {prefix}col`, for a query that joins
+/// domains with tables whose column names clash (read back with
+/// [`Domain::from_prefixed_row`]).
+pub fn prefixed_columns(alias: &str, prefix: &str) -> String {
+    COLUMN_NAMES
+        .iter()
+        .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl Domain {
     fn from_row(row: &AnyRow) -> Result<Self, AppError> {
-        let policy_json: String = row.try_get("policy")?;
-        let version: i64 = row.try_get("policy_version")?;
+        Self::from_prefixed_row(row, "")
+    }
+
+    /// A domain from columns selected with [`prefixed_columns`].
+    pub fn from_prefixed_row(row: &AnyRow, prefix: &str) -> Result<Self, AppError> {
+        let col = |c: &str| format!("{prefix}{c}");
+        let policy_json: String = row.try_get(col("policy").as_str())?;
+        let version: i64 = row.try_get(col("policy_version").as_str())?;
         let mut policy: PasswordPolicy = serde_json::from_str(&policy_json)
             .map_err(|e| AppError::internal(format!("stored policy is not valid JSON: {e}")))?;
         policy.version = u32::try_from(version).unwrap_or(u32::MAX);
         Ok(Self {
-            id: row.try_get("id")?,
-            slug: row.try_get("slug")?,
-            name: row.try_get("name")?,
-            sspm_available: row.flag("sspm_available")?,
-            unavailable_text: row.try_get("unavailable_text")?,
+            id: row.try_get(col("id").as_str())?,
+            slug: row.try_get(col("slug").as_str())?,
+            name: row.try_get(col("name").as_str())?,
+            sspm_available: row.flag(&col("sspm_available"))?,
+            unavailable_text: row.try_get(col("unavailable_text").as_str())?,
             policy,
-            lockout_threshold: row.try_get("lockout_threshold")?,
-            lockout_minutes: row.try_get("lockout_minutes")?,
+            lockout_threshold: row.try_get(col("lockout_threshold").as_str())?,
+            lockout_minutes: row.try_get(col("lockout_minutes").as_str())?,
         })
     }
 
@@ -70,7 +98,7 @@ impl Domain {
 
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<Domain>, AppError> {
     let slug = slug.trim().to_ascii_lowercase();
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM domains WHERE slug = $1"))
+    let row = sqlx::query(&format!("SELECT {} FROM domains WHERE slug = $1", *COLUMNS))
         .bind(slug)
         .fetch_optional(&db.pool)
         .await?;
@@ -78,7 +106,7 @@ pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<Domain>, AppError> {
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<Domain>, AppError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM domains WHERE id = $1"))
+    let row = sqlx::query(&format!("SELECT {} FROM domains WHERE id = $1", *COLUMNS))
         .bind(id)
         .fetch_optional(&db.pool)
         .await?;
@@ -87,7 +115,7 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Option<Domain>, AppError> {
 
 /// All domains in the order they were created.
 pub async fn all(db: &Db) -> Result<Vec<Domain>, AppError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM domains ORDER BY id"))
+    let rows = sqlx::query(&format!("SELECT {} FROM domains ORDER BY id", *COLUMNS))
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(Domain::from_row).collect()

@@ -9,7 +9,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 pub mod admin;
 pub mod audit;
@@ -64,7 +65,12 @@ pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(TraceLayer::new_for_http())
+        // A 5xx is not logged here at ERROR: a 500 is logged where it is
+        // made (with the request id it answers), and a 503 is a designed
+        // answer to overload that the hasher reports once a second; an
+        // ERROR line per 503 would be written a thousand times a second
+        // during the very flood the 503s are there to shed.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
         .with_state(state)
 }
 
@@ -95,6 +101,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let listen = config.listen.clone();
         let state = AppState::new(config, clock).await?;
+        state.db.open_lookups().await?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -120,8 +127,10 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the task is dropped or the listener fails.
+    /// Serves until the task is dropped or the listener fails. Deferred
+    /// audit events are written every second meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _housekeeping = housekeeping(&self.state);
         axum::serve(
             self.listener,
             self.router
@@ -130,17 +139,75 @@ impl Application {
         .await
     }
 
-    /// Serves until `signal` completes, then finishes the requests in flight.
+    /// Serves until `signal` completes, then finishes the requests in flight
+    /// and writes the deferred audit events.
     pub async fn run_with_graceful_shutdown(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let state = self.state.clone();
+        let housekeeping = housekeeping(&state);
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal)
-        .await
+        .await;
+        housekeeping.finish().await;
+        match state.flush_audit().await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "wrote the deferred audit events at shutdown"),
+            Err(e) => {
+                tracing::error!(error = %e, "could not write the deferred audit events at shutdown")
+            }
+        }
+        served
+    }
+}
+
+/// What a serving process does every second: write the deferred audit
+/// events and report the 503s of the last second.
+fn housekeeping(state: &AppState) -> Housekeeping {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let state = state.clone();
+    let task = audit::spawn_flusher(state.deferred_audit.clone(), stop.clone(), move || {
+        let state = state.clone();
+        async move {
+            if let Err(e) = state.flush_audit().await {
+                tracing::warn!(error = %e, "writing deferred audit events failed; will retry");
+            }
+            state.hasher.report_busy();
+        }
+    });
+    Housekeeping {
+        stop,
+        task: Some(task),
+    }
+}
+
+/// The housekeeping task; aborted when dropped (the server future that
+/// started it ended or was dropped), unless [`Housekeeping::finish`]ed.
+struct Housekeeping {
+    stop: Arc<tokio::sync::Notify>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Housekeeping {
+    /// Lets a round in progress (a write of the deferred audit) end, then
+    /// stops.
+    async fn finish(mut self) {
+        self.stop.notify_one();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Housekeeping {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

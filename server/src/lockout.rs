@@ -7,8 +7,15 @@
 //! upsert's `WHERE` refuses and returns no row, and the caller answers 423
 //! without running argon2. A successful check deletes the row. Counters are
 //! keyed by the user name as typed (lower-cased), existing or not.
+//!
+//! Callers that already read `locked_at` (the sign-in's one lookup) refuse a
+//! name that [`lock_active`] says is locked without calling [`reserve`]: the
+//! upsert refuses such a name too, but as a write it would take SQLite's
+//! single writer (and PostgreSQL's row lock) for every request an attacker
+//! sends to a locked account. A lock set between that read and the upsert is
+//! still caught by the upsert's `WHERE`.
 
-use sqlx::Row;
+use sqlx::{Any, Executor, Row};
 
 use crate::db::Db;
 
@@ -95,12 +102,33 @@ pub async fn reserve(
 
 /// A successful check: forget the failures (and any lock the reservation set).
 pub async fn reset(db: &Db, domain_id: i64, username_key: &str) -> Result<(), sqlx::Error> {
+    reset_in(&db.pool, domain_id, username_key).await
+}
+
+/// [`reset`] on `executor`, e.g. the transaction that records the sign-in.
+pub async fn reset_in<'e, E>(
+    executor: E,
+    domain_id: i64,
+    username_key: &str,
+) -> Result<(), sqlx::Error>
+where
+    E: Executor<'e, Database = Any>,
+{
     sqlx::query("DELETE FROM failure_counters WHERE domain_id = $1 AND username_key = $2")
         .bind(domain_id)
         .bind(username_key)
-        .execute(&db.pool)
+        .execute(executor)
         .await?;
     Ok(())
+}
+
+/// Whether a counter locked at `locked_at` still is at `now`: the negation of
+/// the upsert's `WHERE` in [`reserve`], so the two always agree.
+pub fn lock_active(locked_at: Option<i64>, policy: LockoutPolicy, now: i64) -> bool {
+    match locked_at {
+        None => false,
+        Some(at) => policy.lock_secs <= 0 || at > now - policy.lock_secs,
+    }
 }
 
 /// Whether the name is locked now (read-only; for admin views and tests).
@@ -122,8 +150,5 @@ pub async fn is_locked(
         Some(r) => r.try_get("locked_at")?,
         None => None,
     };
-    Ok(match locked_at {
-        None => false,
-        Some(at) => policy.lock_secs == 0 || at > now - policy.lock_secs,
-    })
+    Ok(lock_active(locked_at, policy, now))
 }

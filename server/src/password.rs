@@ -1,7 +1,7 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19456 KiB, t = 2,
-//! p = 1) in PHC strings, run on the blocking pool behind a semaphore so memory
-//! stays bounded under a flood. A request that would wait behind more than
-//! `hash_queue` others is refused at once with [`AppError::Busy`].
+//! p = 1) in PHC strings, run on a fixed pool of `hash_permits` threads so
+//! memory stays bounded under a flood. A request that would wait behind more
+//! than `hash_queue` others is refused at once with [`AppError::Busy`].
 //!
 //! Every function here NFKC-normalises the password first (the shared
 //! `normalize_password`), so no caller can forget.
@@ -15,7 +15,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use latchkey_shared::normalize::normalize_password;
 use rand::Rng;
-use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
@@ -36,7 +35,7 @@ fn argon2_with(params: Params) -> Argon2<'static> {
 }
 
 /// Hashes (after NFKC normalisation) with the given parameters. Blocking and
-/// slow: call it from `spawn_blocking` (the [`Hasher`] does) or a CLI.
+/// slow: call it from a thread that may block (the [`Hasher`]'s pool) or a CLI.
 pub fn hash_with_params(password: &str, params: Params) -> Result<String, AppError> {
     let normalized = normalize_password(password);
     let mut salt_bytes = [0u8; 16];
@@ -74,14 +73,58 @@ pub fn verify_blocking(password: &str, phc: &str) -> Verification {
     };
     let needs_rehash = !uses_current_params(&parsed);
     let normalized = normalize_password(password);
-    // The parameters are taken from the PHC string itself.
-    let matched = Argon2::default()
-        .verify_password(normalized.as_bytes(), &parsed)
-        .is_ok();
+    let matched = if needs_rehash {
+        // The parameters are taken from the PHC string itself.
+        Argon2::default()
+            .verify_password(normalized.as_bytes(), &parsed)
+            .is_ok()
+    } else {
+        verify_current(normalized.as_bytes(), &parsed)
+    };
     Verification {
         matched,
         needs_rehash,
     }
+}
+
+thread_local! {
+    /// This thread's argon2 memory for the current parameters, kept between
+    /// verifications. Allocating a fresh 19 MiB per verification (as
+    /// `verify_password` does) means zero-filling it and faulting in ~4900
+    /// pages each time, on the very cores the hashing is bounded by. Only
+    /// the hashing threads (`permits` of them) ever hold one, which the
+    /// memory budget already counts. argon2 writes every block before it
+    /// reads it, so what a previous verification left there is never used.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `verify_password` for a hash with the current parameters, on this
+/// thread's reused memory. Same computation, same constant-time comparison
+/// (`Output`'s `==`).
+fn verify_current(normalized: &[u8], parsed: &PasswordHash<'_>) -> bool {
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(parsed) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon2 = argon2_with(params.clone());
+    let computed = argon2::password_hash::Output::init_with(expected.len(), |out| {
+        BLOCKS.with_borrow_mut(|blocks| {
+            let count = params.block_count();
+            if blocks.len() != count {
+                blocks.resize(count, argon2::Block::default());
+            }
+            argon2
+                .hash_password_into_with_memory(normalized, salt, out, &mut blocks[..])
+                .map_err(Into::into)
+        })
+    });
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 fn uses_current_params(parsed: &PasswordHash<'_>) -> bool {
@@ -139,6 +182,11 @@ impl HashPool {
     ) -> Result<T, AppError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
+            // The request was dropped while this waited (its client went
+            // away) and its ticket is back in the queue: skip the work.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(work());
         });
         self.jobs
@@ -153,12 +201,23 @@ impl HashPool {
 /// Bounded, counted password hashing.
 pub struct Hasher {
     pool: HashPool,
-    semaphore: Arc<Semaphore>,
     in_flight: AtomicUsize,
     max_in_flight: usize,
+    /// Requests admitted by [`Hasher::admit`] that have not yet taken a
+    /// ticket or been answered without one, and their bound.
+    looking: AtomicUsize,
+    max_looking: usize,
+    /// Of the recent admitted requests, the share (of [`SHARE_ONE`]) that
+    /// went on to hash rather than being answered without (a locked name).
+    hash_share: AtomicU64,
     verifications: AtomicU64,
     hashes: AtomicU64,
     dummy_hash: String,
+    /// 503s not logged yet, and when (ms after `started`) the next log line
+    /// may be written: a flood is reported once a second, not per request.
+    busy_unlogged: AtomicU64,
+    busy_next_log_ms: AtomicU64,
+    started: std::time::Instant,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -185,13 +244,80 @@ impl Hasher {
         let permits = permits.max(1);
         Ok(Arc::new(Self {
             pool: HashPool::new(permits).map_err(AppError::internal)?,
-            semaphore: Arc::new(Semaphore::new(permits)),
             in_flight: AtomicUsize::new(0),
             max_in_flight: permits.saturating_add(queue),
+            looking: AtomicUsize::new(0),
+            max_looking: permits
+                .saturating_add(queue)
+                .saturating_mul(LOOKING_PER_PLACE),
+            hash_share: AtomicU64::new(SHARE_ONE),
             verifications: AtomicU64::new(0),
             hashes: AtomicU64::new(0),
             dummy_hash,
+            busy_unlogged: AtomicU64::new(0),
+            busy_next_log_ms: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }))
+    }
+
+    /// Admits a request that must look something up before it knows
+    /// whether it will hash at all (a sign-in to a locked account never
+    /// does). Such requests hold no place in the queue while they look, so a
+    /// flood of refusals of locked accounts cannot crowd real sign-ins out
+    /// of it. End the admission with [`Admission::ticket`] or
+    /// [`Admission::answered_without_hashing`].
+    ///
+    /// Fails at once with [`AppError::Busy`], before any database work, when
+    /// the queue would be full if the requests still looking went on to hash
+    /// in the proportion recent ones did: during a burst of sign-ins every
+    /// request beyond the queue's size is refused without a lookup, while
+    /// lookups that end in a lock barely count. At most
+    /// [`LOOKING_PER_PLACE`] × (permits + queue) may be looking at once.
+    pub fn admit(self: &Arc<Self>) -> Result<Admission, AppError> {
+        let in_flight = self.in_flight.load(Ordering::SeqCst) as u64;
+        let looking = self.looking.load(Ordering::SeqCst) as u64;
+        let share = self.hash_share.load(Ordering::Relaxed);
+        let expected = in_flight.saturating_add(looking.saturating_mul(share).div_ceil(SHARE_ONE));
+        if expected >= self.max_in_flight as u64 {
+            self.note_busy();
+            return Err(AppError::Busy);
+        }
+        let before = self.looking.fetch_add(1, Ordering::SeqCst);
+        if before >= self.max_looking {
+            self.looking.fetch_sub(1, Ordering::SeqCst);
+            self.note_busy();
+            return Err(AppError::Busy);
+        }
+        Ok(Admission {
+            hasher: Arc::clone(self),
+        })
+    }
+
+    fn note_busy(&self) {
+        self.busy_unlogged.fetch_add(1, Ordering::Relaxed);
+        self.report_busy();
+    }
+
+    /// Logs the 503s not reported yet, at most once a second: the first of a
+    /// flood at once, the rest when the server's housekeeping calls this.
+    pub fn report_busy(&self) {
+        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let next = self.busy_next_log_ms.load(Ordering::Relaxed);
+        if now_ms < next || self.busy_unlogged.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if self
+            .busy_next_log_ms
+            .compare_exchange(next, now_ms + 1000, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            let refused = self.busy_unlogged.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                refused,
+                max_in_flight = self.max_in_flight,
+                "password hashing queue full; answered 503 (reported at most once a second)"
+            );
+        }
     }
 
     /// Takes a place in the hashing queue, or fails at once with
@@ -200,10 +326,7 @@ impl Hasher {
         let before = self.in_flight.fetch_add(1, Ordering::SeqCst);
         if before >= self.max_in_flight {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            tracing::warn!(
-                in_flight = before,
-                "password hashing queue full; answering 503"
-            );
+            self.note_busy();
             return Err(AppError::Busy);
         }
         Ok(HashTicket {
@@ -221,17 +344,65 @@ impl Hasher {
         self.hashes.load(Ordering::SeqCst)
     }
 
+    /// Queues `work` straight on the pool: its `permits` threads bound how
+    /// much runs at once, the tickets how much waits, and a thread that
+    /// finishes a job takes the next one at once instead of idling until an
+    /// async task has been scheduled to hand it one.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
-            .semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(AppError::internal)?;
         self.pool.run(work).await
+    }
+}
+
+/// How many admitted requests may be looking things up per place in the
+/// hashing queue. Above the number of clients a flood of refusals of locked
+/// accounts keeps busy at once in the load test (200 against 66 places on
+/// two cores), so those never turn a real sign-in away; low enough that a
+/// burst of sign-ins is refused after a few hundred lookups, not a thousand.
+pub const LOOKING_PER_PLACE: usize = 4;
+
+/// [`Hasher`]'s `hash_share` in fixed point: this is all of them.
+const SHARE_ONE: u64 = 1024;
+
+/// See [`Hasher::admit`]; released on drop.
+pub struct Admission {
+    hasher: Arc<Hasher>,
+}
+
+impl Admission {
+    /// The request goes on to hash: takes its place in the queue (or fails
+    /// with [`AppError::Busy`] if it filled meanwhile).
+    pub fn ticket(self) -> Result<HashTicket, AppError> {
+        self.record(true);
+        self.hasher.ticket()
+    }
+
+    /// The request was answered without hashing (a locked name).
+    pub fn answered_without_hashing(self) {
+        self.record(false);
+    }
+
+    /// Moves the share 1/16 of the way towards this outcome: a few dozen
+    /// requests decide it, so it follows a change of traffic within a burst.
+    fn record(&self, hashed: bool) {
+        let _ =
+            self.hasher
+                .hash_share
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |share| {
+                    Some(if hashed {
+                        share + (SHARE_ONE - share).div_ceil(16)
+                    } else {
+                        share - share.div_ceil(16)
+                    })
+                });
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.hasher.looking.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -351,6 +522,29 @@ mod tests {
     }
 
     #[test]
+    fn verification_on_reused_memory_agrees_with_the_argon2_crate() {
+        let h = hash_blocking("correct horse battery staple").unwrap();
+        let parsed = PasswordHash::new(&h).unwrap();
+        for (password, expected) in [
+            ("correct horse battery staple", true),
+            ("correct horse battery stapl", false),
+            ("", false),
+            ("correct horse battery staple", true),
+        ] {
+            let normalized = normalize_password(password);
+            let by_crate = Argon2::default()
+                .verify_password(normalized.as_bytes(), &parsed)
+                .is_ok();
+            assert_eq!(by_crate, expected, "{password:?}");
+            assert_eq!(
+                verify_current(normalized.as_bytes(), &parsed),
+                expected,
+                "{password:?}"
+            );
+        }
+    }
+
+    #[test]
     fn older_parameters_ask_for_a_rehash() {
         let old = hash_with_params("pw", Params::new(4096, 1, 1, None).unwrap()).unwrap();
         let v = verify_blocking("pw", &old);
@@ -387,8 +581,35 @@ mod tests {
         let a = h.ticket().unwrap();
         let b = h.ticket().unwrap();
         assert!(matches!(h.ticket(), Err(AppError::Busy)));
+        assert!(matches!(h.admit(), Err(AppError::Busy)));
         drop(a);
         let _c = h.ticket().unwrap();
         drop(b);
+    }
+
+    #[tokio::test]
+    async fn lookups_count_against_the_queue_as_much_as_recent_ones_hashed() {
+        let h = Hasher::new(1, 1).await.unwrap();
+        // At first every lookup is expected to hash: two may look (1 + 1).
+        let first = h.admit().unwrap();
+        let second = h.admit().unwrap();
+        assert!(matches!(h.admit(), Err(AppError::Busy)));
+        drop((first, second));
+        // Once recent lookups ended without hashing (locked names), many
+        // more may look at once, up to LOOKING_PER_PLACE per place...
+        for _ in 0..100 {
+            h.admit().unwrap().answered_without_hashing();
+        }
+        let looking: Vec<_> = (0..2 * LOOKING_PER_PLACE)
+            .map(|_| h.admit().unwrap())
+            .collect();
+        assert!(matches!(h.admit(), Err(AppError::Busy)));
+        drop(looking);
+        // ...and a full queue still refuses at once.
+        let t1 = h.admit().unwrap().ticket().unwrap();
+        let t2 = h.admit().unwrap().ticket().unwrap();
+        assert!(matches!(h.admit(), Err(AppError::Busy)));
+        drop((t1, t2));
+        assert!(h.admit().is_ok());
     }
 }

@@ -94,9 +94,17 @@ where
 }
 
 pub async fn delete_by_token(db: &Db, token: &str) -> Result<bool, sqlx::Error> {
+    delete_by_token_in(&db.pool, token).await
+}
+
+/// [`delete_by_token`] on `executor` (e.g. the sign-in's transaction).
+pub async fn delete_by_token_in<'e, E>(executor: E, token: &str) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let res = sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(token_id(token))
-        .execute(&db.pool)
+        .execute(executor)
         .await?;
     Ok(res.rows_affected() > 0)
 }

@@ -16,6 +16,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<Hasher>,
     pub blocklist: Arc<Blocklist>,
+    /// Audit events written in batches (refusals of locked accounts); the
+    /// server flushes it every second and at shutdown.
+    pub deferred_audit: Arc<crate::audit::Deferred>,
     pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::routes::bootstrap::CachedBootstrap>>>,
 }
 
@@ -56,11 +59,18 @@ impl AppState {
             clock,
             hasher,
             blocklist: Arc::new(blocklist),
+            deferred_audit: Arc::default(),
             bootstrap_cache: Arc::new(Mutex::new(None)),
         })
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// Writes the deferred audit events of this process now (before showing
+    /// the audit log, in tests, at shutdown).
+    pub async fn flush_audit(&self) -> Result<usize, sqlx::Error> {
+        self.deferred_audit.flush(&self.db.pool).await
     }
 }

@@ -38,26 +38,57 @@ impl std::fmt::Debug for UserRecord {
     }
 }
 
-const COLUMNS: &str = "id, domain_id, username, username_key, display_name, email, password_hash, \
-                       password_changed_at, temp_password, temp_password_expires_at, must_change, \
-                       disabled, role";
+const COLUMN_NAMES: [&str; 13] = [
+    "id",
+    "domain_id",
+    "username",
+    "username_key",
+    "display_name",
+    "email",
+    "password_hash",
+    "password_changed_at",
+    "temp_password",
+    "temp_password_expires_at",
+    "must_change",
+    "disabled",
+    "role",
+];
+
+static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| COLUMN_NAMES.join(", "));
+
+/// The columns as `{alias}.col AS {prefix}col`, for a query that joins users
+/// with tables whose column names clash (read back with
+/// [`UserRecord::from_prefixed_row`]).
+pub fn prefixed_columns(alias: &str, prefix: &str) -> String {
+    COLUMN_NAMES
+        .iter()
+        .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl UserRecord {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Self::from_prefixed_row(row, "")
+    }
+
+    /// A user from columns selected with [`prefixed_columns`].
+    pub fn from_prefixed_row(row: &AnyRow, prefix: &str) -> Result<Self, sqlx::Error> {
+        let col = |c: &str| format!("{prefix}{c}");
         Ok(Self {
-            id: row.try_get("id")?,
-            domain_id: row.try_get("domain_id")?,
-            username: row.try_get("username")?,
-            username_key: row.try_get("username_key")?,
-            display_name: row.try_get("display_name")?,
-            email: row.try_get("email")?,
-            password_hash: row.try_get("password_hash")?,
-            password_changed_at: row.try_get("password_changed_at")?,
-            temp_password: row.flag("temp_password")?,
-            temp_password_expires_at: row.try_get("temp_password_expires_at")?,
-            must_change: row.flag("must_change")?,
-            disabled: row.flag("disabled")?,
-            role: row.try_get("role")?,
+            id: row.try_get(col("id").as_str())?,
+            domain_id: row.try_get(col("domain_id").as_str())?,
+            username: row.try_get(col("username").as_str())?,
+            username_key: row.try_get(col("username_key").as_str())?,
+            display_name: row.try_get(col("display_name").as_str())?,
+            email: row.try_get(col("email").as_str())?,
+            password_hash: row.try_get(col("password_hash").as_str())?,
+            password_changed_at: row.try_get(col("password_changed_at").as_str())?,
+            temp_password: row.flag(&col("temp_password"))?,
+            temp_password_expires_at: row.try_get(col("temp_password_expires_at").as_str())?,
+            must_change: row.flag(&col("must_change"))?,
+            disabled: row.flag(&col("disabled"))?,
+            role: row.try_get(col("role").as_str())?,
         })
     }
 
@@ -73,7 +104,8 @@ pub async fn by_key(
     username_key: &str,
 ) -> Result<Option<UserRecord>, AppError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM users WHERE domain_id = $1 AND username_key = $2"
+        "SELECT {} FROM users WHERE domain_id = $1 AND username_key = $2",
+        *COLUMNS
     ))
     .bind(domain_id)
     .bind(username_key)
@@ -83,7 +115,7 @@ pub async fn by_key(
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRecord>, AppError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+    let row = sqlx::query(&format!("SELECT {} FROM users WHERE id = $1", *COLUMNS))
         .bind(id)
         .fetch_optional(&db.pool)
         .await?;

@@ -153,10 +153,16 @@ impl Server {
     /// Starts `bin serve` on `database_url` with extra `SSPM_*` settings.
     pub fn start_bin(bin: PathBuf, database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
         let mut cmd = Command::new(&bin);
+        // A caller that brings its own static directory (the load harness)
+        // does not need the PWA to be built.
+        let static_dir = match env.iter().find(|(k, _)| *k == "SSPM_STATIC_DIR") {
+            Some((_, dir)) => PathBuf::from(dir),
+            None => dist_dir()?,
+        };
         cmd.arg("serve")
             .env("SSPM_DATABASE_URL", database_url)
             .env("SSPM_LISTEN", "127.0.0.1:0")
-            .env("SSPM_STATIC_DIR", dist_dir()?)
+            .env("SSPM_STATIC_DIR", static_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -625,6 +625,11 @@ const AUDIT_MAX_LIMIT: i64 = 1000;
 const AUDIT_CSV_LIMIT: i64 = 100_000;
 
 async fn query_audit(state: &AppState, q: &AuditQuery, limit: i64) -> AppResult<Vec<AuditEntry>> {
+    // What this instance has not written yet is shown too; other instances
+    // write theirs within a second.
+    if let Err(e) = state.flush_audit().await {
+        tracing::warn!(error = %e, "writing deferred audit events before the audit view failed");
+    }
     enum Arg {
         S(String),
         I(i64),

@@ -78,13 +78,11 @@ async fn verify(
             }
         };
 
-    let ticket = state.hasher.ticket()?;
-    let check =
-        credentials::check(&state, &ticket, &req.domain, &req.username, &req.password).await?;
-    drop(ticket);
+    let mut check = credentials::check(&state, &req.domain, &req.username, &req.password).await?;
+    drop(check.ticket.take());
     let slug = check.domain.as_ref().map(|d| d.slug.clone());
     let key = check.key.clone();
-    let user = match check.outcome {
+    let user = match &check.outcome {
         Outcome::Accepted { user, .. } => user,
         Outcome::NotOffered => {
             audit(slug, key, result::REFUSED, check.detail).await?;
@@ -96,7 +94,17 @@ async fn verify(
             return Err(AppError::SspmUnavailable(text));
         }
         Outcome::Locked => {
-            audit(slug, key, result::LOCKED, check.detail).await?;
+            // Written in a batch, like the sign-in's (see `audit`).
+            let ev = AuditEvent {
+                kind: kind::PORTAL_VERIFY,
+                actor: Some(&actor),
+                subject: Some(&key),
+                domain: slug.as_deref(),
+                source_ip: ip.as_deref(),
+                result: result::LOCKED,
+                detail: Some(check.detail),
+            };
+            audit::record_deferred(&state.deferred_audit, &state.db.pool, state.now(), &ev).await?;
             return Err(AppError::AccountLocked);
         }
         Outcome::Unknown => {
@@ -105,7 +113,7 @@ async fn verify(
         }
         Outcome::Refused { locks } => {
             audit(slug.clone(), key.clone(), result::FAILURE, check.detail).await?;
-            if locks {
+            if *locks {
                 let ev = AuditEvent {
                     kind: audit::kind::ACCOUNT_LOCKED,
                     actor: Some(&actor),
@@ -122,6 +130,8 @@ async fn verify(
     };
     let domain_slug = slug.clone().unwrap_or_default();
     if user.temp_password_expired(state.now()) {
+        // The password was right: it does not count towards a lock.
+        check.clear_failures(&state.db.pool).await?;
         audit(slug, key, result::REFUSED, "temporary password expired").await?;
         return Err(AppError::TemporaryPasswordExpired);
     }
@@ -132,17 +142,24 @@ async fn verify(
     } else {
         PasswordStatus::Valid
     };
-    audit(
-        slug,
-        key,
-        result::SUCCESS,
-        match status {
+    // The count is cleared and the check recorded together.
+    let ev = AuditEvent {
+        kind: kind::PORTAL_VERIFY,
+        actor: Some(&actor),
+        subject: Some(&key),
+        domain: slug.as_deref(),
+        source_ip: ip.as_deref(),
+        result: result::SUCCESS,
+        detail: Some(match status {
             PasswordStatus::Valid => "verified",
             PasswordStatus::Temporary => "verified: temporary password",
             PasswordStatus::ChangeRequired => "verified: must change password",
-        },
-    )
-    .await?;
+        }),
+    };
+    let mut tx = state.db.pool.begin().await?;
+    check.clear_failures(&mut *tx).await?;
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     Ok(Json(PortalVerifyResponse {
         status,
         username: user.username.clone(),

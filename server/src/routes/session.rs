@@ -68,8 +68,8 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    async fn audit(&self, kind: &str, res: &str, detail: &str) -> Result<(), AppError> {
-        let ev = AuditEvent {
+    fn event<'e>(&'e self, kind: &'e str, res: &'e str, detail: &'e str) -> AuditEvent<'e> {
+        AuditEvent {
             kind,
             actor: self.subject,
             subject: self.subject,
@@ -77,7 +77,11 @@ impl Attempt<'_> {
             source_ip: self.ip,
             result: res,
             detail: Some(detail),
-        };
+        }
+    }
+
+    async fn audit(&self, kind: &str, res: &str, detail: &str) -> Result<(), AppError> {
+        let ev = self.event(kind, res, detail);
         audit::record(&self.state.db.pool, self.state.now(), &ev).await?;
         Ok(())
     }
@@ -89,27 +93,25 @@ async fn sign_in(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> AppResult<Response> {
-    // Take a place in the hashing queue first (503 at once if full); the
-    // check then reserves the failure before it verifies anything.
-    let ticket = state.hasher.ticket()?;
-    let check =
-        credentials::check(&state, &ticket, &req.domain, &req.username, &req.password).await?;
+    // 503 at once when the hashing queue is full; otherwise the check takes
+    // its place in the queue only once it knows it will hash.
+    let mut check = credentials::check(&state, &req.domain, &req.username, &req.password).await?;
+    let ticket = check.ticket.take();
     let attempt = Attempt {
         state: &state,
         ip: ip.as_deref(),
         domain: check.domain.as_ref().map(|d| d.slug.as_str()),
         subject: Some(&check.key),
     };
-    let (domain, user, needs_rehash) = match check.outcome {
+    let (domain, user, needs_rehash) = match &check.outcome {
         Outcome::Accepted { user, needs_rehash } => {
             let domain = check
                 .domain
                 .as_ref()
                 .ok_or_else(|| AppError::internal("accepted without a domain"))?;
-            (domain, user, needs_rehash)
+            (domain, user, *needs_rehash)
         }
         Outcome::NotOffered => {
-            drop(ticket);
             attempt
                 .audit(kind::SIGN_IN, result::REFUSED, check.detail)
                 .await?;
@@ -121,10 +123,10 @@ async fn sign_in(
             return Err(AppError::SspmUnavailable(text));
         }
         Outcome::Locked => {
-            drop(ticket);
-            attempt
-                .audit(kind::SIGN_IN, result::LOCKED, check.detail)
-                .await?;
+            // The one refusal an attacker can repeat cheaply: counted in
+            // memory and written in a batch (see `audit`).
+            let ev = attempt.event(kind::SIGN_IN, result::LOCKED, check.detail);
+            audit::record_deferred(&state.deferred_audit, &state.db.pool, state.now(), &ev).await?;
             return Err(AppError::AccountLocked);
         }
         Outcome::Unknown => {
@@ -136,16 +138,21 @@ async fn sign_in(
         }
         Outcome::Refused { locks } => {
             drop(ticket);
-            attempt
-                .audit(kind::SIGN_IN, result::FAILURE, check.detail)
-                .await?;
-            if locks {
+            let now = state.now();
+            if *locks {
+                let mut tx = state.db.pool.begin().await?;
+                let failed = attempt.event(kind::SIGN_IN, result::FAILURE, check.detail);
+                audit::record(&mut *tx, now, &failed).await?;
+                let locked = attempt.event(
+                    kind::ACCOUNT_LOCKED,
+                    result::LOCKED,
+                    "failed sign-in threshold reached",
+                );
+                audit::record(&mut *tx, now, &locked).await?;
+                tx.commit().await?;
+            } else {
                 attempt
-                    .audit(
-                        kind::ACCOUNT_LOCKED,
-                        result::LOCKED,
-                        "failed sign-in threshold reached",
-                    )
+                    .audit(kind::SIGN_IN, result::FAILURE, check.detail)
                     .await?;
             }
             return Err(AppError::InvalidCredentials);
@@ -155,14 +162,20 @@ async fn sign_in(
     let now = state.now();
     if user.temp_password_expired(now) {
         drop(ticket);
-        attempt
-            .audit(kind::SIGN_IN, result::REFUSED, "temporary password expired")
-            .await?;
+        // The password was right: it does not count towards a lock.
+        let mut tx = state.db.pool.begin().await?;
+        check.clear_failures(&mut *tx).await?;
+        let expired = attempt.event(kind::SIGN_IN, result::REFUSED, "temporary password expired");
+        audit::record(&mut *tx, now, &expired).await?;
+        tx.commit().await?;
         return Err(AppError::TemporaryPasswordExpired);
     }
 
     // Upgrade a hash made with older parameters, while we have the password.
     if needs_rehash {
+        let ticket = ticket
+            .as_ref()
+            .ok_or_else(|| AppError::internal("accepted without a hashing ticket"))?;
         let new_hash = ticket.hash(&req.password).await?;
         let updated =
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
@@ -183,23 +196,28 @@ async fn sign_in(
     }
     drop(ticket);
 
-    // Replace any session this browser already had.
-    if let Some(old) = session::token_from_headers(&headers) {
-        session::delete_by_token(&state.db, &old).await?;
-    }
+    // What a sign-in changes, together: the failure count is cleared, any
+    // session this browser already had is replaced, and the event is
+    // recorded. One transaction is also one round trip's wait for the
+    // connection instead of four under load.
     let must_change = user.temp_password || user.must_change;
-    let token = session::create(&state.db.pool, user.id, must_change, now).await?;
-    attempt
-        .audit(
-            kind::SIGN_IN,
-            result::SUCCESS,
-            if must_change {
-                "must change password"
-            } else {
-                "signed in"
-            },
-        )
-        .await?;
+    let mut tx = state.db.pool.begin().await?;
+    check.clear_failures(&mut *tx).await?;
+    if let Some(old) = session::token_from_headers(&headers) {
+        session::delete_by_token_in(&mut *tx, &old).await?;
+    }
+    let token = session::create(&mut *tx, user.id, must_change, now).await?;
+    let signed_in = attempt.event(
+        kind::SIGN_IN,
+        result::SUCCESS,
+        if must_change {
+            "must change password"
+        } else {
+            "signed in"
+        },
+    );
+    audit::record(&mut *tx, now, &signed_in).await?;
+    tx.commit().await?;
 
     let info = session::SessionUser {
         session_id: session::token_id(&token),

@@ -21,6 +21,8 @@ both_backends!(
     the_audit_log_filters_and_exports_csv,
     api_keys_are_created_shown_once_and_revoked,
     the_portal_verifies_passwords_and_counts_toward_the_lockout,
+    a_right_password_at_the_portal_clears_the_failure_count,
+    the_audit_log_shows_refusals_of_a_locked_account_at_once,
     the_openapi_description_lists_only_real_routes,
 );
 
@@ -635,4 +637,62 @@ async fn the_openapi_description_lists_only_real_routes(backend: Backend) {
             "{method} {path} is routed"
         );
     }
+}
+
+async fn a_right_password_at_the_portal_clears_the_failure_count(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.add_user("jsmith", "Jane Smith", STRONG).await;
+    let (_, c) = administrator(&app).await;
+    let created: ApiKeyCreated = c
+        .post(app.url(paths::ADMIN_API_KEYS))
+        .json(&json!({"name": "portal"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = Some(created.key.as_str());
+    for _ in 0..4 {
+        let r = verify(&app, key, "partners", "jsmith", "wrong").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = verify(&app, key, "partners", "jsmith", STRONG).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Four more failures are again below the threshold.
+    for _ in 0..4 {
+        let r = verify(&app, key, "partners", "jsmith", "wrong").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = verify(&app, key, "partners", "jsmith", STRONG).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+async fn the_audit_log_shows_refusals_of_a_locked_account_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.add_user("jsmith", "Jane Smith", STRONG).await;
+    for _ in 0..5 {
+        app.sign_in_with(&new_client(), "partners", "jsmith", "wrong")
+            .await;
+    }
+    let r = app
+        .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
+        .await;
+    assert_eq!(r.status(), StatusCode::LOCKED);
+    // Written in a batch, but the audit view writes this instance's pending
+    // events before it reads.
+    let (_, c) = administrator(&app).await;
+    let page: AuditPage = c
+        .get(app.url(&format!("{}?user=jsmith&kind=sign_in", paths::ADMIN_AUDIT)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        page.events.iter().any(|e| e.result == "locked"),
+        "{:?}",
+        page.events
+    );
 }

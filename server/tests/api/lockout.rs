@@ -1,7 +1,17 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_server::admin::{self, NewDomain};
+use latchkey_server::{Application, MockClock};
 use latchkey_shared::api::{messages, ErrorCode};
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use sqlx::{Connection, Executor, Row};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, Backend, STRONG};
+use crate::helpers::{
+    assert_error, fresh_database, new_client, spawn_app, spawn_app_with, test_config, Backend,
+    TestApp, STRONG, T0,
+};
 
 both_backends!(
     five_wrong_passwords_lock_the_account_and_the_sixth_attempt_is_told_so,
@@ -13,6 +23,10 @@ both_backends!(
     fifty_parallel_wrong_sign_ins_run_at_most_five_password_checks,
     a_lock_is_audited,
     a_domain_can_override_the_lockout_threshold,
+    a_locked_account_is_refused_without_writing_to_the_database,
+    refusals_of_a_locked_account_are_audited_with_their_count,
+    fifty_parallel_wrong_sign_ins_one_failure_from_the_lock_run_one_password_check,
+    refusals_of_a_locked_account_are_written_at_a_graceful_shutdown,
 );
 
 async fn fail(app: &crate::helpers::TestApp, username: &str, times: usize) {
@@ -214,4 +228,192 @@ async fn a_domain_can_override_the_lockout_threshold(backend: Backend) {
         app.sign_in("partners", "jsmith", STRONG).await.status(),
         StatusCode::LOCKED
     );
+}
+
+/// `(failed_count, locked_at, updated_at)` of a name's failure counter.
+async fn counter(app: &TestApp, username_key: &str) -> Option<(i64, Option<i64>, i64)> {
+    sqlx::query(
+        "SELECT failed_count, locked_at, updated_at FROM failure_counters WHERE username_key = $1",
+    )
+    .bind(username_key)
+    .fetch_optional(&app.state.db.pool)
+    .await
+    .unwrap()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+}
+
+/// The attempts one `sign_in`/`locked` audit row stands for: "account locked"
+/// is one, "account locked (×N within S s)" is N.
+fn attempts(detail: Option<&str>) -> u64 {
+    match detail.and_then(|d| d.split_once("(×")) {
+        Some((_, rest)) => rest
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {detail:?}")),
+        None => 1,
+    }
+}
+
+async fn a_locked_account_is_refused_without_writing_to_the_database(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.add_user("jsmith", "Jane Smith", STRONG).await;
+    fail(&app, "jsmith", 5).await;
+    let before = counter(&app, "jsmith").await;
+    app.clock.advance(60);
+
+    // Another connection holds the database's (SQLite) or the tables'
+    // (PostgreSQL) write lock: anything that writes would wait for it.
+    let url = app.state.config.database_url.expose_secret().to_owned();
+    let mut writer = sqlx::AnyConnection::connect(&url).await.unwrap();
+    match backend {
+        Backend::Sqlite => {
+            writer.execute("BEGIN IMMEDIATE").await.unwrap();
+        }
+        Backend::Postgres => {
+            writer.execute("BEGIN").await.unwrap();
+            writer
+                .execute(
+                    "LOCK TABLE failure_counters, audit_events, sessions, users IN EXCLUSIVE MODE",
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // The timeout only keeps a regression from hanging the test.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let r = app
+            .sign_in_with(&client, "partners", "jsmith", STRONG)
+            .await;
+        assert_error(r, StatusCode::LOCKED, ErrorCode::AccountLocked).await;
+    }
+    writer.execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        counter(&app, "jsmith").await,
+        before,
+        "the counter is untouched"
+    );
+}
+
+async fn refusals_of_a_locked_account_are_audited_with_their_count(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.add_user("jsmith", "Jane Smith", STRONG).await;
+    fail(&app, "jsmith", 5).await;
+    for _ in 0..3 {
+        let r = app.sign_in("partners", "jsmith", STRONG).await;
+        assert_eq!(r.status(), StatusCode::LOCKED);
+    }
+    let events = app.audit_events().await;
+    let refused: u64 = events
+        .iter()
+        .filter(|e| e.0 == "sign_in" && e.1 == "locked" && e.2.as_deref() == Some("jsmith"))
+        .map(|e| attempts(e.3.as_deref()))
+        .sum();
+    assert_eq!(refused, 3, "{events:?}");
+}
+
+async fn fifty_parallel_wrong_sign_ins_one_failure_from_the_lock_run_one_password_check(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    app.add_user("jsmith", "Jane Smith", STRONG).await;
+    fail(&app, "jsmith", 4).await;
+
+    // All fifty may find the name unlocked when they look; the reservation
+    // still lets only one of them check a password.
+    let before = app.verifications();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let client = new_client();
+        let url = app.url(latchkey_shared::api::paths::SESSION);
+        tasks.spawn(async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({
+                    "domain": "partners",
+                    "username": "jsmith",
+                    "password": format!("wrong-guess-{i}"),
+                }))
+                .send()
+                .await
+                .expect("request")
+                .status()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = tasks.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    assert_eq!(app.verifications() - before, 1, "password checks");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        1
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::LOCKED)
+            .count(),
+        49
+    );
+}
+
+async fn refusals_of_a_locked_account_are_written_at_a_graceful_shutdown(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let app = Application::build_with_clock(test_config(&db.url), Arc::new(MockClock::new(T0)))
+        .await
+        .unwrap();
+    let state = app.state().clone();
+    admin::create_domain(&state, &NewDomain::new("partners", "Partners"))
+        .await
+        .unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}{}",
+        app.port(),
+        latchkey_shared::api::paths::SESSION
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_with_graceful_shutdown(async {
+        let _ = stopped.await;
+    }));
+
+    let client = new_client();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let r = client
+            .post(&url)
+            .json(&serde_json::json!({
+                "domain": "partners",
+                "username": "ghost",
+                "password": "wrong-password-guess",
+            }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert_eq!(statuses[5..], [StatusCode::LOCKED, StatusCode::LOCKED]);
+    drop(client);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+
+    let rows = sqlx::query(
+        "SELECT detail FROM audit_events WHERE kind = 'sign_in' AND result = 'locked' \
+         AND subject = 'ghost'",
+    )
+    .fetch_all(&state.db.pool)
+    .await
+    .unwrap();
+    let refused: u64 = rows
+        .iter()
+        .map(|r| attempts(r.get::<Option<String>, _>("detail").as_deref()))
+        .sum();
+    assert_eq!(refused, 2);
 }

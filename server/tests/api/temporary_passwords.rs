@@ -8,6 +8,7 @@ both_backends!(
     an_expired_temporary_password_is_refused,
     a_temporary_password_is_accepted_until_it_expires,
     changing_the_temporary_password_clears_the_flag,
+    an_expired_temporary_password_does_not_count_towards_a_lock,
 );
 
 const TEMP: &str = "Kq7mW-x3vTp-9wRn4-sHbEe";
@@ -106,4 +107,22 @@ async fn changing_the_temporary_password_clears_the_flag(backend: Backend) {
         .unwrap();
     let expires: Option<i64> = sqlx::Row::get(&temp_flag, "temp_password_expires_at");
     assert_eq!(expires, None);
+}
+
+async fn an_expired_temporary_password_does_not_count_towards_a_lock(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.add_user_in("partners", "newbie", "New Person", TEMP, true)
+        .await;
+    app.clock.advance(72 * 3600);
+    // The password is right each time: more tries than the threshold are
+    // all told it expired, none that the account is locked.
+    for _ in 0..7 {
+        let response = app.sign_in("partners", "newbie", TEMP).await;
+        assert_error(
+            response,
+            StatusCode::FORBIDDEN,
+            ErrorCode::TemporaryPasswordExpired,
+        )
+        .await;
+    }
 }

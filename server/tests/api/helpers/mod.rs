@@ -364,8 +364,13 @@ impl TestApp {
             .expect("policy set")
     }
 
-    /// `(kind, result, subject, detail)` of every audit event, oldest first.
+    /// `(kind, result, subject, detail)` of every audit event, oldest first,
+    /// after writing the deferred ones (as the audit view does).
     pub async fn audit_events(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
+        self.state
+            .flush_audit()
+            .await
+            .expect("deferred audit events written");
         sqlx::query("SELECT kind, result, subject, detail FROM audit_events ORDER BY id")
             .fetch_all(&self.state.db.pool)
             .await
