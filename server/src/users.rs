@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use crate::db::{Db, RowExt};
 use crate::error::AppError;
+use crate::password::HashTicket;
 
 #[derive(Clone)]
 pub struct UserRecord {
@@ -129,6 +130,32 @@ pub async fn clear_enrolment(conn: &mut sqlx::AnyConnection, user_id: i64) -> Re
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// How many previous passwords a domain's policy keeps (bounded by the
+/// shared maximum, whatever a stored policy says).
+pub fn history_depth(policy: &latchkey_shared::PasswordPolicy) -> i64 {
+    i64::from(
+        policy
+            .history_depth
+            .min(latchkey_shared::policy::MAX_HISTORY_DEPTH),
+    )
+}
+
+/// Whether `new_password` is one of `hashes` (a user's current and previous
+/// ones), each checked with argon2 on `ticket`'s place in the queue. Change
+/// Password and Forgot Password both refuse a reused password through this.
+pub async fn reuses_any(
+    ticket: &HashTicket,
+    new_password: &str,
+    hashes: &[String],
+) -> Result<bool, AppError> {
+    for old in hashes {
+        if ticket.verify(new_password, old).await?.matched {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The hashes of the user's last `depth` previous passwords, newest first.

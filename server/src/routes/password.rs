@@ -161,22 +161,16 @@ async fn change_password(
         .await?;
         return Err(AppError::PasswordReused);
     }
-    let depth = i64::from(
-        domain
-            .policy
-            .history_depth
-            .min(latchkey_shared::policy::MAX_HISTORY_DEPTH),
-    );
-    for old in users::password_history(&state.db, user.id, depth).await? {
-        if ticket.verify(&req.new_password, &old).await?.matched {
-            audit::record(
-                &state.db.pool,
-                state.now(),
-                &audit_event(result::REFUSED, "reused"),
-            )
-            .await?;
-            return Err(AppError::PasswordReused);
-        }
+    let depth = users::history_depth(&domain.policy);
+    let history = users::password_history(&state.db, user.id, depth).await?;
+    if users::reuses_any(&ticket, &req.new_password, &history).await? {
+        audit::record(
+            &state.db.pool,
+            state.now(),
+            &audit_event(result::REFUSED, "reused"),
+        )
+        .await?;
+        return Err(AppError::PasswordReused);
     }
 
     let new_hash = ticket.hash(&req.new_password).await?;

@@ -579,24 +579,17 @@ async fn new_password(
 
     // Not the current password nor one in the history.
     let ticket = state.hasher.ticket()?;
-    let depth = i64::from(
-        domain
-            .policy
-            .history_depth
-            .min(latchkey_shared::policy::MAX_HISTORY_DEPTH),
-    );
+    let depth = users::history_depth(&domain.policy);
     let mut previous = vec![user.password_hash.clone()];
     previous.extend(users::password_history(&state.db, user.id, depth).await?);
-    for old in &previous {
-        if ticket.verify(&req.new_password, old).await?.matched {
-            audit::record(
-                &state.db.pool,
-                state.now(),
-                &audit_event(result::REFUSED, "reused"),
-            )
-            .await?;
-            return Err(AppError::PasswordReused);
-        }
+    if users::reuses_any(&ticket, &req.new_password, &previous).await? {
+        audit::record(
+            &state.db.pool,
+            state.now(),
+            &audit_event(result::REFUSED, "reused"),
+        )
+        .await?;
+        return Err(AppError::PasswordReused);
     }
     let new_hash = ticket.hash(&req.new_password).await?;
     drop(ticket);
