@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|schemathesis]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -63,6 +63,16 @@ setup_chromium() {
   fi
 }
 
+setup_schemathesis() {
+  # `./x fuzz` only (never the test command): schemathesis from PyPI in a
+  # virtual environment of the project's own.
+  if ! [ -x "$ROOT/.tools/venv/bin/schemathesis" ]; then
+    say "installing schemathesis into .tools/venv"
+    python3 -m venv "$ROOT/.tools/venv"
+    "$ROOT/.tools/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5"
+  fi
+}
+
 setup_postgres() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
@@ -73,6 +83,7 @@ case "${1:-all}" in
   wasm) setup_wasm ;;
   chromium) setup_chromium ;;
   postgres) setup_postgres ;;
+  schemathesis) setup_schemathesis ;;
   all) setup_wasm; setup_chromium; setup_postgres ;;
   *) echo "usage: $0 [all|wasm|chromium|postgres]" >&2; exit 2 ;;
 esac

@@ -9,6 +9,7 @@
 //! loses at most the last second of those counts; a graceful shutdown
 //! writes them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,22 +59,98 @@ impl<'a> AuditEvent<'a> {
             ..Self::default()
         }
     }
+
+    #[must_use]
+    pub fn subject(mut self, subject: &'a str) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    #[must_use]
+    pub fn domain(mut self, domain: &'a str) -> Self {
+        self.domain = Some(domain);
+        self
+    }
+
+    #[must_use]
+    pub fn detail(mut self, detail: &'a str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
 }
 
-/// Writes the event (in the caller's transaction if given one) and logs it.
+/// The most of a name (actor, subject, domain, source) a row and its log line
+/// keep: whatever someone types as a user name lands here, refused or not.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The most of a detail (a reason is at most `MAX_REASON_CHARS`) a row keeps.
+pub const MAX_DETAIL_CHARS: usize = 600;
+
+/// `value` as an audit row may hold it: control characters written as
+/// escapes (a NUL cannot be stored on PostgreSQL, a newline would forge a log
+/// line), and at most `max` characters, the rest replaced by a mark saying
+/// how much was cut.
+pub fn bounded(value: &str, max: usize) -> Cow<'_, str> {
+    let clean = !value.chars().any(char::is_control);
+    if clean && value.chars().nth(max).is_none() {
+        return Cow::Borrowed(value);
+    }
+    let total = value.chars().count();
+    let mut out = String::new();
+    for c in value.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if total > max {
+        out.push_str(&format!("… [cut: {total} characters]"));
+    }
+    Cow::Owned(out)
+}
+
+/// An event with every text [`bounded`].
+struct Bounded<'a> {
+    kind: Cow<'a, str>,
+    actor: Option<Cow<'a, str>>,
+    subject: Option<Cow<'a, str>>,
+    domain: Option<Cow<'a, str>>,
+    source_ip: Option<Cow<'a, str>>,
+    result: Cow<'a, str>,
+    detail: Option<Cow<'a, str>>,
+}
+
+impl<'a> Bounded<'a> {
+    fn of(e: &AuditEvent<'a>) -> Self {
+        let name = |v: Option<&'a str>| v.map(|v| bounded(v, MAX_NAME_CHARS));
+        Self {
+            kind: bounded(e.kind, MAX_NAME_CHARS),
+            actor: name(e.actor),
+            subject: name(e.subject),
+            domain: name(e.domain),
+            source_ip: name(e.source_ip),
+            result: bounded(e.result, MAX_NAME_CHARS),
+            detail: e.detail.map(|v| bounded(v, MAX_DETAIL_CHARS)),
+        }
+    }
+}
+
+/// Writes the event (in the caller's transaction if given one) and logs it,
+/// each text [`bounded`].
 pub async fn record<'e, E>(executor: E, at: i64, event: &AuditEvent<'_>) -> Result<(), sqlx::Error>
 where
     E: Executor<'e, Database = Any>,
 {
+    let event = Bounded::of(event);
     tracing::info!(
         target: "audit",
-        kind = event.kind,
-        result = event.result,
-        actor = event.actor,
-        subject = event.subject,
-        domain = event.domain,
-        source_ip = event.source_ip,
-        detail = event.detail,
+        kind = %event.kind,
+        result = %event.result,
+        actor = event.actor.as_deref(),
+        subject = event.subject.as_deref(),
+        domain = event.domain.as_deref(),
+        source_ip = event.source_ip.as_deref(),
+        detail = event.detail.as_deref(),
         "audit event"
     );
     sqlx::query(
@@ -81,13 +158,13 @@ where
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(at)
-    .bind(event.kind)
-    .bind(event.actor)
-    .bind(event.subject)
-    .bind(event.domain)
-    .bind(event.source_ip)
-    .bind(event.result)
-    .bind(event.detail)
+    .bind(event.kind.as_ref())
+    .bind(event.actor.as_deref())
+    .bind(event.subject.as_deref())
+    .bind(event.domain.as_deref())
+    .bind(event.source_ip.as_deref())
+    .bind(event.result.as_ref())
+    .bind(event.detail.as_deref())
     .execute(executor)
     .await?;
     Ok(())
@@ -141,14 +218,17 @@ impl Deferred {
     /// Counts `event` for the next flush. Returns false, keeping nothing,
     /// when too much is pending already: then the caller writes it itself.
     fn push(&self, at: i64, event: &AuditEvent<'_>) -> bool {
+        // Bounded before it is kept, so what waits in memory is bounded too.
+        let event = Bounded::of(event);
+        let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         let key = DeferredKey {
-            kind: event.kind.to_owned(),
-            actor: event.actor.map(str::to_owned),
-            subject: event.subject.map(str::to_owned),
-            domain: event.domain.map(str::to_owned),
-            source_ip: event.source_ip.map(str::to_owned),
-            result: event.result.to_owned(),
-            detail: event.detail.map(str::to_owned),
+            kind: event.kind.into_owned(),
+            actor: owned(event.actor),
+            subject: owned(event.subject),
+            domain: owned(event.domain),
+            source_ip: owned(event.source_ip),
+            result: event.result.into_owned(),
+            detail: owned(event.detail),
         };
         let tally = Tally {
             first_at: at,
@@ -320,6 +400,34 @@ mod tests {
             counted_detail(Some("account locked"), jsmith).as_deref(),
             Some("account locked (×3 within 2 s)")
         );
+    }
+
+    #[test]
+    fn a_long_name_is_kept_cut_and_marked() {
+        let long = "x".repeat(65_000);
+        let kept = bounded(&long, MAX_NAME_CHARS);
+        assert!(kept.starts_with(&"x".repeat(MAX_NAME_CHARS)));
+        assert!(kept.ends_with("… [cut: 65000 characters]"), "{kept}");
+        assert!(kept.chars().count() < MAX_NAME_CHARS + 40);
+        assert!(matches!(
+            bounded("jsmith", MAX_NAME_CHARS),
+            Cow::Borrowed("jsmith")
+        ));
+    }
+
+    #[test]
+    fn control_characters_are_kept_as_escapes() {
+        assert_eq!(bounded("a\u{0}b\nc", 10), "a\\u{0}b\\nc");
+    }
+
+    #[test]
+    fn deferred_events_are_bounded_before_they_wait() {
+        let deferred = Deferred::default();
+        let long = "y".repeat(10_000);
+        assert!(deferred.push(1, &event(&long)));
+        let pending = deferred.pending.lock().unwrap();
+        let subject = pending.keys().next().unwrap().subject.clone().unwrap();
+        assert!(subject.chars().count() < MAX_NAME_CHARS + 40, "{subject}");
     }
 
     #[test]

@@ -104,7 +104,7 @@ struct Found {
 
 async fn lookup(state: &AppState, domain_slug: &str, key: &str) -> Result<Option<Found>, AppError> {
     let row = sqlx::query(&LOOKUP_SQL)
-        .bind(domain_slug.trim().to_ascii_lowercase())
+        .bind(domains::lookup_slug(domain_slug))
         .bind(key)
         .fetch_optional(&state.db.lookups)
         .await?;
@@ -134,13 +134,12 @@ pub async fn check(
     password: &str,
 ) -> Result<Check, AppError> {
     let admission = state.hasher.admit()?;
+    // For the audit trail only (which bounds it); never a query parameter.
     let typed_key = username.trim().to_lowercase();
     let parsed = Username::parse(username);
     // An impossible name still looks its domain up, with a key no counter or
     // user can have; its joined columns are not used.
-    let lookup_key = parsed
-        .as_ref()
-        .map_or_else(|_| typed_key.clone(), Username::key);
+    let lookup_key = users::lookup_key(username);
     let Some(found) = lookup(state, domain_slug, &lookup_key).await? else {
         let ticket = admission.ticket()?;
         ticket.verify_dummy(password).await?;

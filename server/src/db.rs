@@ -57,6 +57,9 @@ pub struct Db {
     /// never does.
     pub lookups: AnyPool,
     pub backend: Backend,
+    /// The self-service secret once read (it never changes once made), so
+    /// every step that needs it costs no query: see `self_service::secret`.
+    pub(crate) self_service_secret: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// Connections of [`Db::lookups`]. Few: each is a thread (SQLite) or a
@@ -128,6 +131,7 @@ impl Db {
         let db = Self {
             pool,
             lookups,
+            self_service_secret: std::sync::Arc::default(),
             backend,
         };
         db.migrate().await?;

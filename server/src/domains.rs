@@ -1,6 +1,7 @@
 //! Authentication domains (e.g. Partners, HRCC, HHSC) and their policies.
 
 use latchkey_shared::api::DomainInfo;
+use latchkey_shared::bounds::{check_text, TextKind, MAX_SLUG_CHARS};
 use latchkey_shared::PasswordPolicy;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -96,8 +97,22 @@ impl Domain {
     }
 }
 
+/// The slug to look `typed` up under: its trimmed lower-case form, or, for
+/// text no slug can be (too long, control characters), one that no domain
+/// has, so such text still runs the same query and finds nothing.
+pub fn lookup_slug(typed: &str) -> String {
+    let slug = typed.trim().to_ascii_lowercase();
+    match check_text("domain", &slug, MAX_SLUG_CHARS, TextKind::Line) {
+        Ok(()) => slug,
+        Err(_) => NO_SUCH_SLUG.to_owned(),
+    }
+}
+
+/// A slug no domain can have (`!` is not allowed in one).
+const NO_SUCH_SLUG: &str = "!";
+
 pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<Domain>, AppError> {
-    let slug = slug.trim().to_ascii_lowercase();
+    let slug = lookup_slug(slug);
     let row = sqlx::query(&format!("SELECT {} FROM domains WHERE slug = $1", *COLUMNS))
         .bind(slug)
         .fetch_optional(&db.pool)

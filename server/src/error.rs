@@ -60,6 +60,9 @@ pub enum AppError {
     /// 404: no such resource.
     #[error("not found")]
     NotFound,
+    /// 413: the body is larger than the API reads ([`crate::MAX_BODY_BYTES`]).
+    #[error("payload too large")]
+    PayloadTooLarge,
     /// 415: the body must be `application/json`.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
@@ -75,6 +78,11 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A field that broke its bound ([`latchkey_shared::bounds`]).
+    pub fn invalid_field(e: latchkey_shared::bounds::FieldError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Self::Internal(e.to_string())
     }
@@ -99,6 +107,7 @@ impl AppError {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -122,6 +131,7 @@ impl AppError {
             Self::ReauthRequired => ErrorCode::ReauthRequired,
             Self::SelfService(code) => *code,
             Self::NotFound => ErrorCode::NotFound,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Busy => ErrorCode::Busy,
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
@@ -171,6 +181,13 @@ impl AppError {
                 (m.to_owned(), None)
             }
             Self::NotFound => ("There is nothing at this address.".to_owned(), None),
+            Self::PayloadTooLarge => (
+                format!(
+                    "The request body is too large: at most {} KiB.",
+                    crate::MAX_BODY_BYTES / 1024
+                ),
+                None,
+            ),
             Self::UnsupportedMediaType(m) => (m.clone(), None),
             Self::Busy => (
                 messages::BUSY.to_owned(),

@@ -3,31 +3,93 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
+use latchkey_shared::bounds::{Bounded, BoundedParam};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
 /// `axum::Json` with rejections mapped: a missing/wrong content type is 415,
-/// a body that is not the expected JSON is 400 with serde's explanation.
+/// a body over the limit 413, a body that is not the expected JSON 400 with
+/// serde's explanation; then every text in it is held to its
+/// [`Bounded`] bound (400 naming the field), before any handler runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + Bounded,
     S: Send + Sync,
 {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(map_json_rejection(rejection)),
-        }
+        let value = match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(map_json_rejection(rejection)),
+        };
+        value.check_bounds().map_err(AppError::invalid_field)?;
+        Ok(Self(value))
     }
+}
+
+/// `axum::extract::Query`, bounded like [`ApiJson`], with a JSON 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Bounded,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let value = match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => value,
+            Err(rejection) => return Err(map_query_rejection(&rejection)),
+        };
+        value.check_bounds().map_err(AppError::invalid_field)?;
+        Ok(Self(value))
+    }
+}
+
+/// `axum::extract::Path` of one parameter, bounded, with a JSON 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + BoundedParam + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let value = match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => value,
+            Err(rejection) => return Err(map_path_rejection(&rejection)),
+        };
+        value.check_param().map_err(AppError::invalid_field)?;
+        Ok(Self(value))
+    }
+}
+
+fn map_query_rejection(rejection: &QueryRejection) -> AppError {
+    AppError::BadRequest(format!(
+        "The query parameters are not valid: {}",
+        rejection.body_text()
+    ))
+}
+
+fn map_path_rejection(rejection: &PathRejection) -> AppError {
+    AppError::BadRequest(format!(
+        "The address is not valid: {}",
+        rejection.body_text()
+    ))
 }
 
 fn map_json_rejection(rejection: JsonRejection) -> AppError {
@@ -43,6 +105,9 @@ fn map_json_rejection(rejection: JsonRejection) -> AppError {
             "The request body does not have the expected fields: {}",
             e.body_text()
         )),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::PayloadTooLarge
+        }
         JsonRejection::BytesRejection(e) => AppError::BadRequest(format!(
             "The request body could not be read: {}",
             e.body_text()

@@ -6,9 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
 use axum::Router;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
@@ -28,6 +26,7 @@ pub mod middleware;
 pub mod password;
 pub mod purge;
 pub mod routes;
+pub mod security_headers;
 pub mod self_service;
 pub mod session;
 pub mod staff;
@@ -53,17 +52,9 @@ pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn(middleware::api_headers))
         .layer(axum::middleware::from_fn(middleware::csrf))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers::layer,
         ))
         // A 5xx is not logged here at ERROR: a 500 is logged where it is
         // made (with the request id it answers), and a 503 is a designed

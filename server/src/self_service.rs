@@ -8,7 +8,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::db::Db;
+use crate::db::{Db, RowExt};
 use crate::error::AppError;
 
 /// `settings` key of the server secret that keys the decoy questions and the
@@ -73,6 +73,13 @@ where
 /// The server secret (hex), created at first use. Race-free: the first
 /// insert wins and everyone reads the stored value.
 pub async fn secret(db: &Db) -> Result<String, AppError> {
+    db.self_service_secret
+        .get_or_try_init(|| read_or_create_secret(db))
+        .await
+        .cloned()
+}
+
+async fn read_or_create_secret(db: &Db) -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
@@ -292,6 +299,51 @@ pub async fn forget_failures(db: &Db, domain_id: i64, username_key: &str) -> Res
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// What the identify step learns of a name, in one query whatever the name:
+/// the user, if there is one, and their enrolled questions.
+pub struct Identified {
+    pub user_id: Option<i64>,
+    pub disabled: bool,
+    /// `(position, question)`, in order.
+    pub enrolled: Vec<(i64, String)>,
+}
+
+/// One round trip for every name, known, unknown, enrolled or not, so the
+/// step's cost does not tell them apart: a row per enrolled answer, or one
+/// row with NULLs.
+pub async fn identify(db: &Db, domain_id: i64, username_key: &str) -> Result<Identified, AppError> {
+    let rows = sqlx::query(
+        "SELECT u.id AS user_id, u.disabled AS disabled, a.position AS position, \
+         a.question AS question \
+         FROM (SELECT CAST($1 AS BIGINT) AS domain_id, CAST($2 AS TEXT) AS username_key) q \
+         LEFT JOIN users u ON u.domain_id = q.domain_id AND u.username_key = q.username_key \
+         LEFT JOIN security_answers a ON a.user_id = u.id \
+         ORDER BY a.position",
+    )
+    .bind(domain_id)
+    .bind(username_key)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut found = Identified {
+        user_id: None,
+        disabled: false,
+        enrolled: Vec::new(),
+    };
+    for row in &rows {
+        found.user_id = row.try_get("user_id")?;
+        if found.user_id.is_some() {
+            found.disabled = row.flag("disabled")?;
+        }
+        if let Some(position) = row.try_get::<Option<i64>, _>("position")? {
+            let question: Option<String> = row.try_get("question")?;
+            found
+                .enrolled
+                .push((position, question.unwrap_or_default()));
+        }
+    }
+    Ok(found)
 }
 
 /// Whether the name is blocked now (read-only).

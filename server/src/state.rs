@@ -19,6 +19,8 @@ pub struct AppState {
     /// Audit events written in batches (refusals of locked accounts); the
     /// server flushes it every second and at shutdown.
     pub deferred_audit: Arc<crate::audit::Deferred>,
+    /// The CSP and the other headers of every response.
+    pub security_headers: Arc<crate::security_headers::SecurityHeaders>,
     pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::routes::bootstrap::CachedBootstrap>>>,
 }
 
@@ -53,7 +55,12 @@ impl AppState {
         )
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare the password hasher: {e}"))?;
+        let security_headers = Arc::new(crate::security_headers::SecurityHeaders::new(
+            &config.static_dir,
+            config.secure_cookies(),
+        ));
         Ok(Self {
+            security_headers,
             config: Arc::new(config),
             db,
             clock,

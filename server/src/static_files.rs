@@ -70,9 +70,51 @@ fn looks_like_asset(path: &str) -> bool {
     }
 }
 
+/// The longest file name the server's file systems take (bytes).
+const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Whether every segment of the (percent-encoded) `path`, decoded, is a
+/// name a file could have: no longer than [`MAX_SEGMENT_BYTES`] and without
+/// control characters. Anything else is answered 404 before the file system
+/// is asked, which would fail on it (`ENAMETOOLONG`, an embedded NUL) with
+/// an error rather than "not found".
+fn plausible_file_path(path: &str) -> bool {
+    path.split('/').all(|segment| {
+        let bytes = segment.as_bytes();
+        let mut len = 0usize;
+        let mut i = 0;
+        while i < bytes.len() {
+            let byte = if bytes[i] == b'%' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        i += 3;
+                        b
+                    }
+                    None => {
+                        i += 1;
+                        b'%'
+                    }
+                }
+            } else {
+                i += 1;
+                bytes[i - 1]
+            };
+            if byte < 0x20 || byte == 0x7f {
+                return false;
+            }
+            len += 1;
+        }
+        len <= MAX_SEGMENT_BYTES
+    })
+}
+
 pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
     let dir = state.config.static_dir.clone();
     let path = req.uri().path().to_owned();
+    if !plausible_file_path(&path) {
+        return (StatusCode::NOT_FOUND, "There is nothing at this address.").into_response();
+    }
     let method = req.method().clone();
     let page_request = matches!(method, Method::GET | Method::HEAD);
     let headers = req.headers().clone();
@@ -138,6 +180,21 @@ mod tests {
         assert!(!is_hashed_asset("/sw.js"));
         assert!(!is_hashed_asset("/app-1234.js"));
         assert!(!is_hashed_asset("/manage/partners"));
+    }
+
+    #[test]
+    fn names_no_file_can_have_are_not_looked_up() {
+        assert!(plausible_file_path("/index.html"));
+        assert!(plausible_file_path("/manage/partners"));
+        assert!(plausible_file_path(&format!("/{}", "a".repeat(255))));
+        assert!(!plausible_file_path(&format!("/{}", "a".repeat(256))));
+        assert!(!plausible_file_path("/a%00b"));
+        assert!(!plausible_file_path("/a%0Ab"));
+        assert!(plausible_file_path("/100%25"));
+        assert!(plausible_file_path("/odd%"));
+        assert!(plausible_file_path("/odd%zz"));
+        // Encoded, a long name is still long.
+        assert!(!plausible_file_path(&format!("/{}", "%41".repeat(256))));
     }
 
     #[test]

@@ -1,11 +1,28 @@
 //! User accounts.
 
+use latchkey_shared::Username;
+use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::db::{Db, RowExt};
 use crate::error::AppError;
 use crate::password::HashTicket;
+
+/// The key to look `typed` up and count it under: the user name's key, or,
+/// for text no user name can be (see [`Username::parse`]), a key no user can
+/// have (`!` is not allowed in a user name) derived from it: bounded, safe
+/// for either database, and the same for the same text, so repeated tries
+/// of one impossible name are counted like those of any unknown name.
+pub fn lookup_key(typed: &str) -> String {
+    match Username::parse(typed) {
+        Ok(name) => name.key(),
+        Err(_) => {
+            let digest = Sha256::digest(typed.trim().to_lowercase().as_bytes());
+            format!("!{}", hex::encode(&digest[..16]))
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct UserRecord {
@@ -223,4 +240,24 @@ pub async fn replace_password(
     .execute(&mut **tx)
     .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn an_impossible_name_gets_a_short_key_no_user_can_have() {
+        let long = format!("a\u{0}b{}", "x".repeat(5000));
+        let key = lookup_key(&long);
+        assert!(key.starts_with('!') && key.len() == 33, "{key}");
+        assert!(Username::parse(&key).is_err());
+        assert_eq!(key, lookup_key(&long), "the same text, the same key");
+        assert_ne!(key, lookup_key("a\u{0}c"));
+    }
+
+    #[test]
+    fn a_real_name_is_looked_up_by_its_own_key() {
+        assert_eq!(lookup_key(" JSmith "), "jsmith");
+    }
 }

@@ -173,6 +173,8 @@ pub enum ErrorCode {
     ReauthRequired,
     /// 404: no such resource.
     NotFound,
+    /// 413: the request body is larger than the server reads.
+    PayloadTooLarge,
     /// 415: state-changing requests must send `application/json`.
     UnsupportedMediaType,
     /// 429: too many requests; retry after the given seconds.
@@ -220,7 +222,8 @@ pub enum ErrorDetails {
 pub mod messages {
     pub const INVALID_CREDENTIALS: &str =
         "The user name, password or authentication domain is not correct. Please try again.";
-    pub const ACCOUNT_LOCKED: &str = "Your account is locked after too many failed sign-in attempts. \
+    pub const ACCOUNT_LOCKED: &str =
+        "Your account is locked after too many failed sign-in attempts. \
          Use the Self Service Password Manager to unlock your account, or call the Help Desk.";
     pub const TEMPORARY_PASSWORD_EXPIRED: &str = "Your temporary password has expired. \
          Contact your Local Registration Authority or the Help Desk for a new one.";
@@ -266,6 +269,7 @@ mod tests {
             (ErrorCode::Forbidden, "forbidden"),
             (ErrorCode::ReauthRequired, "reauth_required"),
             (ErrorCode::NotFound, "not_found"),
+            (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
             (ErrorCode::TooManyRequests, "too_many_requests"),
             (ErrorCode::Busy, "busy"),

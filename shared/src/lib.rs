@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod bounds;
 pub mod normalize;
 pub mod policy;
 pub mod self_service;
@@ -14,7 +15,9 @@ pub mod self_service;
 pub mod strength;
 pub mod username;
 
-pub use policy::{PasswordPolicy, PolicyContext, PolicyReport, RuleId, RuleResult, StrengthEstimate};
+pub use policy::{
+    PasswordPolicy, PolicyContext, PolicyReport, RuleId, RuleResult, StrengthEstimate,
+};
 pub use username::Username;
 
 /// Shown in the UI and used as a forbidden context word in every policy.

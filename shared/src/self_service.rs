@@ -135,7 +135,9 @@ pub enum AnswerIssue {
     /// The same (normalised) answer as another question's.
     SameAsAnother,
     /// Contains a word of its own question.
-    ContainsQuestionWord { word: String },
+    ContainsQuestionWord {
+        word: String,
+    },
     /// Contains the user name.
     ContainsUsername,
     /// The question is empty, too short or too long, or asked twice.
@@ -149,7 +151,9 @@ impl AnswerIssue {
     /// A sentence a person understands.
     pub fn message(&self) -> String {
         match self {
-            Self::TooShort => format!("The answer must have at least {MIN_ANSWER_CHARS} characters."),
+            Self::TooShort => {
+                format!("The answer must have at least {MIN_ANSWER_CHARS} characters.")
+            }
             Self::TooLong => format!("The answer can have at most {MAX_ANSWER_CHARS} characters."),
             Self::SameAsAnother => "Each answer must be different from the others.".to_owned(),
             Self::ContainsQuestionWord { word } => {
@@ -205,7 +209,11 @@ pub fn check_answer(question: &str, answer: &str, username: &str) -> Vec<AnswerI
 }
 
 /// A question the user picked or wrote.
-pub fn check_question(question: &str, catalogue: &[String], allow_custom: bool) -> Option<AnswerIssue> {
+pub fn check_question(
+    question: &str,
+    catalogue: &[String],
+    allow_custom: bool,
+) -> Option<AnswerIssue> {
     let trimmed = question.trim();
     if catalogue.iter().any(|q| q == trimmed) {
         return None;
@@ -230,8 +238,14 @@ pub fn check_enrolment(
     catalogue: &[String],
     allow_custom: bool,
 ) -> Vec<Vec<AnswerIssue>> {
-    let normalised: Vec<String> = entries.iter().map(|e| normalize_answer(&e.answer)).collect();
-    let questions: Vec<String> = entries.iter().map(|e| normalize_answer(&e.question)).collect();
+    let normalised: Vec<String> = entries
+        .iter()
+        .map(|e| normalize_answer(&e.answer))
+        .collect();
+    let questions: Vec<String> = entries
+        .iter()
+        .map(|e| normalize_answer(&e.question))
+        .collect();
     entries
         .iter()
         .enumerate()
@@ -464,7 +478,10 @@ mod tests {
     #[test]
     fn answers_need_three_characters_after_normalisation() {
         let q = DEFAULT_QUESTIONS[0];
-        assert_eq!(check_answer(q, "  A  ", "jsmith"), vec![AnswerIssue::TooShort]);
+        assert_eq!(
+            check_answer(q, "  A  ", "jsmith"),
+            vec![AnswerIssue::TooShort]
+        );
         assert_eq!(check_answer(q, "ab", "jsmith"), vec![AnswerIssue::TooShort]);
         assert!(check_answer(q, "Ham", "jsmith").is_empty());
         assert_eq!(
@@ -478,7 +495,9 @@ mod tests {
         let q = "What town was your mother born in?";
         assert_eq!(
             check_answer(q, "My Mother's town", "jsmith"),
-            vec![AnswerIssue::ContainsQuestionWord { word: "town".into() }]
+            vec![AnswerIssue::ContainsQuestionWord {
+                word: "town".into()
+            }]
         );
         assert!(matches!(
             check_answer(q, "MOTHER", "jsmith")[..],
@@ -490,7 +509,9 @@ mod tests {
         // Possessives count as the word.
         assert_eq!(
             check_answer("What is your father's middle name?", "Father John", "x"),
-            vec![AnswerIssue::ContainsQuestionWord { word: "father".into() }]
+            vec![AnswerIssue::ContainsQuestionWord {
+                word: "father".into()
+            }]
         );
     }
 
@@ -508,7 +529,11 @@ mod tests {
     fn no_two_answers_alike() {
         let c = catalogue();
         let issues = check_enrolment(
-            &[entry(&c[0], "Hamilton"), entry(&c[1], " HAMILTON "), entry(&c[2], "Rex")],
+            &[
+                entry(&c[0], "Hamilton"),
+                entry(&c[1], " HAMILTON "),
+                entry(&c[2], "Rex"),
+            ],
             "jsmith",
             &c,
             false,
@@ -527,7 +552,12 @@ mod tests {
             vec![AnswerIssue::QuestionNotOffered]
         );
         assert!(check_enrolment(std::slice::from_ref(&custom), "j", &c, true)[0].is_empty());
-        let issues = check_enrolment(&[entry(&c[0], "Paris"), entry(&c[0], "Rome")], "j", &c, false);
+        let issues = check_enrolment(
+            &[entry(&c[0], "Paris"), entry(&c[0], "Rome")],
+            "j",
+            &c,
+            false,
+        );
         assert_eq!(issues[1], vec![AnswerIssue::DuplicateQuestion]);
         assert_eq!(
             check_enrolment(&[entry("short?", "Paris")], "j", &c, true)[0],

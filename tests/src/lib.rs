@@ -64,7 +64,10 @@ pub fn server_binary() -> Result<PathBuf> {
 pub fn hooks_binary() -> Result<PathBuf> {
     let bin = match std::env::var("LATCHKEY_HOOKS_BIN") {
         Ok(p) => PathBuf::from(p),
-        Err(_) => workspace_root().join("target").join("debug").join("latchkey-test-hooks"),
+        Err(_) => workspace_root()
+            .join("target")
+            .join("debug")
+            .join("latchkey-test-hooks"),
     };
     if !bin.exists() {
         bail!(
@@ -80,7 +83,9 @@ pub fn hooks_binary() -> Result<PathBuf> {
 pub fn dist_dir() -> Result<PathBuf> {
     let dist = workspace_root().join("client").join("dist");
     if !dist.join("index.html").exists() {
-        bail!("the PWA is not built: run `./x build-client` (trunk build --release in client/) first");
+        bail!(
+            "the PWA is not built: run `./x build-client` (trunk build --release in client/) first"
+        );
     }
     Ok(dist)
 }
@@ -98,7 +103,10 @@ impl Server {
     /// Starts a server on a fresh SQLite database with the demo data.
     pub fn start_demo_sqlite() -> Result<Server> {
         let dir = TempDir::new("lk-e2e")?;
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("latchkey.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("latchkey.db").display()
+        );
         let mut s = Server::start(&url, &[("SSPM_DEMO", "true")])?;
         s._dir = Some(dir);
         Ok(s)
@@ -117,7 +125,10 @@ impl Server {
     pub fn start_demo_sqlite_with_hooks() -> Result<Server> {
         let bin = hooks_binary()?;
         let dir = TempDir::new("lk-e2e-hooks")?;
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("latchkey.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("latchkey.db").display()
+        );
         let mut s = Server::start_bin(bin, &url, &[("SSPM_DEMO", "true")])?;
         s._dir = Some(dir);
         Ok(s)
@@ -143,9 +154,16 @@ impl Server {
         let mut pairs = Vec::new();
         for part in answers.split("; ") {
             // Qn=answer (question)
-            let (_, rest) = part.split_once('=').ok_or_else(|| anyhow!("bad {part:?}"))?;
-            let (answer, question) = rest.split_once(" (").ok_or_else(|| anyhow!("bad {part:?}"))?;
-            pairs.push((question.trim_end_matches(')').to_string(), answer.to_string()));
+            let (_, rest) = part
+                .split_once('=')
+                .ok_or_else(|| anyhow!("bad {part:?}"))?;
+            let (answer, question) = rest
+                .split_once(" (")
+                .ok_or_else(|| anyhow!("bad {part:?}"))?;
+            pairs.push((
+                question.trim_end_matches(')').to_string(),
+                answer.to_string(),
+            ));
         }
         Ok((password, pairs))
     }
@@ -169,7 +187,9 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("start {}", bin.display()))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -194,7 +214,12 @@ impl Server {
                     .and_then(|p| p.trim().parse().ok())
                     .ok_or_else(|| anyhow!("unparsable address line {line:?}"))?;
                 banner.push(line);
-                return Ok(Server { child, port, banner, _dir: None });
+                return Ok(Server {
+                    child,
+                    port,
+                    banner,
+                    _dir: None,
+                });
             }
             banner.push(line);
         }
@@ -232,11 +257,8 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(prefix: &str) -> Result<TempDir> {
-        let p = std::env::temp_dir().join(format!(
-            "{prefix}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        let p =
+            std::env::temp_dir().join(format!("{prefix}-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&p)?;
         Ok(TempDir(p))
     }
@@ -333,7 +355,11 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
-            match ClientBuilder::rustls()?.capabilities(caps.clone()).connect(&url).await {
+            match ClientBuilder::rustls()?
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
                 Ok(c) => break c,
                 Err(e) if Instant::now() < deadline => {
                     let _ = e;
@@ -342,14 +368,23 @@ impl Browser {
                 Err(e) => return Err(anyhow!("could not start a WebDriver session: {e}")),
             }
         };
-        Ok(Browser { client, driver_url: url, driver, _profile: profile })
+        Ok(Browser {
+            client,
+            driver_url: url,
+            driver,
+            _profile: profile,
+        })
     }
 
     /// A DevTools protocol command on the page, through chromedriver
     /// (`POST /session/{id}/goog/cdp/execute`), e.g. network emulation or
     /// `Page.getInstallabilityErrors`. Returns the command's result.
     pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
-        let id = self.client.session_id().await?.ok_or_else(|| anyhow!("no WebDriver session"))?;
+        let id = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("no WebDriver session"))?;
         let response: serde_json::Value = reqwest::Client::new()
             .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
             .json(&serde_json::json!({ "cmd": cmd, "params": params }))

@@ -20,7 +20,11 @@ async fn sign_in(b: &Browser, server: &Server, username: &str, password: &str) -
 }
 
 async fn checklist_state(b: &Browser, rule: &str) -> Result<Option<String>> {
-    b.attr(&format!("#requirements li[data-rule='{rule}']"), "data-passed").await
+    b.attr(
+        &format!("#requirements li[data-rule='{rule}']"),
+        "data-passed",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,13 +37,18 @@ async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the
     // The sign-in page shows the seeds' notices.
     b.client.goto(&server.url("/")).await?;
     b.find("#notices .notice").await?;
-    let notices = b.client.find_all(fantoccini::Locator::Css("#notices .notice-title")).await?;
+    let notices = b
+        .client
+        .find_all(fantoccini::Locator::Css("#notices .notice-title"))
+        .await?;
     let mut titles = Vec::new();
     for n in notices {
         titles.push(n.text().await?);
     }
     ensure!(
-        titles.iter().any(|t| t.contains("Mandatory Password Reset In Effect")),
+        titles
+            .iter()
+            .any(|t| t.contains("Mandatory Password Reset In Effect")),
         "notices shown: {titles:?}"
     );
     b.screenshots("01-sign-in").await?;
@@ -62,19 +71,31 @@ async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the
     .await?;
     // The estimate arrives from the strength worker, after the checklist.
     b.wait_until("a strength score", || async {
-        Ok(b.attr("#strength", "data-score").await?.is_some_and(|s| !s.is_empty())
+        Ok(b.attr("#strength", "data-score")
+            .await?
+            .is_some_and(|s| !s.is_empty())
             && b.attr("#strength", "data-pending").await?.is_none())
     })
     .await?;
-    let weak_score: u8 = b.attr("#strength", "data-score").await?.unwrap_or_default().parse()?;
+    let weak_score: u8 = b
+        .attr("#strength", "data-score")
+        .await?
+        .unwrap_or_default()
+        .parse()?;
     ensure!(weak_score <= 1, "'short' scored {weak_score}");
-    ensure!(!b.find("#change-password").await?.is_enabled().await?, "button enabled for a weak password");
+    ensure!(
+        !b.find("#change-password").await?.is_enabled().await?,
+        "button enabled for a weak password"
+    );
     b.screenshots("03-weak-password").await?;
 
     b.type_into("#new-password", NEW_PASSWORD).await?;
     b.type_into("#confirm-password", NEW_PASSWORD).await?;
     b.wait_until("every rule ticked", || async {
-        let items = b.client.find_all(fantoccini::Locator::Css("#requirements li")).await?;
+        let items = b
+            .client
+            .find_all(fantoccini::Locator::Css("#requirements li"))
+            .await?;
         let mut all = !items.is_empty();
         for i in items {
             all &= i.attr("data-passed").await?.as_deref() == Some("true");
@@ -82,13 +103,20 @@ async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the
         Ok(all)
     })
     .await?;
-    let strong: u8 = b.attr("#strength", "data-score").await?.unwrap_or_default().parse()?;
+    let strong: u8 = b
+        .attr("#strength", "data-score")
+        .await?
+        .unwrap_or_default()
+        .parse()?;
     ensure!(strong >= 3, "passphrase scored {strong}");
     b.screenshots("04-strong-password").await?;
 
     b.click("#change-password").await?;
     let success = b.text("#success").await?;
-    ensure!(success.contains("changed successfully"), "success message: {success}");
+    ensure!(
+        success.contains("changed successfully"),
+        "success message: {success}"
+    );
     b.screenshots("05-changed").await?;
 
     b.click("#sign-out").await?;

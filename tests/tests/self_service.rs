@@ -59,8 +59,10 @@ async fn verify(
     // "New image" gives another challenge; use the latest one.
     b.click("#captcha-new").await?;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    b.type_into("#captcha-input", &captcha_answer(server).await?).await?;
-    b.screenshots(&format!("{prefix}-1-user-name-and-captcha")).await?;
+    b.type_into("#captcha-input", &captcha_answer(server).await?)
+        .await?;
+    b.screenshots(&format!("{prefix}-1-user-name-and-captcha"))
+        .await?;
     b.click("#ss-continue").await?;
 
     b.find("#questions .question").await?;
@@ -81,15 +83,20 @@ async fn verify(
             .find(|(q, _)| text.contains(q.as_str()))
             .map(|(_, a)| a.clone())
             .ok_or_else(|| anyhow!("question not enrolled: {text}"))?;
-        b.type_into(&format!("#answer-{i}"), &answer.to_uppercase()).await?;
+        b.type_into(&format!("#answer-{i}"), &answer.to_uppercase())
+            .await?;
     }
-    b.screenshots(&format!("{prefix}-2-questions-with-countdown")).await?;
+    b.screenshots(&format!("{prefix}-2-questions-with-countdown"))
+        .await?;
     b.click("#answers-continue").await?;
 
     b.find("#ss-confirm").await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    b.type_into("#captcha-input", &captcha_answer(server).await?.to_lowercase())
-        .await?;
+    b.type_into(
+        "#captcha-input",
+        &captcha_answer(server).await?.to_lowercase(),
+    )
+    .await?;
     b.screenshots(&format!("{prefix}-3-second-captcha")).await?;
     Ok(())
 }
@@ -112,7 +119,12 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
         .send()
         .await?;
     ensure!(r.status().is_success(), "sign-in: {}", r.status());
-    let boot: serde_json::Value = api.get(server.url("/api/bootstrap")).send().await?.json().await?;
+    let boot: serde_json::Value = api
+        .get(server.url("/api/bootstrap"))
+        .send()
+        .await?
+        .json()
+        .await?;
     let version = boot["domains"]
         .as_array()
         .and_then(|d| d.iter().find(|d| d["id"] == "partners"))
@@ -140,7 +152,10 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
     // The shared rules show live: an answer with its question's word.
     b.type_into("#enrol-answer-0", "mother").await?;
     let issue = b.text("#enrol-answer-0-error").await?;
-    ensure!(issue.contains("word of its question"), "live issue: {issue}");
+    ensure!(
+        issue.contains("word of its question"),
+        "live issue: {issue}"
+    );
     ensure!(!b.find("#enrol-submit").await?.is_enabled().await?);
     b.screenshots("ss-02-enrol-live-rule").await?;
     b.type_into("#enrol-answer-0", demo_answers[0]).await?;
@@ -160,7 +175,11 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
         .client
         .find_all(Locator::Css("#enrolled-questions li"))
         .await?;
-    ensure!(listed.len() == 3, "{} enrolled questions listed", listed.len());
+    ensure!(
+        listed.len() == 3,
+        "{} enrolled questions listed",
+        listed.len()
+    );
     b.screenshots("ss-04-enrolled-questions").await?;
     b.click("#sign-out").await?;
     b.wait_until("signed out", || async {
@@ -172,16 +191,17 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
     for i in 1..=6 {
         sign_in(&b, &server, "enrolled", "not-the-password-1").await?;
         let expected = if i <= 5 { "not correct" } else { "locked" };
-        if b
-            .wait_until(expected, || async {
-                Ok(b.text("#form-error").await?.contains(expected))
-            })
-            .await
-            .is_err()
+        if b.wait_until(expected, || async {
+            Ok(b.text("#form-error").await?.contains(expected))
+        })
+        .await
+        .is_err()
         {
             b.screenshots(&format!("ss-05-failed-attempt-{i}")).await?;
             let shown = b.text("#form-error").await.unwrap_or_default();
-            return Err(anyhow!("attempt {i}: expected {expected:?}, page says {shown:?}"));
+            return Err(anyhow!(
+                "attempt {i}: expected {expected:?}, page says {shown:?}"
+            ));
         }
     }
     b.screenshots("ss-05-locked-on-the-sixth").await?;
@@ -214,11 +234,12 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
     b.find("#ss-new-password").await?;
     b.type_into("#new-password", "short").await?;
     b.wait_until("min_length unticked", || async {
-        Ok(b
-            .attr("#requirements li[data-rule='min_length']", "data-passed")
-            .await?
-            .as_deref()
-            == Some("false"))
+        Ok(
+            b.attr("#requirements li[data-rule='min_length']", "data-passed")
+                .await?
+                .as_deref()
+                == Some("false"),
+        )
     })
     .await?;
     b.type_into("#new-password", RESET_PASSWORD).await?;
@@ -284,7 +305,10 @@ async fn the_default_build_has_no_captcha_hook() -> Result<()> {
         bin.display()
     );
     let dir = latchkey_e2e::TempDir::new("lk-e2e-default")?;
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("db.sqlite").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("db.sqlite").display()
+    );
     let server = Server::start_bin(bin, &url, &[("SSPM_DEMO", "true")])?;
     // Start a flow so a CAPTCHA exists.
     let client = reqwest::Client::new();

@@ -4,7 +4,7 @@
 //! Every configuration change is an audit event.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -26,9 +26,9 @@ use crate::audit::{self, result, AuditEvent};
 use crate::db::RowExt;
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ClientIp};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::routes::bootstrap::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
-use crate::routes::lra::{record, Actor};
+use crate::routes::lra::Actor;
 use crate::staff::{self, kind, load_target, valid_reason, AdminOnly};
 use crate::state::AppState;
 
@@ -116,9 +116,16 @@ async fn create_domain(
             "A domain with the short name {slug:?} already exists."
         )));
     }
-    let mut conn = state.db.pool.acquire().await?;
+    let name = admin.actor();
+    let actor = Actor {
+        name: &name,
+        ip: ip.as_deref(),
+    };
+    let mut tx = state.db.pool.begin().await?;
+    // Slug, name and uniqueness were checked above: what is left is the
+    // database's failure, a 500.
     insert_domain(
-        &mut conn,
+        &mut tx,
         state.now(),
         &NewDomain {
             slug: slug.clone(),
@@ -128,23 +135,14 @@ async fn create_domain(
         },
     )
     .await
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    drop(conn);
-    let name = admin.actor();
-    let actor = Actor {
-        name: &name,
-        ip: ip.as_deref(),
-    };
-    record(
-        &state,
-        &actor,
-        kind::DOMAIN_CREATE,
-        result::SUCCESS,
-        None,
-        Some(&slug),
-        None,
+    .map_err(AppError::internal)?;
+    audit::record(
+        &mut *tx,
+        state.now(),
+        &actor.did(kind::DOMAIN_CREATE).domain(&slug),
     )
     .await?;
+    tx.commit().await?;
     let d = domains::by_slug(&state.db, &slug)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -155,7 +153,7 @@ async fn update_domain(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     AdminOnly(admin): AdminOnly,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<DomainUpdate>,
 ) -> AppResult<Json<AdminDomain>> {
     let d = domains::by_slug(&state.db, &slug)
@@ -199,6 +197,7 @@ async fn update_domain(
         .map_err(|e| AppError::BadRequest(format!("The password policy is not valid: {e}")))?;
     let policy_changed = policy != d.policy;
     let policy_json = serde_json::to_string(&policy).map_err(AppError::internal)?;
+    let mut tx = state.db.pool.begin().await?;
     sqlx::query(
         "UPDATE domains SET name = $1, sspm_available = $2, unavailable_text = $3, policy = $4, \
          policy_version = policy_version + $5, lockout_threshold = $6, lockout_minutes = $7 \
@@ -212,30 +211,26 @@ async fn update_domain(
     .bind(req.lockout_threshold)
     .bind(req.lockout_minutes)
     .bind(d.id)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
     if let Some(ss) = &req.self_service {
-        crate::self_service::set_settings(&state.db.pool, d.id, ss).await?;
+        crate::self_service::set_settings(&mut *tx, d.id, ss).await?;
     }
     let name = admin.actor();
     let actor = Actor {
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::DOMAIN_UPDATE,
-        result::SUCCESS,
-        None,
-        Some(&d.slug),
-        Some(if policy_changed {
+    let ev = actor
+        .did(kind::DOMAIN_UPDATE)
+        .domain(&d.slug)
+        .detail(if policy_changed {
             "settings and password policy changed"
         } else {
             "settings changed"
-        }),
-    )
-    .await?;
+        });
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     let d = domains::by_id(&state.db, d.id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -309,6 +304,7 @@ async fn create_notice(
     ApiJson(n): ApiJson<NoticeInput>,
 ) -> AppResult<(StatusCode, Json<AdminNotice>)> {
     validate_notice(&n)?;
+    let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO notices (title, body, posted_on, published, sort_order, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -319,7 +315,7 @@ async fn create_notice(
     .bind(n.published)
     .bind(n.sort_order)
     .bind(state.now())
-    .fetch_one(&state.db.pool)
+    .fetch_one(&mut *tx)
     .await?
     .try_get("id")?;
     let name = admin.actor();
@@ -327,16 +323,9 @@ async fn create_notice(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::NOTICE_CREATE,
-        result::SUCCESS,
-        None,
-        None,
-        Some(n.title.trim()),
-    )
-    .await?;
+    let ev = actor.did(kind::NOTICE_CREATE).detail(n.title.trim());
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     let notice = notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?;
     Ok((StatusCode::CREATED, Json(notice)))
 }
@@ -345,10 +334,11 @@ async fn update_notice(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     AdminOnly(admin): AdminOnly,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(n): ApiJson<NoticeInput>,
 ) -> AppResult<Json<AdminNotice>> {
     validate_notice(&n)?;
+    let mut tx = state.db.pool.begin().await?;
     let res = sqlx::query(
         "UPDATE notices SET title = $1, body = $2, posted_on = $3, published = $4, sort_order = $5 \
          WHERE id = $6",
@@ -359,7 +349,7 @@ async fn update_notice(
     .bind(n.published)
     .bind(n.sort_order)
     .bind(id)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
     if res.rows_affected() == 0 {
         return Err(AppError::NotFound);
@@ -369,16 +359,9 @@ async fn update_notice(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::NOTICE_UPDATE,
-        result::SUCCESS,
-        None,
-        None,
-        Some(n.title.trim()),
-    )
-    .await?;
+    let ev = actor.did(kind::NOTICE_UPDATE).detail(n.title.trim());
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     Ok(Json(
         notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?,
     ))
@@ -388,28 +371,25 @@ async fn delete_notice(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     AdminOnly(admin): AdminOnly,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     let notice = notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?;
-    sqlx::query("DELETE FROM notices WHERE id = $1")
+    let mut tx = state.db.pool.begin().await?;
+    let res = sqlx::query("DELETE FROM notices WHERE id = $1")
         .bind(id)
-        .execute(&state.db.pool)
+        .execute(&mut *tx)
         .await?;
+    if res.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
     let name = admin.actor();
     let actor = Actor {
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::NOTICE_DELETE,
-        result::SUCCESS,
-        None,
-        None,
-        Some(&notice.title),
-    )
-    .await?;
+    let ev = actor.did(kind::NOTICE_DELETE).detail(&notice.title);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -587,6 +567,7 @@ async fn put_help_desk(
             "The e-mail address must contain an @.".to_owned(),
         ));
     }
+    let mut tx = state.db.pool.begin().await?;
     for (key, value) in [(HELP_DESK_PHONE, phone), (HELP_DESK_EMAIL, email)] {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) \
@@ -594,7 +575,7 @@ async fn put_help_desk(
         )
         .bind(key)
         .bind(value)
-        .execute(&state.db.pool)
+        .execute(&mut *tx)
         .await?;
     }
     let name = admin.actor();
@@ -602,16 +583,8 @@ async fn put_help_desk(
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::HELP_DESK_UPDATE,
-        result::SUCCESS,
-        None,
-        None,
-        None,
-    )
-    .await?;
+    audit::record(&mut *tx, state.now(), &actor.did(kind::HELP_DESK_UPDATE)).await?;
+    tx.commit().await?;
     Ok(Json(HelpDesk {
         phone: phone.to_owned(),
         email: email.to_owned(),
@@ -707,7 +680,7 @@ async fn query_audit(state: &AppState, q: &AuditQuery, limit: i64) -> AppResult<
 async fn audit_log(
     State(state): State<AppState>,
     _admin: AdminOnly,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
     let limit = q
         .limit
@@ -736,7 +709,7 @@ fn csv_field(s: &str) -> String {
 async fn audit_csv(
     State(state): State<AppState>,
     _admin: AdminOnly,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Response> {
     let limit = q.limit.unwrap_or(AUDIT_CSV_LIMIT).clamp(1, AUDIT_CSV_LIMIT);
     let events = query_audit(&state, &q, limit).await?;
@@ -833,6 +806,7 @@ async fn create_api_key(
     );
     let prefix: String = key.chars().take(10).collect();
     let actor_name = admin.actor();
+    let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -842,23 +816,20 @@ async fn create_api_key(
     .bind(api_key_hash(&key))
     .bind(state.now())
     .bind(&actor_name)
-    .fetch_one(&state.db.pool)
+    .fetch_one(&mut *tx)
     .await?
     .try_get("id")?;
     let actor = Actor {
         name: &actor_name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::API_KEY_CREATE,
-        result::SUCCESS,
-        None,
-        None,
-        Some(name),
+    audit::record(
+        &mut *tx,
+        state.now(),
+        &actor.did(kind::API_KEY_CREATE).detail(name),
     )
     .await?;
+    tx.commit().await?;
     let info = sqlx::query(&format!(
         "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"
     ))
@@ -878,7 +849,7 @@ async fn revoke_api_key(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     AdminOnly(admin): AdminOnly,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
     admin.require_fresh(state.now())?;
     let row = sqlx::query("SELECT name FROM api_keys WHERE id = $1 AND revoked_at IS NULL")
@@ -887,26 +858,24 @@ async fn revoke_api_key(
         .await?
         .ok_or(AppError::NotFound)?;
     let key_name: String = row.try_get("name")?;
-    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
-        .bind(state.now())
-        .bind(id)
-        .execute(&state.db.pool)
-        .await?;
+    let mut tx = state.db.pool.begin().await?;
+    let revoked =
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(state.now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    if revoked.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
     let name = admin.actor();
     let actor = Actor {
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::API_KEY_REVOKE,
-        result::SUCCESS,
-        None,
-        None,
-        Some(&key_name),
-    )
-    .await?;
+    let ev = actor.did(kind::API_KEY_REVOKE).detail(&key_name);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -944,7 +913,7 @@ async fn update_role(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     AdminOnly(admin): AdminOnly,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RoleUpdate>,
 ) -> AppResult<Json<UserState>> {
     let target = load_target(&state, id).await?.ok_or(AppError::NotFound)?;

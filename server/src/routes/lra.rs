@@ -5,7 +5,7 @@
 //! reason and, since it changes a credential, a password entry within the
 //! last 5 minutes; each is an audit event.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_shared::admin::{
@@ -19,7 +19,9 @@ use crate::audit::{self, result, AuditEvent};
 use crate::db::RowExt;
 use crate::domains;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ClientIp};
+use latchkey_shared::bounds::{check_text, Bounded, FieldError, TextKind, MAX_SEARCH_CHARS};
+
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::lockout::{self, LockoutPolicy, Reservation};
 use crate::password::generate_temporary_password;
 use crate::staff::{self, kind, load_target, valid_reason, Staff, Target};
@@ -42,6 +44,17 @@ pub fn router() -> Router<AppState> {
 pub struct Actor<'a> {
     pub name: &'a str,
     pub ip: Option<&'a str>,
+}
+
+impl<'a> Actor<'a> {
+    /// A successful `kind` by this actor; add subject, domain and detail.
+    pub fn did(&self, kind: &'a str) -> AuditEvent<'a> {
+        AuditEvent {
+            actor: Some(self.name),
+            source_ip: self.ip,
+            ..AuditEvent::new(kind, result::SUCCESS)
+        }
+    }
 }
 
 pub async fn record(
@@ -174,6 +187,12 @@ struct SearchQuery {
     q: String,
 }
 
+impl Bounded for SearchQuery {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        check_text("q", &self.q, MAX_SEARCH_CHARS, TextKind::Line)
+    }
+}
+
 const SEARCH_LIMIT: usize = 50;
 
 /// `%`, `_` and `\` taken literally in a `LIKE … ESCAPE '\'` pattern.
@@ -192,11 +211,8 @@ fn like_pattern(q: &str) -> String {
 async fn search(
     State(state): State<AppState>,
     staff: Staff,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<UserSearchResponse>> {
-    if q.q.chars().count() > 100 {
-        return Err(AppError::BadRequest("The search is too long.".to_owned()));
-    }
     let pattern = like_pattern(&q.q);
     let base = "SELECT u.id, u.username, u.username_key, u.display_name, u.role, u.disabled, \
                 d.slug, d.name AS domain_name, d.lockout_threshold, d.lockout_minutes, \
@@ -280,7 +296,7 @@ async fn visible_target(state: &AppState, staff: &Staff, id: i64) -> AppResult<T
 async fn user_state(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<UserState>> {
     Ok(Json(visible_target(&state, &staff, id).await?.state))
 }
@@ -320,17 +336,16 @@ pub async fn unlock_user(
     kind: &str,
     reason: &str,
 ) -> AppResult<()> {
-    lockout::reset(&state.db, target.domain_id, &target.username_key).await?;
-    record(
-        state,
-        actor,
-        kind,
-        result::SUCCESS,
-        Some(&target.username_key),
-        Some(&target.state.domain),
-        Some(reason),
-    )
-    .await
+    let mut tx = state.db.pool.begin().await?;
+    lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
+    let ev = actor
+        .did(kind)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(reason);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A fresh temporary password (shown once): it must be changed at first use
@@ -387,7 +402,7 @@ async fn unlock(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     staff: Staff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<StaffActionRequest>,
 ) -> AppResult<Json<UserState>> {
     let (target, reason) = prepare_action(&state, &staff, id, &req.reason).await?;
@@ -404,7 +419,7 @@ async fn temporary_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     staff: Staff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<StaffActionRequest>,
 ) -> AppResult<Json<TemporaryPasswordIssued>> {
     let (target, reason) = prepare_action(&state, &staff, id, &req.reason).await?;
@@ -427,28 +442,24 @@ async fn clear_enrolment(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     staff: Staff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<StaffActionRequest>,
 ) -> AppResult<Json<UserState>> {
     let (target, reason) = prepare_action(&state, &staff, id, &req.reason).await?;
-    let mut conn = state.db.pool.acquire().await?;
-    users::clear_enrolment(&mut conn, id).await?;
-    drop(conn);
     let name = staff.actor();
     let actor = Actor {
         name: &name,
         ip: ip.as_deref(),
     };
-    record(
-        &state,
-        &actor,
-        kind::CLEAR_ENROLMENT,
-        result::SUCCESS,
-        Some(&target.username_key),
-        Some(&target.state.domain),
-        Some(&reason),
-    )
-    .await?;
+    let mut tx = state.db.pool.begin().await?;
+    users::clear_enrolment(&mut tx, id).await?;
+    let ev = actor
+        .did(kind::CLEAR_ENROLMENT)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(&reason);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
     Ok(Json(reload(&state, id).await?))
 }
 
@@ -501,7 +512,7 @@ async fn disable(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     staff: Staff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<StaffActionRequest>,
 ) -> AppResult<Json<UserState>> {
     set_disabled(&state, ip, &staff, id, &req.reason, true).await
@@ -511,7 +522,7 @@ async fn enable(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     staff: Staff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<StaffActionRequest>,
 ) -> AppResult<Json<UserState>> {
     set_disabled(&state, ip, &staff, id, &req.reason, false).await

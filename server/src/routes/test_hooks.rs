@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::extract::Path;
+use crate::extract::ApiPath;
 use axum::routing::get;
 use axum::Router;
 
@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/test-hooks/captcha-latest", get(latest))
 }
 
-async fn by_flow(Path(flow): Path<String>) -> Result<String, AppError> {
+async fn by_flow(ApiPath(flow): ApiPath<String>) -> Result<String, AppError> {
     let id = crate::session::token_id(&flow);
     let guard = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
     guard

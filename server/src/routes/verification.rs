@@ -12,7 +12,7 @@
 //!    lock; Forgot Password moves to
 //! 5. `POST flows/{id}/password`: the new password, checked like Change Password.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_shared::api::ErrorCode;
@@ -28,7 +28,7 @@ use crate::audit::{self, result, AuditEvent};
 use crate::db::RowExt;
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ClientIp};
+use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::lockout::{self, LockoutPolicy};
 use crate::self_service::{self as ss, FailureReservation};
 use crate::session;
@@ -244,7 +244,7 @@ async fn start(
 
 async fn new_captcha(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> AppResult<Json<CaptchaChallenge>> {
     let flow = load(&state, &token).await?;
     if flow.step != "identify" && flow.step != "confirm" {
@@ -257,7 +257,7 @@ async fn new_captcha(
 
 async fn identify(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<IdentifyRequest>,
 ) -> AppResult<Json<QuestionsStep>> {
     let flow = load(&state, &token).await?;
@@ -268,31 +268,31 @@ async fn identify(
     }
     check_captcha(&state, &flow.id, &req.captcha).await?;
 
-    let key = req.username.trim().to_lowercase();
+    // Every name, real or not, enrolled or not, runs the same queries from
+    // here on (the block check, one lookup, the flow's update) and the same
+    // work (the decoys are drawn for all), so the answer's timing tells
+    // nothing.
+    let key = users::lookup_key(&req.username);
     let settings = ss::settings(&state.db, domain.id).await?;
     let now = state.now();
     if ss::is_blocked(&state.db, domain.id, &key, &settings, now).await? {
         return Err(AppError::SelfService(ErrorCode::SelfServiceBlocked));
     }
     let count = usize::from(settings.verify_count);
-    let user = match latchkey_shared::Username::parse(&req.username) {
-        Ok(u) => users::by_key(&state.db, domain.id, &u.key()).await?,
-        Err(_) => None,
-    };
-    let enrolled = match &user {
-        Some(u) if !u.disabled => ss::enrolled_answers(&state.db, u.id).await?,
-        _ => Vec::new(),
+    let found = ss::identify(&state.db, domain.id, &key).await?;
+    let secret = ss::secret(&state.db).await?;
+    let decoys = ss::decoy_questions(&secret, domain.id, &key, &settings, count);
+    let enrolled = if found.disabled {
+        Vec::new()
+    } else {
+        found.enrolled
     };
     let (questions, positions) = if enrolled.len() >= count && !enrolled.is_empty() {
-        let mut chosen: Vec<(i64, String)> = enrolled.into_iter().map(|(p, q, _)| (p, q)).collect();
+        let mut chosen = enrolled;
         ss::pick_random(&mut chosen, count);
         chosen.into_iter().map(|(p, q)| (q, p)).unzip()
     } else {
-        let secret = ss::secret(&state.db).await?;
-        (
-            ss::decoy_questions(&secret, domain.id, &key, &settings, count),
-            Vec::new(),
-        )
+        (decoys, Vec::new())
     };
     let expires_at = now + i64::from(settings.verification_minutes) * 60;
     sqlx::query(
@@ -300,7 +300,7 @@ async fn identify(
          questions = $3, positions = $4, expires_at = $5 WHERE id = $6 AND step = 'identify'",
     )
     .bind(&key)
-    .bind(user.as_ref().map(|u| u.id))
+    .bind(found.user_id)
     .bind(serde_json::to_string(&questions).map_err(AppError::internal)?)
     .bind(serde_json::to_string(&positions).map_err(AppError::internal)?)
     .bind(expires_at)
@@ -316,7 +316,7 @@ async fn identify(
 async fn answers(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<AnswersRequest>,
 ) -> AppResult<Json<CaptchaChallenge>> {
     let flow = load(&state, &token).await?;
@@ -426,7 +426,7 @@ async fn answers(
 async fn finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<FinishRequest>,
 ) -> AppResult<Json<FinishResponse>> {
     let flow = load(&state, &token).await?;
@@ -523,7 +523,7 @@ async fn finish(
 async fn new_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<NewPasswordRequest>,
 ) -> AppResult<Json<Completed>> {
     let flow = load(&state, &token).await?;
