@@ -336,6 +336,8 @@ impl Browser {
         let profile = TempDir::new("lk-chrome")?;
         let caps = serde_json::json!({
             "browserName": "chrome",
+            // The console, read by `csp_violations`.
+            "goog:loggingPrefs": { "browser": "ALL" },
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": [
@@ -485,11 +487,57 @@ impl Browser {
         Ok(())
     }
 
+    /// The console messages since the last call (chromedriver's log).
+    pub async fn console(&self) -> Result<Vec<String>> {
+        let id = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("no WebDriver session"))?;
+        let response: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/session/{id}/se/log", self.driver_url))
+            .json(&serde_json::json!({ "type": "browser" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let entries = response
+            .get("value")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| anyhow!("no browser log: {response}"))?;
+        Ok(entries
+            .iter()
+            .filter_map(|e| e.get("message")?.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// The Content-Security-Policy violations Chromium reported on the
+    /// console since the last call.
+    pub async fn csp_violations(&self) -> Result<Vec<String>> {
+        Ok(self
+            .console()
+            .await?
+            .into_iter()
+            .filter(|m| m.contains("Content Security Policy"))
+            .collect())
+    }
+
+    /// Ends the session; fails if the page broke the server's CSP anywhere
+    /// since the last [`Browser::csp_violations`], so every end-to-end test
+    /// checks that the strict policy and the PWA agree.
     pub async fn close(self) -> Result<()> {
+        let violations = self.csp_violations().await?;
         self.client
             .clone()
             .close()
             .await
-            .map_err(|e| anyhow!("closing the browser: {e}"))
+            .map_err(|e| anyhow!("closing the browser: {e}"))?;
+        if !violations.is_empty() {
+            bail!(
+                "the page broke the Content-Security-Policy:\n{}",
+                violations.join("\n")
+            );
+        }
+        Ok(())
     }
 }

@@ -139,3 +139,33 @@ async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the
     b.screenshots("07-signed-in-with-new-password").await?;
     b.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pwa_runs_under_the_strict_csp_and_a_refused_script_is_reported() -> Result<()> {
+    let server = Server::start_demo_sqlite()?;
+    let b = Browser::start().await?;
+    b.client.goto(&server.url("/")).await?;
+    // The app rendered (so its loader and wasm ran under the policy), the
+    // notices came from the API, and the strength worker answers.
+    b.find("#notices .notice").await?;
+    let violations = b.csp_violations().await?;
+    ensure!(violations.is_empty(), "violations on load: {violations:?}");
+
+    // The check itself can fail: an injected inline script is refused and
+    // reported.
+    b.js("const s = document.createElement('script'); \
+         s.textContent = 'window.injected = 1;'; document.head.appendChild(s); return true;")
+        .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let injected = b.js("return window.injected === 1;").await?;
+    ensure!(
+        injected == serde_json::json!(false),
+        "the inline script ran"
+    );
+    let violations = b.csp_violations().await?;
+    ensure!(
+        violations.iter().any(|v| v.contains("script-src")),
+        "the refusal was reported: {violations:?}"
+    );
+    b.close().await
+}
