@@ -32,6 +32,7 @@ mod cli;
 mod hashing;
 mod helpers;
 mod lockout;
+mod openapi;
 mod purge;
 mod requests;
 mod self_service;
