@@ -75,6 +75,7 @@ pub mod paths {
 
 /// What a signed-in person may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     #[default]
@@ -117,7 +118,9 @@ impl Role {
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReauthRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub password: String,
 }
 
@@ -128,6 +131,7 @@ impl std::fmt::Debug for ReauthRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReauthResponse {
     /// Unix seconds until which credential-changing actions are allowed.
     pub valid_until: i64,
@@ -135,6 +139,7 @@ pub struct ReauthResponse {
 
 /// One user in a search result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSummary {
     pub id: i64,
     pub username: String,
@@ -148,6 +153,7 @@ pub struct UserSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSearchResponse {
     pub users: Vec<UserSummary>,
     /// More users matched than were returned.
@@ -156,6 +162,7 @@ pub struct UserSearchResponse {
 
 /// Everything staff may see about an account (never a hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserState {
     pub id: i64,
     pub username: String,
@@ -183,12 +190,14 @@ pub struct UserState {
 
 /// Every LRA action asks for a reason, recorded in the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffActionRequest {
     pub reason: String,
 }
 
 /// Shown once to the LRA; only its hash is stored.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemporaryPasswordIssued {
     pub temporary_password: String,
     pub expires_at: i64,
@@ -205,6 +214,7 @@ impl std::fmt::Debug for TemporaryPasswordIssued {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleUpdate {
     pub role: Role,
     /// For an LRA: the slugs of the domains they look after (at least one).
@@ -215,6 +225,7 @@ pub struct RoleUpdate {
 
 // ---------------------------------------------------------------- domains
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminDomain {
     pub slug: String,
     pub name: String,
@@ -234,6 +245,7 @@ pub struct AdminDomain {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainCreate {
     pub slug: String,
     pub name: String,
@@ -250,6 +262,7 @@ fn yes() -> bool {
 /// Every field of a domain an administrator edits. The policy's `version` is
 /// ignored: the server bumps it when the policy changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainUpdate {
     pub name: String,
     pub sspm_available: bool,
@@ -264,20 +277,24 @@ pub struct DomainUpdate {
 
 // ---------------------------------------------------------------- notices
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminNotice {
     pub id: i64,
     pub title: String,
     pub body: String,
     /// ISO `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub posted_on: String,
     pub published: bool,
     pub sort_order: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeInput {
     pub title: String,
     pub body: String,
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub posted_on: String,
     pub published: bool,
     pub sort_order: i64,
@@ -286,6 +303,7 @@ pub struct NoticeInput {
 /// Mark every user of `domains`, or only `usernames` of them, as having to
 /// change their password at next sign-in, and publish the notice, in one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MandatoryResetRequest {
     /// Domain slugs (at least one).
     pub domains: Vec<String>,
@@ -300,6 +318,7 @@ pub struct MandatoryResetRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MandatoryResetResponse {
     pub users_marked: i64,
     pub notice: AdminNotice,
@@ -311,6 +330,11 @@ pub struct MandatoryResetResponse {
 /// Filters of the audit log; all optional. `from`/`to` are unix seconds
 /// (inclusive / exclusive).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema, utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -372,6 +396,7 @@ pub fn encode(s: &str) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix seconds.
@@ -386,6 +411,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEntry>,
     pub truncated: bool,
@@ -393,6 +419,7 @@ pub struct AuditPage {
 
 // ---------------------------------------------------------------- API keys
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyInfo {
     pub id: i64,
     pub name: String,
@@ -405,12 +432,14 @@ pub struct ApiKeyInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreate {
     pub name: String,
 }
 
 /// The key itself is shown once; only its hash is stored.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreated {
     pub key: String,
     pub info: ApiKeyInfo,
@@ -426,10 +455,12 @@ impl std::fmt::Debug for ApiKeyCreated {
 
 // ---------------------------------------------------------------- portal
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortalVerifyRequest {
     /// Domain slug.
     pub domain: String,
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub password: String,
 }
 
@@ -444,6 +475,7 @@ impl std::fmt::Debug for PortalVerifyRequest {
 
 /// What the portal may do with a correct password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordStatus {
     /// Sign the user in.
@@ -455,6 +487,7 @@ pub enum PasswordStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PortalVerifyResponse {
     pub status: PasswordStatus,
     pub username: String,

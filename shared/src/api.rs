@@ -34,6 +34,7 @@ pub mod paths {
 /// What the client needs to work offline: domains and their policies,
 /// notices, and who to call for help.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bootstrap {
     pub product_name: String,
     pub domains: Vec<DomainInfo>,
@@ -44,6 +45,7 @@ pub struct Bootstrap {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DomainInfo {
     /// Stable slug used in requests, e.g. `partners`.
     pub id: String,
@@ -57,15 +59,18 @@ pub struct DomainInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub id: i64,
     pub title: String,
     pub body: String,
     /// Calendar date shown as "Posted: …", ISO `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub posted_on: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HelpDesk {
     pub phone: String,
     pub email: String,
@@ -73,10 +78,12 @@ pub struct HelpDesk {
 
 // ---------------------------------------------------------------- session
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInRequest {
     /// Domain slug.
     pub domain: String,
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub password: String,
 }
 
@@ -92,6 +99,7 @@ impl std::fmt::Debug for SignInRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub user: UserInfo,
     /// The user signed in with a temporary (or expired) password: the only
@@ -105,6 +113,7 @@ pub struct SessionInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub username: String,
     pub display_name: String,
@@ -115,9 +124,13 @@ pub struct UserInfo {
 
 // ---------------------------------------------------------------- change password
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub confirm_password: String,
     /// Version of the policy the client checked the new password against. If
     /// the domain's policy has moved on, the server answers
@@ -134,6 +147,7 @@ impl std::fmt::Debug for ChangePasswordRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordResponse {
     pub message: String,
 }
@@ -142,6 +156,7 @@ pub struct ChangePasswordResponse {
 /// Stable, machine-readable error codes. The HTTP status for each is given in
 /// its doc comment; the server's `AppError` maps to exactly these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: the request is malformed or a field is invalid.
@@ -196,6 +211,7 @@ pub enum ErrorCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     /// A sentence a person can act on.
@@ -208,6 +224,7 @@ pub struct ApiError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ErrorDetails {
     /// Why the password was refused, rule by rule.

@@ -12,6 +12,7 @@ use crate::normalize::{case_fold, normalize_password};
 /// A domain's password policy. Versioned so a client that checked against an
 /// older copy can be told to re-check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct PasswordPolicy {
     /// Bumped by the server on every change.
@@ -72,6 +73,7 @@ pub struct PolicyContext {
 
 /// One entry per rule, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuleId {
     MinLength,
@@ -89,6 +91,7 @@ pub enum RuleId {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleResult {
     pub rule: RuleId,
     pub passed: bool,
@@ -97,6 +100,7 @@ pub struct RuleResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrengthEstimate {
     /// 0 (too guessable) to 4 (very unguessable).
     pub score: u8,
@@ -107,6 +111,7 @@ pub struct StrengthEstimate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyReport {
     pub rules: Vec<RuleResult>,
     /// `None` while the estimator has not loaded (client only); the server

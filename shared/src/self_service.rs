@@ -52,6 +52,7 @@ pub const DEFAULT_QUESTIONS: &[&str] = &[
 
 /// Per-domain settings of the self-service (stored as JSON by the server).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct SelfServiceSettings {
     /// The questions people pick from.
@@ -272,6 +273,7 @@ pub fn check_enrolment(
 
 // ---------------------------------------------------------------- enrolment API
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolAnswer {
     pub question: String,
     pub answer: String,
@@ -287,9 +289,11 @@ impl std::fmt::Debug for EnrolAnswer {
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolRequest {
     /// Required to change an existing enrolment (not for the first one).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub current_password: Option<String>,
     pub answers: Vec<EnrolAnswer>,
 }
@@ -303,6 +307,7 @@ impl std::fmt::Debug for EnrolRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolmentStatus {
     pub enrolled: bool,
     /// The enrolled questions (never the answers).
@@ -320,6 +325,7 @@ pub struct EnrolmentStatus {
 
 // ---------------------------------------------------------------- verification API
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FlowKind {
     /// Unlock Account.
@@ -338,6 +344,7 @@ impl FlowKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StartFlowRequest {
     pub kind: FlowKind,
     /// Domain slug.
@@ -345,6 +352,7 @@ pub struct StartFlowRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaptchaChallenge {
     /// The PNG image, base64 (standard alphabet).
     pub image_png_base64: String,
@@ -357,6 +365,7 @@ pub struct CaptchaChallenge {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlowStarted {
     /// Random; send it back in the path of the next steps.
     pub flow_id: String,
@@ -364,6 +373,7 @@ pub struct FlowStarted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentifyRequest {
     pub username: String,
     /// The characters of the CAPTCHA (any case).
@@ -371,6 +381,7 @@ pub struct IdentifyRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuestionsStep {
     pub questions: Vec<String>,
     /// Seconds left for the rest of the operation.
@@ -378,6 +389,7 @@ pub struct QuestionsStep {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnswersRequest {
     /// One per question, in the order given.
     pub answers: Vec<String>,
@@ -390,12 +402,14 @@ impl std::fmt::Debug for AnswersRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FinishRequest {
     pub captcha: String,
 }
 
 /// The outcome of the verification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "next", rename_all = "snake_case")]
 pub enum FinishResponse {
     /// Unlock Account: done.
@@ -411,8 +425,11 @@ pub enum FinishResponse {
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub new_password: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub confirm_password: String,
     pub policy_version: u32,
 }
@@ -426,6 +443,7 @@ impl std::fmt::Debug for NewPasswordRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Completed {
     pub message: String,
 }

@@ -1,344 +1,902 @@
-//! `GET /api/openapi.json`: a hand-written OpenAPI 3.1 description of the
-//! API. Built from the same path constants the routers use; a test checks
-//! that every operation it lists is routed.
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description of the API, generated
+//! with utoipa.
+//!
+//! Every request and response schema is derived (`utoipa::ToSchema`, reading
+//! the serde attributes) from the types in `latchkey-shared`, compiled with
+//! its `openapi` feature for the server only. Every operation is one row of
+//! [`OPERATIONS`], built from the same path constants the routers use; the
+//! error answers of a row follow from what it declares (a JSON body, a path
+//! id, who may call it) plus the ones its handler adds. The integration tests
+//! check that the rows and the routers agree both ways (`tests/api/openapi.rs`).
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::http::header;
 use axum::routing::get;
-use axum::{Json, Router};
-use latchkey_shared::admin::paths as admin_paths;
-use latchkey_shared::api::paths;
-use serde_json::{json, Map, Value};
+use axum::Router;
+use latchkey_shared::admin::{self, paths as admin_paths};
+use latchkey_shared::api::{self, paths, CSRF_HEADER, SESSION_COOKIE};
+use latchkey_shared::self_service::{self as ss, paths as ss_paths};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ComponentsBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{
+    Content, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponsesBuilder,
+};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::state::AppState;
+use crate::MAX_BODY_BYTES;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(admin_paths::OPENAPI, get(|| async { Json(spec()) }))
+    Router::new().route(
+        admin_paths::OPENAPI,
+        get(|| async {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                document_json().as_str(),
+            )
+        }),
+    )
 }
 
-/// `(method, path, tag, summary, request schema, response schema, auth)`;
-/// auth is `none`, `session`, `staff`, `admin` or `api_key`.
-pub type Operation = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-    &'static str,
-);
+/// The document as served (built once).
+pub fn document_json() -> &'static String {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| document().to_json().unwrap_or_else(|_| "{}".to_owned()))
+}
 
+// ---------------------------------------------------------------- the table
+
+/// The HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+            Self::Put => "put",
+            Self::Delete => "delete",
+        }
+    }
+
+    fn http(self) -> HttpMethod {
+        match self {
+            Self::Get => HttpMethod::Get,
+            Self::Post => HttpMethod::Post,
+            Self::Put => HttpMethod::Put,
+            Self::Delete => HttpMethod::Delete,
+        }
+    }
+}
+
+/// Who may call an operation: the extractor its handler uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// Anyone; the session cookie, if sent, is ended (sign-out).
+    OptionalSession,
+    /// Any live session, even one that may only change its temporary
+    /// password (`Authenticated`).
+    AnySession,
+    /// A full session (`SignedIn`).
+    SignedIn,
+    /// A full session of an LRA or administrator (`Staff`).
+    Staff,
+    /// A full session of an administrator (`AdminOnly`).
+    Admin,
+    /// `Authorization: Bearer <API key>` (the portal).
+    ApiKey,
+}
+
+/// The parameter in the path, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathParam {
+    None,
+    /// `{id}`: a user's id (int64).
+    UserId,
+    /// `{id}`: a notice's id (int64).
+    NoticeId,
+    /// `{id}`: an API key's id (int64).
+    ApiKeyId,
+    /// `{slug}`: a domain's short name.
+    DomainSlug,
+    /// `{id}`: the random flow id `POST /api/self-service/flows` gave (a string).
+    FlowId,
+}
+
+/// The query parameters, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    None,
+    /// `?q=`, the staff user search.
+    UserSearch,
+    /// [`admin::AuditQuery`]'s filters.
+    Audit,
+}
+
+/// Collects the component schemas a schema refers to, and returns it.
+pub type SchemaFn = fn(&mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema>;
+
+/// The successful answer.
+#[derive(Clone, Copy)]
+pub enum Success {
+    /// `status` with a JSON body.
+    Json(u16, SchemaFn),
+    /// 200 with a JSON body and the session cookie (sign-in).
+    JsonSettingCookie(SchemaFn),
+    /// 200 with a JSON body and an `ETag`; 304 to a matching `If-None-Match`.
+    JsonWithEtag(SchemaFn),
+    /// 204 without a body.
+    NoContent,
+    /// 204, clearing the session cookie (sign-out).
+    NoContentClearingCookie,
+    /// 200 `text/plain`.
+    Text,
+    /// 200 `text/csv` (an attachment).
+    Csv,
+    /// 200: this document.
+    Document,
+}
+
+impl Success {
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Json(status, _) => status,
+            Self::NoContent | Self::NoContentClearingCookie => 204,
+            _ => 200,
+        }
+    }
+}
+
+/// An error answer: its status and when it happens (starting with the
+/// `ErrorCode`, in backquotes, where there is one).
+pub type Why = (u16, &'static str);
+
+/// One operation of the API.
+#[derive(Clone, Copy)]
+pub struct Operation {
+    pub method: Method,
+    pub path: &'static str,
+    pub id: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub access: Access,
+    pub param: PathParam,
+    pub query: Query,
+    /// The JSON request body, read with `ApiJson`.
+    pub body: Option<SchemaFn>,
+    pub success: Success,
+    /// What the handler (and what it calls) answers beyond what follows
+    /// from the fields above.
+    pub errors: &'static [Why],
+}
+
+const fn op(
+    method: Method,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    access: Access,
+    success: Success,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        id,
+        tag,
+        summary,
+        access,
+        param: PathParam::None,
+        query: Query::None,
+        body: None,
+        success,
+        errors: &[],
+    }
+}
+
+impl Operation {
+    const fn param(mut self, param: PathParam) -> Self {
+        self.param = param;
+        self
+    }
+    const fn query(mut self, query: Query) -> Self {
+        self.query = query;
+        self
+    }
+    const fn body(mut self, body: SchemaFn) -> Self {
+        self.body = Some(body);
+        self
+    }
+    const fn errors(mut self, errors: &'static [Why]) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// Every error answer, by status, with the reasons (derived and the
+    /// handler's own).
+    pub fn error_statuses(&self) -> BTreeMap<u16, Vec<&'static str>> {
+        let mut out: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+        let mut add = |(status, why): Why| {
+            let reasons = out.entry(status).or_default();
+            if !reasons.contains(&why) {
+                reasons.push(why);
+            }
+        };
+        if self.body.is_some() {
+            add(why::BAD_BODY);
+            add(why::TOO_LARGE);
+            add(why::NOT_JSON);
+        }
+        if self.method != Method::Get {
+            add(why::CSRF);
+        }
+        match self.param {
+            PathParam::UserId | PathParam::NoticeId | PathParam::ApiKeyId => add(why::BAD_ID),
+            PathParam::None | PathParam::DomainSlug | PathParam::FlowId => {}
+        }
+        if self.query != Query::None {
+            add(why::BAD_QUERY);
+        }
+        match self.access {
+            Access::Public | Access::OptionalSession => {}
+            Access::AnySession => add(why::NO_SESSION),
+            Access::SignedIn => {
+                add(why::NO_SESSION);
+                add(why::MUST_CHANGE);
+            }
+            Access::Staff => {
+                add(why::NO_SESSION);
+                add(why::MUST_CHANGE);
+                add(why::NOT_STAFF);
+            }
+            Access::Admin => {
+                add(why::NO_SESSION);
+                add(why::MUST_CHANGE);
+                add(why::NOT_ADMIN);
+            }
+            Access::ApiKey => add(why::NO_API_KEY),
+        }
+        for e in self.errors {
+            add(*e);
+        }
+        add(why::INTERNAL);
+        out
+    }
+}
+
+/// The reasons for error answers, shared by the rows.
+pub mod why {
+    use super::Why;
+
+    pub const INTERNAL: Why = (
+        500,
+        "`internal`: a failure on our side (e.g. the database); quote `request_id` to the Help Desk",
+    );
+    pub const BAD_BODY: Why = (
+        400,
+        "`bad_request`: the body is not JSON of the expected shape",
+    );
+    pub const TOO_LARGE: Why = (413, "the body is larger than the server reads (64 KiB)");
+    pub const NOT_JSON: Why = (
+        415,
+        "`unsupported_media_type`: the body is not sent as `Content-Type: application/json`",
+    );
+    pub const CSRF: Why = (
+        403,
+        "`forbidden`: neither a JSON body nor the `x-latchkey-request` header (cross-site protection)",
+    );
+    pub const BAD_ID: Why = (400, "`bad_request`: the id in the path is not an integer");
+    pub const BAD_QUERY: Why = (400, "`bad_request`: a query parameter is not of its type");
+    pub const NO_SESSION: Why = (
+        401,
+        "`not_authenticated`: no session cookie, or the session ended",
+    );
+    pub const MUST_CHANGE: Why = (
+        403,
+        "`password_change_required`: this session may only change its temporary password",
+    );
+    pub const NOT_STAFF: Why = (
+        403,
+        "`forbidden`: only Local Registration Authorities and administrators",
+    );
+    pub const NOT_ADMIN: Why = (403, "`forbidden`: only administrators");
+    pub const NO_API_KEY: Why = (403, "`forbidden`: no valid API key");
+    pub const BUSY: Why = (
+        503,
+        "`busy`: too many passwords are being hashed; retry after `Retry-After` seconds \
+         (details `retry_after`)",
+    );
+    pub const WRONG_PASSWORD: Why = (
+        401,
+        "`invalid_credentials`: wrong domain, user name or password (never says which)",
+    );
+    pub const WRONG_CURRENT_PASSWORD: Why =
+        (401, "`invalid_credentials`: the current password is wrong");
+    pub const LOCKED: Why = (
+        423,
+        "`account_locked`: too many failed attempts (also for unknown user names)",
+    );
+    pub const SSPM_UNAVAILABLE: Why = (
+        403,
+        "`sspm_unavailable`: self-service is not offered for this domain (the message is the \
+         domain's text)",
+    );
+    pub const TEMP_EXPIRED: Why = (
+        403,
+        "`temporary_password_expired`: the temporary password was right but has expired",
+    );
+    pub const REAUTH: Why = (
+        403,
+        "`reauth_required`: enter the password again (`POST /api/staff/reauth`) within 5 \
+         minutes before this",
+    );
+    pub const LRA_ON_STAFF: Why = (403, "`forbidden`: an LRA may act only on plain users");
+    pub const NO_USER: Why = (
+        404,
+        "`not_found`: no such user (or not in the caller's domains)",
+    );
+    pub const REASON: Why = (400, "`bad_request`: the reason is missing or too long");
+    pub const INVALID: Why = (
+        400,
+        "`bad_request`: a field is not valid (the message says which)",
+    );
+    pub const POLICY_CHANGED: Why = (
+        409,
+        "`policy_changed`: the client checked against an outdated policy; details `policy` \
+         carry the current one",
+    );
+    pub const MISMATCH: Why = (
+        422,
+        "`passwords_do_not_match`: the new password and its confirmation differ",
+    );
+    pub const REJECTED: Why = (
+        422,
+        "`password_rejected`: the policy refuses the new password; details `password_report` \
+         say which rules failed",
+    );
+    pub const REUSED: Why = (
+        422,
+        "`password_reused`: the current password or one in the history",
+    );
+    pub const FLOW_EXPIRED: Why = (
+        410,
+        "`flow_expired`: the flow ran out of time, is unknown, or was used up; start again",
+    );
+    pub const WRONG_STEP: Why = (
+        400,
+        "`bad_request`: this step is not expected now, or the answers do not fit the questions",
+    );
+    pub const CAPTCHA: Why = (
+        422,
+        "`captcha_incorrect` or `captcha_expired`: the picture's characters were wrong or \
+         the picture expired; get a new one",
+    );
+    pub const VERIFICATION_FAILED: Why = (
+        422,
+        "`verification_failed`: one answer for every cause (no enumeration)",
+    );
+    pub const BLOCKED: Why = (
+        429,
+        "`self_service_blocked`: too many failed verifications; self-service is blocked for a \
+         while",
+    );
+}
+
+use why::*;
+use Access::*;
+use Method::{Delete, Get, Post, Put};
+
+/// Every operation the API serves (the `test-hooks` feature's aside).
+#[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
-    ("get", paths::BOOTSTRAP, "public", "Domains, policies, notices and Help Desk for offline use (ETag)", None, Some("Bootstrap"), "none"),
-    ("post", paths::SESSION, "session", "Sign in", Some("SignInRequest"), Some("SessionInfo"), "none"),
-    ("get", paths::SESSION, "session", "The current session", None, Some("SessionInfo"), "session"),
-    ("delete", paths::SESSION, "session", "Sign out", None, None, "none"),
-    ("post", paths::CHANGE_PASSWORD, "session", "Change the password", Some("ChangePasswordRequest"), Some("ChangePasswordResponse"), "session"),
-    ("get", paths::HEALTH, "public", "Liveness", None, None, "none"),
-    ("post", admin_paths::STAFF_REAUTH, "staff", "Enter the password again (valid 5 minutes for credential-changing actions)", Some("ReauthRequest"), Some("ReauthResponse"), "staff"),
-    ("get", admin_paths::STAFF_USERS, "staff", "Find users of the caller's domains by user name or display name (?q=)", None, Some("UserSearchResponse"), "staff"),
-    ("get", admin_paths::STAFF_USER, "staff", "A user's state", None, Some("UserState"), "staff"),
-    ("post", admin_paths::STAFF_UNLOCK, "staff", "Unlock (re-authentication, reason)", Some("StaffActionRequest"), Some("UserState"), "staff"),
-    ("post", admin_paths::STAFF_TEMP_PASSWORD, "staff", "Issue a temporary password, shown once (re-authentication, reason)", Some("StaffActionRequest"), Some("TemporaryPasswordIssued"), "staff"),
-    ("post", admin_paths::STAFF_CLEAR_ENROLMENT, "staff", "Clear the enrolment (re-authentication, reason)", Some("StaffActionRequest"), Some("UserState"), "staff"),
-    ("post", admin_paths::STAFF_DISABLE, "staff", "Disable the account (re-authentication, reason)", Some("StaffActionRequest"), Some("UserState"), "staff"),
-    ("post", admin_paths::STAFF_ENABLE, "staff", "Enable the account (re-authentication, reason)", Some("StaffActionRequest"), Some("UserState"), "staff"),
-    ("get", admin_paths::ADMIN_DOMAINS, "admin", "Every domain with its settings", None, Some("AdminDomainList"), "admin"),
-    ("post", admin_paths::ADMIN_DOMAINS, "admin", "Create a domain", Some("DomainCreate"), Some("AdminDomain"), "admin"),
-    ("put", admin_paths::ADMIN_DOMAIN, "admin", "Edit a domain: SSPM flag and text, policy, lockout", Some("DomainUpdate"), Some("AdminDomain"), "admin"),
-    ("get", admin_paths::ADMIN_NOTICES, "admin", "Every notice, published or not", None, Some("AdminNoticeList"), "admin"),
-    ("post", admin_paths::ADMIN_NOTICES, "admin", "Create a notice", Some("NoticeInput"), Some("AdminNotice"), "admin"),
-    ("put", admin_paths::ADMIN_NOTICE, "admin", "Edit a notice", Some("NoticeInput"), Some("AdminNotice"), "admin"),
-    ("delete", admin_paths::ADMIN_NOTICE, "admin", "Delete a notice", None, None, "admin"),
-    ("post", admin_paths::ADMIN_MANDATORY_RESET, "admin", "Mandatory password reset: mark users and publish the notice in one step (re-authentication)", Some("MandatoryResetRequest"), Some("MandatoryResetResponse"), "admin"),
-    ("get", admin_paths::ADMIN_HELP_DESK, "admin", "The Help Desk contact", None, Some("HelpDesk"), "admin"),
-    ("put", admin_paths::ADMIN_HELP_DESK, "admin", "Set the Help Desk contact", Some("HelpDesk"), Some("HelpDesk"), "admin"),
-    ("get", admin_paths::ADMIN_AUDIT, "admin", "The audit log, newest first (?user=&domain=&kind=&from=&to=&limit=)", None, Some("AuditPage"), "admin"),
-    ("get", admin_paths::ADMIN_AUDIT_CSV, "admin", "The audit log as CSV (same filters)", None, None, "admin"),
-    ("get", admin_paths::ADMIN_API_KEYS, "admin", "API keys of the portal", None, Some("ApiKeyInfoList"), "admin"),
-    ("post", admin_paths::ADMIN_API_KEYS, "admin", "Create an API key, shown once (re-authentication)", Some("ApiKeyCreate"), Some("ApiKeyCreated"), "admin"),
-    ("delete", admin_paths::ADMIN_API_KEY, "admin", "Revoke an API key (re-authentication)", None, None, "admin"),
-    ("put", admin_paths::ADMIN_USER_ROLE, "admin", "Set a user's role and an LRA's domains (re-authentication, reason)", Some("RoleUpdate"), Some("UserState"), "admin"),
-    ("post", admin_paths::PORTAL_VERIFY, "portal", "Verify a user name and password for the portal; counts toward the lockout", Some("PortalVerifyRequest"), Some("PortalVerifyResponse"), "api_key"),
-    ("get", admin_paths::OPENAPI, "public", "This description", None, None, "none"),
+    // ------------------------------------------------------------ public
+    op(Get, paths::BOOTSTRAP, "get_bootstrap", "public",
+       "Domains, policies, notices and Help Desk for offline use", Public,
+       Success::JsonWithEtag(json::<api::Bootstrap>)),
+    op(Get, paths::HEALTH, "get_health", "public",
+       "Liveness: `ok` when the database answers", Public, Success::Text),
+    op(Get, admin_paths::OPENAPI, "get_openapi", "public",
+       "This description", Public, Success::Document),
+    // ------------------------------------------------------------ session
+    op(Post, paths::SESSION, "sign_in", "session", "Sign in", Public,
+       Success::JsonSettingCookie(json::<api::SessionInfo>))
+        .body(json::<api::SignInRequest>)
+        .errors(&[WRONG_PASSWORD, LOCKED, SSPM_UNAVAILABLE, TEMP_EXPIRED, BUSY]),
+    op(Get, paths::SESSION, "get_session", "session", "The current session", AnySession,
+       Success::Json(200, json::<api::SessionInfo>)),
+    op(Delete, paths::SESSION, "sign_out", "session", "Sign out (ends the session, if any)",
+       OptionalSession, Success::NoContentClearingCookie),
+    op(Post, paths::CHANGE_PASSWORD, "change_password", "session",
+       "Change the password (also a temporary one)", AnySession,
+       Success::Json(200, json::<api::ChangePasswordResponse>))
+        .body(json::<api::ChangePasswordRequest>)
+        .errors(&[SSPM_UNAVAILABLE, POLICY_CHANGED, MISMATCH, WRONG_CURRENT_PASSWORD, LOCKED,
+                  REJECTED, REUSED, BUSY]),
+    // ------------------------------------------------------------ self-service
+    op(Get, ss_paths::ENROLMENT, "get_enrolment", "self-service",
+       "The signed-in user's enrolled questions (never the answers) and the catalogue",
+       SignedIn, Success::Json(200, json::<ss::EnrolmentStatus>)),
+    op(Put, ss_paths::ENROLMENT, "enrol", "self-service",
+       "Enrol security questions, or re-enrol (needs the current password)", SignedIn,
+       Success::Json(200, json::<ss::EnrolmentStatus>))
+        .body(json::<ss::EnrolRequest>)
+        .errors(&[SSPM_UNAVAILABLE, INVALID, WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
+    op(Post, ss_paths::FLOWS, "start_flow", "self-service",
+       "Start Unlock Account or Forgot Password: a flow and its first CAPTCHA", Public,
+       Success::Json(200, json::<ss::FlowStarted>))
+        .body(json::<ss::StartFlowRequest>)
+        .errors(&[(400, "`bad_request`: there is no such domain"), SSPM_UNAVAILABLE]),
+    op(Post, ss_paths::FLOW_CAPTCHA, "new_flow_captcha", "self-service",
+       "A new CAPTCHA image for the current step", Public,
+       Success::Json(200, json::<ss::CaptchaChallenge>))
+        .param(PathParam::FlowId)
+        .errors(&[FLOW_EXPIRED, (400, "`bad_request`: no picture is needed at this step")]),
+    op(Post, ss_paths::FLOW_IDENTIFY, "identify", "self-service",
+       "The user name and the first CAPTCHA: the questions to answer", Public,
+       Success::Json(200, json::<ss::QuestionsStep>))
+        .param(PathParam::FlowId)
+        .body(json::<ss::IdentifyRequest>)
+        .errors(&[FLOW_EXPIRED, WRONG_STEP, (400, "`bad_request`: the user name is empty"),
+                  SSPM_UNAVAILABLE, CAPTCHA, BLOCKED]),
+    op(Post, ss_paths::FLOW_ANSWERS, "answer_questions", "self-service",
+       "The answers: the second CAPTCHA, whatever they were", Public,
+       Success::Json(200, json::<ss::CaptchaChallenge>))
+        .param(PathParam::FlowId)
+        .body(json::<ss::AnswersRequest>)
+        .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, BLOCKED, BUSY]),
+    op(Post, ss_paths::FLOW_FINISH, "finish_verification", "self-service",
+       "The second CAPTCHA: the verdict (unlocked, or choose the new password)", Public,
+       Success::Json(200, json::<ss::FinishResponse>))
+        .param(PathParam::FlowId)
+        .body(json::<ss::FinishRequest>)
+        .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, CAPTCHA, VERIFICATION_FAILED]),
+    op(Post, ss_paths::FLOW_PASSWORD, "choose_new_password", "self-service",
+       "Forgot Password: the new password", Public,
+       Success::Json(200, json::<ss::Completed>))
+        .param(PathParam::FlowId)
+        .body(json::<ss::NewPasswordRequest>)
+        .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, VERIFICATION_FAILED,
+                  POLICY_CHANGED, MISMATCH, REJECTED, REUSED, BUSY]),
+    // ------------------------------------------------------------ staff
+    op(Post, admin_paths::STAFF_REAUTH, "staff_reauth", "staff",
+       "Enter the password again (valid 5 minutes for credential-changing actions); counts \
+        toward the lockout", Staff,
+       Success::Json(200, json::<admin::ReauthResponse>))
+        .body(json::<admin::ReauthRequest>)
+        .errors(&[WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
+    op(Get, admin_paths::STAFF_USERS, "search_users", "staff",
+       "Find users of the caller's domains by user name or display name", Staff,
+       Success::Json(200, json::<admin::UserSearchResponse>))
+        .query(Query::UserSearch)
+        .errors(&[(400, "`bad_request`: the search is longer than 100 characters")]),
+    op(Get, admin_paths::STAFF_USER, "get_user", "staff", "A user's state", Staff,
+       Success::Json(200, json::<admin::UserState>))
+        .param(PathParam::UserId)
+        .errors(&[NO_USER]),
+    op(Post, admin_paths::STAFF_UNLOCK, "unlock_user", "staff",
+       "Unlock an account (re-authentication, reason)", Staff,
+       Success::Json(200, json::<admin::UserState>))
+        .param(PathParam::UserId)
+        .body(json::<admin::StaffActionRequest>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON]),
+    op(Post, admin_paths::STAFF_TEMP_PASSWORD, "issue_temporary_password", "staff",
+       "Issue a temporary password, shown once (re-authentication, reason)", Staff,
+       Success::Json(200, json::<admin::TemporaryPasswordIssued>))
+        .param(PathParam::UserId)
+        .body(json::<admin::StaffActionRequest>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON, BUSY]),
+    op(Post, admin_paths::STAFF_CLEAR_ENROLMENT, "clear_enrolment", "staff",
+       "Clear the security-question enrolment (re-authentication, reason)", Staff,
+       Success::Json(200, json::<admin::UserState>))
+        .param(PathParam::UserId)
+        .body(json::<admin::StaffActionRequest>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON]),
+    op(Post, admin_paths::STAFF_DISABLE, "disable_user", "staff",
+       "Disable the account (re-authentication, reason)", Staff,
+       Success::Json(200, json::<admin::UserState>))
+        .param(PathParam::UserId)
+        .body(json::<admin::StaffActionRequest>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON,
+                  (400, "`bad_request`: one's own account")]),
+    op(Post, admin_paths::STAFF_ENABLE, "enable_user", "staff",
+       "Enable the account (re-authentication, reason)", Staff,
+       Success::Json(200, json::<admin::UserState>))
+        .param(PathParam::UserId)
+        .body(json::<admin::StaffActionRequest>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON,
+                  (400, "`bad_request`: one's own account")]),
+    // ------------------------------------------------------------ admin
+    op(Get, admin_paths::ADMIN_DOMAINS, "list_domains", "admin",
+       "Every domain with its settings", Admin, Success::Json(200, list::<admin::AdminDomain>)),
+    op(Post, admin_paths::ADMIN_DOMAINS, "create_domain", "admin", "Create a domain", Admin,
+       Success::Json(201, json::<admin::AdminDomain>))
+        .body(json::<admin::DomainCreate>)
+        .errors(&[(400, "`bad_request`: the short name or name is not valid, or the short name \
+                         is taken")]),
+    op(Put, admin_paths::ADMIN_DOMAIN, "update_domain", "admin",
+       "Edit a domain: SSPM flag and text, policy, lockout, self-service settings", Admin,
+       Success::Json(200, json::<admin::AdminDomain>))
+        .param(PathParam::DomainSlug)
+        .body(json::<admin::DomainUpdate>)
+        .errors(&[(404, "`not_found`: no such domain"), INVALID]),
+    op(Get, admin_paths::ADMIN_NOTICES, "list_notices", "admin",
+       "Every notice, published or not", Admin, Success::Json(200, list::<admin::AdminNotice>)),
+    op(Post, admin_paths::ADMIN_NOTICES, "create_notice", "admin", "Create a notice", Admin,
+       Success::Json(201, json::<admin::AdminNotice>))
+        .body(json::<admin::NoticeInput>)
+        .errors(&[INVALID]),
+    op(Put, admin_paths::ADMIN_NOTICE, "update_notice", "admin", "Edit a notice", Admin,
+       Success::Json(200, json::<admin::AdminNotice>))
+        .param(PathParam::NoticeId)
+        .body(json::<admin::NoticeInput>)
+        .errors(&[INVALID, (404, "`not_found`: no such notice")]),
+    op(Delete, admin_paths::ADMIN_NOTICE, "delete_notice", "admin", "Delete a notice", Admin,
+       Success::NoContent)
+        .param(PathParam::NoticeId)
+        .errors(&[(404, "`not_found`: no such notice")]),
+    op(Post, admin_paths::ADMIN_MANDATORY_RESET, "mandatory_reset", "admin",
+       "Mandatory password reset: mark users and publish the notice in one step \
+        (re-authentication, reason)", Admin,
+       Success::Json(200, json::<admin::MandatoryResetResponse>))
+        .body(json::<admin::MandatoryResetRequest>)
+        .errors(&[REAUTH, REASON, (400, "`bad_request`: no domain, an unknown domain or \
+                  notice, or an impossible user name")]),
+    op(Get, admin_paths::ADMIN_HELP_DESK, "get_help_desk", "admin", "The Help Desk contact",
+       Admin, Success::Json(200, json::<api::HelpDesk>)),
+    op(Put, admin_paths::ADMIN_HELP_DESK, "set_help_desk", "admin",
+       "Set the Help Desk contact", Admin, Success::Json(200, json::<api::HelpDesk>))
+        .body(json::<api::HelpDesk>)
+        .errors(&[INVALID]),
+    op(Get, admin_paths::ADMIN_AUDIT, "get_audit_log", "admin",
+       "The audit log, newest first, filtered", Admin,
+       Success::Json(200, json::<admin::AuditPage>))
+        .query(Query::Audit),
+    op(Get, admin_paths::ADMIN_AUDIT_CSV, "export_audit_log", "admin",
+       "The audit log as CSV (same filters)", Admin, Success::Csv)
+        .query(Query::Audit),
+    op(Get, admin_paths::ADMIN_API_KEYS, "list_api_keys", "admin", "API keys of the portal",
+       Admin, Success::Json(200, list::<admin::ApiKeyInfo>)),
+    op(Post, admin_paths::ADMIN_API_KEYS, "create_api_key", "admin",
+       "Create an API key, shown once (re-authentication)", Admin,
+       Success::Json(201, json::<admin::ApiKeyCreated>))
+        .body(json::<admin::ApiKeyCreate>)
+        .errors(&[REAUTH, (400, "`bad_request`: the name is empty or too long")]),
+    op(Delete, admin_paths::ADMIN_API_KEY, "revoke_api_key", "admin",
+       "Revoke an API key (re-authentication)", Admin, Success::NoContent)
+        .param(PathParam::ApiKeyId)
+        .errors(&[REAUTH, (404, "`not_found`: no such live API key")]),
+    op(Put, admin_paths::ADMIN_USER_ROLE, "set_user_role", "admin",
+       "Set a user's role and an LRA's domains (re-authentication, reason)", Admin,
+       Success::Json(200, json::<admin::UserState>))
+        .param(PathParam::UserId)
+        .body(json::<admin::RoleUpdate>)
+        .errors(&[NO_USER, REAUTH, REASON, (400, "`bad_request`: one's own role, or an LRA \
+                  without (known) domains")]),
+    // ------------------------------------------------------------ portal
+    op(Post, admin_paths::PORTAL_VERIFY, "portal_verify", "portal",
+       "Verify a user name and password for the portal; counts toward the lockout", ApiKey,
+       Success::Json(200, json::<admin::PortalVerifyResponse>))
+        .body(json::<admin::PortalVerifyRequest>)
+        .errors(&[WRONG_PASSWORD, LOCKED, SSPM_UNAVAILABLE, TEMP_EXPIRED, BUSY]),
 ];
 
-fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
-    let mut p = Map::new();
-    for (k, v) in props {
-        p.insert((*k).to_owned(), v.clone());
-    }
-    json!({ "type": "object", "properties": p, "required": required })
+// ---------------------------------------------------------------- schemas
+
+/// A reference to `T`'s component schema (registered with its dependencies).
+pub fn json<T: ToSchema>(components: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    components.push((T::name().into_owned(), T::schema()));
+    T::schemas(components);
+    Ref::from_schema_name(T::name()).into()
 }
 
-fn s() -> Value {
-    json!({ "type": "string" })
-}
-fn i() -> Value {
-    json!({ "type": "integer", "format": "int64" })
-}
-fn b() -> Value {
-    json!({ "type": "boolean" })
-}
-fn opt(v: Value) -> Value {
-    json!({ "oneOf": [v, { "type": "null" }] })
-}
-fn r(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-fn arr(v: Value) -> Value {
-    json!({ "type": "array", "items": v })
+/// An array of `T`.
+pub fn list<T: ToSchema>(components: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    ArrayBuilder::new().items(json::<T>(components)).into()
 }
 
-fn schemas() -> Value {
-    let role = json!({ "type": "string", "enum": ["user", "lra", "admin"] });
-    let policy = obj(
-        &[
-            ("version", i()),
-            ("min_length", i()),
-            ("max_length", i()),
-            ("min_strength", i()),
-            ("require_lowercase", b()),
-            ("require_uppercase", b()),
-            ("require_digit", b()),
-            ("require_symbol", b()),
-            ("forbid_context_words", b()),
-            ("block_common_passwords", b()),
-            ("history_depth", i()),
-        ],
-        &[],
-    );
-    let user_state = obj(
-        &[
-            ("id", i()),
-            ("username", s()),
-            ("display_name", s()),
-            ("email", opt(s())),
-            ("domain", s()),
-            ("domain_name", s()),
-            ("role", role.clone()),
-            ("staff_domains", arr(s())),
-            ("locked", b()),
-            ("locked_until", opt(i())),
-            ("failed_attempts", i()),
-            ("enrolled", b()),
-            ("enrolled_at", opt(i())),
-            ("temporary_password", b()),
-            ("temporary_password_expires_at", opt(i())),
-            ("must_change", b()),
-            ("password_changed_at", i()),
-            ("disabled", b()),
-        ],
-        &["id", "username", "domain", "role", "locked", "disabled"],
-    );
-    let admin_domain = obj(
-        &[
-            ("slug", s()),
-            ("name", s()),
-            ("sspm_available", b()),
-            ("unavailable_text", opt(s())),
-            ("policy", r("PasswordPolicy")),
-            ("lockout_threshold", opt(i())),
-            ("lockout_minutes", opt(i())),
-            ("default_lockout_threshold", i()),
-            ("default_lockout_minutes", i()),
-            ("user_count", i()),
-            (
-                "self_service",
-                json!({"type": "object", "description": "catalogue, enrol_count, verify_count, allow_custom_questions, allow_skip_enrolment, verification_minutes, max_failures, failure_window_minutes, block_minutes"}),
-            ),
-        ],
-        &["slug", "name", "sspm_available", "policy"],
-    );
-    let notice = obj(
-        &[
-            ("id", i()),
-            ("title", s()),
-            ("body", s()),
-            ("posted_on", json!({ "type": "string", "format": "date" })),
-            ("published", b()),
-            ("sort_order", i()),
-        ],
-        &[
+fn string() -> RefOr<Schema> {
+    String::schema()
+}
+
+// ---------------------------------------------------------------- the document
+
+fn path_parameter(param: PathParam) -> Option<Parameter> {
+    let (name, schema, description): (&str, RefOr<Schema>, &str) = match param {
+        PathParam::None => return None,
+        PathParam::UserId => ("id", i64::schema(), "The user's id"),
+        PathParam::NoticeId => ("id", i64::schema(), "The notice's id"),
+        PathParam::ApiKeyId => ("id", i64::schema(), "The API key's id"),
+        PathParam::DomainSlug => ("slug", string(), "The domain's short name"),
+        PathParam::FlowId => (
             "id",
-            "title",
-            "body",
-            "posted_on",
-            "published",
-            "sort_order",
-        ],
-    );
-    let api_key = obj(
-        &[
-            ("id", i()),
-            ("name", s()),
-            ("prefix", s()),
-            ("created_at", i()),
-            ("created_by", opt(s())),
-            ("last_used_at", opt(i())),
-            ("revoked_at", opt(i())),
-        ],
-        &["id", "name", "prefix", "created_at"],
-    );
-    let audit = obj(
-        &[
-            ("id", i()),
-            ("at", i()),
-            ("kind", s()),
-            ("actor", opt(s())),
-            ("subject", opt(s())),
-            ("domain", opt(s())),
-            ("source_ip", opt(s())),
-            ("result", s()),
-            ("detail", opt(s())),
-        ],
-        &["id", "at", "kind", "result"],
-    );
-    json!({
-        "ApiError": obj(&[("code", s()), ("message", s()), ("request_id", s()), ("details", json!({"type": "object"}))], &["code", "message"]),
-        "Bootstrap": obj(&[("product_name", s()), ("domains", arr(json!({"type": "object"}))), ("notices", arr(json!({"type": "object"}))), ("help_desk", r("HelpDesk")), ("generated_at", i())], &[]),
-        "HelpDesk": obj(&[("phone", s()), ("email", s())], &["phone", "email"]),
-        "PasswordPolicy": policy,
-        "SignInRequest": obj(&[("domain", s()), ("username", s()), ("password", json!({"type": "string", "format": "password"}))], &["domain", "username", "password"]),
-        "SessionInfo": obj(&[("user", json!({"type": "object"})), ("must_change_password", b()), ("idle_timeout_secs", i()), ("role", role.clone())], &["user", "must_change_password", "idle_timeout_secs"]),
-        "ChangePasswordRequest": obj(&[("current_password", s()), ("new_password", s()), ("confirm_password", s()), ("policy_version", i())], &["current_password", "new_password", "confirm_password", "policy_version"]),
-        "ChangePasswordResponse": obj(&[("message", s())], &["message"]),
-        "ReauthRequest": obj(&[("password", json!({"type": "string", "format": "password"}))], &["password"]),
-        "ReauthResponse": obj(&[("valid_until", i())], &["valid_until"]),
-        "UserSummary": obj(&[("id", i()), ("username", s()), ("display_name", s()), ("domain", s()), ("domain_name", s()), ("role", role.clone()), ("locked", b()), ("disabled", b())], &["id", "username", "domain"]),
-        "UserSearchResponse": obj(&[("users", arr(r("UserSummary"))), ("truncated", b())], &["users", "truncated"]),
-        "UserState": user_state,
-        "StaffActionRequest": obj(&[("reason", s())], &["reason"]),
-        "TemporaryPasswordIssued": obj(&[("temporary_password", s()), ("expires_at", i()), ("user", r("UserState"))], &["temporary_password", "expires_at", "user"]),
-        "RoleUpdate": obj(&[("role", role), ("domains", arr(s())), ("reason", s())], &["role", "reason"]),
-        "AdminDomain": admin_domain,
-        "AdminDomainList": arr(r("AdminDomain")),
-        "DomainCreate": obj(&[("slug", s()), ("name", s()), ("sspm_available", b()), ("unavailable_text", opt(s()))], &["slug", "name"]),
-        "DomainUpdate": obj(&[("name", s()), ("sspm_available", b()), ("unavailable_text", opt(s())), ("policy", r("PasswordPolicy")), ("lockout_threshold", opt(i())), ("lockout_minutes", opt(i())), ("self_service", json!({"type": "object"}))], &["name", "sspm_available", "policy"]),
-        "AdminNotice": notice,
-        "AdminNoticeList": arr(r("AdminNotice")),
-        "NoticeInput": obj(&[("title", s()), ("body", s()), ("posted_on", json!({"type": "string", "format": "date"})), ("published", b()), ("sort_order", i())], &["title", "body", "posted_on", "published", "sort_order"]),
-        "MandatoryResetRequest": obj(&[("domains", arr(s())), ("usernames", arr(s())), ("notice_id", opt(i())), ("reason", s())], &["domains", "reason"]),
-        "MandatoryResetResponse": obj(&[("users_marked", i()), ("notice", r("AdminNotice")), ("unknown_usernames", arr(s()))], &["users_marked", "notice"]),
-        "AuditEntry": audit,
-        "AuditPage": obj(&[("events", arr(r("AuditEntry"))), ("truncated", b())], &["events", "truncated"]),
-        "ApiKeyInfo": api_key,
-        "ApiKeyInfoList": arr(r("ApiKeyInfo")),
-        "ApiKeyCreate": obj(&[("name", s())], &["name"]),
-        "ApiKeyCreated": obj(&[("key", s()), ("info", r("ApiKeyInfo"))], &["key", "info"]),
-        "PortalVerifyRequest": obj(&[("domain", s()), ("username", s()), ("password", json!({"type": "string", "format": "password"}))], &["domain", "username", "password"]),
-        "PortalVerifyResponse": obj(&[("status", json!({"type": "string", "enum": ["valid", "temporary", "change_required"]})), ("username", s()), ("display_name", s()), ("domain", s()), ("expires_at", opt(i()))], &["status", "username", "display_name", "domain"]),
-    })
+            string(),
+            "The flow id `POST /api/self-service/flows` answered",
+        ),
+    };
+    Some(
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(description))
+            .schema(Some(schema))
+            .build(),
+    )
 }
 
-fn error_response(description: &str) -> Value {
-    json!({ "description": description, "content": { "application/json": { "schema": r("ApiError") } } })
+fn query_parameters(query: Query) -> Vec<Parameter> {
+    match query {
+        Query::None => Vec::new(),
+        Query::UserSearch => vec![ParameterBuilder::new()
+            .name("q")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "Part of a user name or display name (case-insensitive); empty lists everyone",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(100)),
+            ))
+            .build()],
+        Query::Audit => admin::AuditQuery::into_params(|| Some(ParameterIn::Query)),
+    }
+}
+
+fn header_parameter(name: &str, required: bool, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
+        .schema(Some(string()))
+        .build()
+}
+
+fn json_content(schema: RefOr<Schema>) -> Content {
+    Content::new(Some(schema))
+}
+
+fn build_operation(
+    o: &Operation,
+    components: &mut Vec<(String, RefOr<Schema>)>,
+) -> utoipa::openapi::path::Operation {
+    let mut b = OperationBuilder::new()
+        .operation_id(Some(o.id))
+        .tag(o.tag)
+        .summary(Some(o.summary));
+    let mut parameters: Vec<Parameter> = path_parameter(o.param).into_iter().collect();
+    parameters.extend(query_parameters(o.query));
+    if o.method != Method::Get && o.body.is_none() {
+        parameters.push(header_parameter(
+            CSRF_HEADER,
+            true,
+            "Any value: a request that changes something without a JSON body must carry it \
+             (cross-site protection)",
+        ));
+    }
+    if matches!(o.success, Success::JsonWithEtag(_)) {
+        parameters.push(header_parameter(
+            header::IF_NONE_MATCH.as_str(),
+            false,
+            "The `ETag` of the copy the client has: 304 if it is still current",
+        ));
+    }
+    if !parameters.is_empty() {
+        b = b.parameters(Some(parameters));
+    }
+    if let Some(body) = o.body {
+        b = b.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json_content(body(components)))
+                .build(),
+        ));
+    }
+
+    let mut responses = ResponsesBuilder::new();
+    let cookie = |description: &str| {
+        HeaderBuilder::new()
+            .schema(string())
+            .description(Some(description))
+            .build()
+    };
+    let ok = match o.success {
+        Success::Json(status, schema) => (
+            status,
+            ResponseBuilder::new()
+                .description(if status == 201 { "Created" } else { "OK" })
+                .content("application/json", json_content(schema(components))),
+        ),
+        Success::JsonSettingCookie(schema) => (
+            200,
+            ResponseBuilder::new()
+                .description("Signed in")
+                .content("application/json", json_content(schema(components)))
+                .header(
+                    "Set-Cookie",
+                    cookie(&format!(
+                        "`{SESSION_COOKIE}`: the session (HttpOnly, SameSite=Strict)"
+                    )),
+                ),
+        ),
+        Success::JsonWithEtag(schema) => {
+            responses = responses.response(
+                "304",
+                ResponseBuilder::new()
+                    .description("Not modified: the client's copy (`If-None-Match`) is current")
+                    .build(),
+            );
+            (
+                200,
+                ResponseBuilder::new()
+                    .description("OK")
+                    .content("application/json", json_content(schema(components)))
+                    .header("ETag", cookie("A strong tag of the content")),
+            )
+        }
+        Success::NoContent => (204, ResponseBuilder::new().description("Done")),
+        Success::NoContentClearingCookie => (
+            204,
+            ResponseBuilder::new().description("Signed out").header(
+                "Set-Cookie",
+                cookie(&format!("`{SESSION_COOKIE}`, cleared")),
+            ),
+        ),
+        Success::Text => (
+            200,
+            ResponseBuilder::new()
+                .description("OK")
+                .content("text/plain", Content::new(Some(string()))),
+        ),
+        Success::Csv => (
+            200,
+            ResponseBuilder::new()
+                .description("CSV, one event a line (an attachment)")
+                .content("text/csv", Content::new(Some(string()))),
+        ),
+        Success::Document => (
+            200,
+            ResponseBuilder::new().description("This document").content(
+                "application/json",
+                json_content(ObjectBuilder::new().schema_type(Type::Object).into()),
+            ),
+        ),
+    };
+    responses = responses.response(ok.0.to_string(), ok.1.build());
+    for (status, reasons) in o.error_statuses() {
+        let mut r = ResponseBuilder::new()
+            .description(reasons.join("; "))
+            .content(
+                "application/json",
+                json_content(Ref::from_schema_name(api::ApiError::name()).into()),
+            );
+        if status == 503 {
+            r = r.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(i64::schema())
+                    .description(Some("Seconds to wait"))
+                    .build(),
+            );
+        }
+        responses = responses.response(status.to_string(), r.build());
+    }
+    b = b.responses(responses.build());
+
+    match o.access {
+        Access::Public => {}
+        Access::OptionalSession => {
+            b = b.securities(Some([
+                SecurityRequirement::default(),
+                SecurityRequirement::new("session", Vec::<String>::new()),
+            ]))
+        }
+        Access::AnySession | Access::SignedIn | Access::Staff | Access::Admin => {
+            b = b.security(SecurityRequirement::new("session", Vec::<String>::new()))
+        }
+        Access::ApiKey => b = b.security(SecurityRequirement::new("api_key", Vec::<String>::new())),
+    }
+    b.build()
 }
 
 /// The whole description.
-pub fn spec() -> Value {
-    let mut path_items: Map<String, Value> = Map::new();
-    for (method, path, tag, summary, request, response, auth) in OPERATIONS {
-        let mut op = Map::new();
-        op.insert("tags".into(), json!([tag]));
-        op.insert("summary".into(), json!(summary));
-        op.insert(
-            "operationId".into(),
-            json!(format!(
-                "{method}_{}",
-                path.trim_start_matches("/api/")
-                    .replace(['/', '-', '.'], "_")
-                    .replace(['{', '}'], "")
-            )),
-        );
-        let params: Vec<Value> = path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
-            .map(|name| {
-                json!({ "name": name, "in": "path", "required": true,
-                        "schema": if name == "id" { i() } else { s() } })
-            })
-            .collect();
-        if !params.is_empty() {
-            op.insert("parameters".into(), Value::Array(params));
-        }
-        if let Some(req) = request {
-            op.insert(
-                "requestBody".into(),
-                json!({ "required": true, "content": { "application/json": { "schema": r(req) } } }),
-            );
-        }
-        let mut responses = Map::new();
-        let ok = match (method, response) {
-            (_, Some(resp)) => {
-                json!({ "description": "OK", "content": { "application/json": { "schema": r(resp) } } })
-            }
-            (&"delete", None) => json!({ "description": "Done (204)" }),
-            _ => json!({ "description": "OK" }),
-        };
-        responses.insert(if *method == "delete" { "204" } else { "200" }.into(), ok);
-        responses.insert("400".into(), error_response("Bad input"));
-        match *auth {
-            "session" | "staff" | "admin" => {
-                responses.insert("401".into(), error_response("Not signed in"));
-                responses.insert(
-                    "403".into(),
-                    error_response(
-                        "Role insufficient, password change required, or `reauth_required`",
-                    ),
-                );
-                op.insert("security".into(), json!([{ "session": [] }]));
-            }
-            "api_key" => {
-                responses.insert("401".into(), error_response("`invalid_credentials`: wrong domain, user name or password (never says which)"));
-                responses.insert(
-                    "403".into(),
-                    error_response(
-                        "No valid API key, `temporary_password_expired`, or `sspm_unavailable`",
-                    ),
-                );
-                responses.insert("423".into(), error_response("`account_locked`"));
-                op.insert("security".into(), json!([{ "api_key": [] }]));
-            }
-            _ => {}
-        }
-        if *path == admin_paths::STAFF_USERS {
-            op.insert(
-                "parameters".into(),
-                json!([{ "name": "q", "in": "query", "required": false, "schema": s() }]),
-            );
-        }
-        if *path == admin_paths::ADMIN_AUDIT || *path == admin_paths::ADMIN_AUDIT_CSV {
-            op.insert(
-                "parameters".into(),
-                json!(["user", "domain", "kind", "from", "to", "limit"]
-                    .iter()
-                    .map(|n| json!({ "name": n, "in": "query", "required": false,
-                                     "schema": if ["from", "to", "limit"].contains(n) { i() } else { s() } }))
-                    .collect::<Vec<_>>()),
-            );
-        }
-        op.insert("responses".into(), Value::Object(responses));
-        let item = path_items
-            .entry((*path).to_owned())
-            .or_insert_with(|| json!({}));
-        if let Value::Object(m) = item {
-            m.insert((*method).to_owned(), Value::Object(op));
-        }
+pub fn document() -> OpenApi {
+    let mut components: Vec<(String, RefOr<Schema>)> = Vec::new();
+    json::<api::ApiError>(&mut components);
+    let mut paths = Paths::new();
+    for o in OPERATIONS {
+        let operation = build_operation(o, &mut components);
+        paths.add_path_operation(o.path, vec![o.method.http()], operation);
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Latchkey API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Self-service password management. Every state-changing request sends JSON \
-                            (or the x-latchkey-request header). Errors are ApiError bodies with a stable code."
-        },
-        "paths": path_items,
-        "components": {
-            "schemas": schemas(),
-            "securitySchemes": {
-                "session": { "type": "apiKey", "in": "cookie", "name": latchkey_shared::api::SESSION_COOKIE },
-                "api_key": { "type": "http", "scheme": "bearer", "description": "An API key created by an administrator (lk_…)" }
-            }
-        }
-    })
+    let schemas: BTreeMap<String, RefOr<Schema>> = components.into_iter().collect();
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(schemas)
+        .security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The session cookie `POST /api/session` sets",
+            ))),
+        )
+        .security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key an administrator created (`lk_…`), for the portal",
+                    ))
+                    .build(),
+            ),
+        )
+        .build();
+    let tag = |name: &str, description: &str| {
+        TagBuilder::new()
+            .name(name)
+            .description(Some(description))
+            .build()
+    };
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Latchkey API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(description()))
+                .build(),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .tags(Some([
+            tag("public", "No session needed"),
+            tag("session", "Sign in, sign out, change the password"),
+            tag(
+                "self-service",
+                "Security questions: enrolment, Unlock Account and Forgot Password",
+            ),
+            tag(
+                "staff",
+                "Local Registration Authorities (and administrators): users of their domains",
+            ),
+            tag(
+                "admin",
+                "Administrators: configuration, audit log, API keys, roles",
+            ),
+            tag("portal", "The organisation's portal, with an API key"),
+        ]))
+        .build()
+}
+
+fn description() -> String {
+    format!(
+        "Self-service password management. Every request that changes something \
+         (`POST`, `PUT`, `DELETE`) sends a JSON body (`Content-Type: application/json`) or the \
+         `{CSRF_HEADER}` header, else 403. Bodies are at most {} KiB. Every error is an \
+         `ApiError` body with a stable `code`; a 500 carries a `request_id` for the Help Desk.",
+        MAX_BODY_BYTES / 1024
+    )
 }

@@ -34,6 +34,7 @@ mod hashing;
 mod helpers;
 mod hostile_input;
 mod lockout;
+mod openapi;
 mod purge;
 mod requests;
 mod self_service;
