@@ -986,3 +986,42 @@ async fn the_server_secret_is_created_once_and_kept(backend: Backend) {
         .unwrap();
     assert_eq!(rows.len(), 1);
 }
+
+/// The identify step's statements, read from the request's own span; on
+/// PostgreSQL only, where statements run in the request's task (see
+/// `helpers::statements`). The code path is the same on SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_identify_step_runs_the_same_statements_for_every_name_on_postgres() {
+    crate::helpers::statements::record();
+    let app = spawn_app(Backend::Postgres).await;
+    enrolled_user(&app).await; // jsmith
+    app.add_user("noenrol", "Not Enrolled", STRONG).await;
+    let disabled = app.add_user("gone", "Disabled User", STRONG).await;
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(true)
+        .bind(disabled.id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+
+    let mut runs = Vec::new();
+    for name in ["jsmith", "noenrol", "gone", "nobody-here", "not\u{0}a name"] {
+        let flow = Flow::new(&app, FlowKind::Unlock).await;
+        let step = flow.identify(name).await;
+        assert_eq!(step.questions.len(), 2, "{name:?} is asked two questions");
+        let statements =
+            crate::helpers::statements::of_requests_to(&format!("{}/identify", flow.id));
+        assert!(
+            statements.len() >= 4,
+            "the statements were seen for {name:?}: {statements:?}"
+        );
+        runs.push((name, statements));
+    }
+    let (first, expected) = &runs[0];
+    for (name, statements) in &runs[1..] {
+        assert_eq!(
+            statements, expected,
+            "{name:?} ran other statements than {first:?}"
+        );
+    }
+}
