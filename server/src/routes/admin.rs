@@ -16,6 +16,9 @@ use latchkey_shared::admin::{
     MandatoryResetResponse, NoticeInput, Role, RoleUpdate, UserState, MANDATORY_RESET_NOTICE_TITLE,
 };
 use latchkey_shared::api::HelpDesk;
+use latchkey_shared::bounds::{
+    MAX_API_KEY_NAME_CHARS, MAX_DOMAIN_NAME_CHARS, MAX_NOTICE_BODY_CHARS, MAX_NOTICE_TITLE_CHARS,
+};
 use latchkey_shared::Username;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -106,10 +109,11 @@ async fn create_domain(
             "The short name must be 1-32 of a-z, 0-9 and -.".to_owned(),
         ));
     }
-    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-        return Err(AppError::BadRequest(
-            "The domain name must be 1-100 characters.".to_owned(),
-        ));
+    // Lengths and characters are held to `bounds` by the extractor.
+    if req.name.trim().is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "The domain name must be 1-{MAX_DOMAIN_NAME_CHARS} characters."
+        )));
     }
     if domains::by_slug(&state.db, &slug).await?.is_some() {
         return Err(AppError::BadRequest(format!(
@@ -159,18 +163,13 @@ async fn update_domain(
     let d = domains::by_slug(&state.db, &slug)
         .await?
         .ok_or(AppError::NotFound)?;
-    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-        return Err(AppError::BadRequest(
-            "The domain name must be 1-100 characters.".to_owned(),
-        ));
+    // Lengths and characters are held to `bounds` by the extractor.
+    if req.name.trim().is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "The domain name must be 1-{MAX_DOMAIN_NAME_CHARS} characters."
+        )));
     }
     let text = clean_text(req.unavailable_text);
-    if text.as_ref().is_some_and(|t| t.chars().count() > 1000) {
-        return Err(AppError::BadRequest(
-            "The text for users without self-service is too long (at most 1000 characters)."
-                .to_owned(),
-        ));
-    }
     if let Some(t) = req.lockout_threshold {
         if !(1..=100).contains(&t) {
             return Err(AppError::BadRequest(
@@ -279,15 +278,16 @@ async fn list_notices(
 }
 
 fn validate_notice(n: &NoticeInput) -> AppResult<()> {
-    if n.title.trim().is_empty() || n.title.chars().count() > 200 {
-        return Err(AppError::BadRequest(
-            "The notice title must be 1-200 characters.".to_owned(),
-        ));
+    // Lengths and characters are held to `bounds` by the extractor.
+    if n.title.trim().is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "The notice title must be 1-{MAX_NOTICE_TITLE_CHARS} characters."
+        )));
     }
-    if n.body.trim().is_empty() || n.body.chars().count() > 5000 {
-        return Err(AppError::BadRequest(
-            "The notice text must be 1-5000 characters.".to_owned(),
-        ));
+    if n.body.trim().is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "The notice text must be 1-{MAX_NOTICE_BODY_CHARS} characters."
+        )));
     }
     if !staff::valid_iso_date(n.posted_on.trim()) {
         return Err(AppError::BadRequest(
@@ -557,11 +557,6 @@ async fn put_help_desk(
 ) -> AppResult<Json<HelpDesk>> {
     let phone = req.phone.trim();
     let email = req.email.trim();
-    if phone.chars().count() > 100 || email.chars().count() > 200 {
-        return Err(AppError::BadRequest(
-            "The phone number or e-mail address is too long.".to_owned(),
-        ));
-    }
     if !email.is_empty() && !email.contains('@') {
         return Err(AppError::BadRequest(
             "The e-mail address must contain an @.".to_owned(),
@@ -793,10 +788,10 @@ async fn create_api_key(
 ) -> AppResult<(StatusCode, Json<ApiKeyCreated>)> {
     admin.require_fresh(state.now())?;
     let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::BadRequest(
-            "Name the key (1-100 characters), e.g. the portal it is for.".to_owned(),
-        ));
+    if name.is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "Name the key (1-{MAX_API_KEY_NAME_CHARS} characters), e.g. the portal it is for."
+        )));
     }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
