@@ -378,21 +378,36 @@ impl Browser {
         })
     }
 
-    /// A DevTools protocol command on the page, through chromedriver
-    /// (`POST /session/{id}/goog/cdp/execute`), e.g. network emulation or
-    /// `Page.getInstallabilityErrors`. Returns the command's result.
-    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+    /// `POST /session/{id}/<command>` to chromedriver, for what WebDriver
+    /// itself does not offer.
+    async fn driver_command(
+        &self,
+        command: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value> {
         let id = self
             .client
             .session_id()
             .await?
             .ok_or_else(|| anyhow!("no WebDriver session"))?;
-        let response: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/session/{id}/goog/cdp/execute", self.driver_url))
-            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
+        Ok(reqwest::Client::new()
+            .post(format!("{}/session/{id}/{command}", self.driver_url))
+            .json(&body)
             .send()
             .await?
             .json()
+            .await?)
+    }
+
+    /// A DevTools protocol command on the page, through chromedriver
+    /// (`POST /session/{id}/goog/cdp/execute`), e.g. network emulation or
+    /// `Page.getInstallabilityErrors`. Returns the command's result.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        let response = self
+            .driver_command(
+                "goog/cdp/execute",
+                serde_json::json!({ "cmd": cmd, "params": params }),
+            )
             .await?;
         match response.get("value") {
             Some(v) if v.get("error").is_none() => Ok(v.clone()),
@@ -489,17 +504,8 @@ impl Browser {
 
     /// The console messages since the last call (chromedriver's log).
     pub async fn console(&self) -> Result<Vec<String>> {
-        let id = self
-            .client
-            .session_id()
-            .await?
-            .ok_or_else(|| anyhow!("no WebDriver session"))?;
-        let response: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/session/{id}/se/log", self.driver_url))
-            .json(&serde_json::json!({ "type": "browser" }))
-            .send()
-            .await?
-            .json()
+        let response = self
+            .driver_command("se/log", serde_json::json!({ "type": "browser" }))
             .await?;
         let entries = response
             .get("value")

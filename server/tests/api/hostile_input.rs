@@ -13,7 +13,7 @@ use sqlx::Row;
 use crate::helpers::{
     api_error, assert_error, new_client, spawn_app, spawn_app_with, Backend, TestApp, STRONG,
 };
-use crate::staff::{action, administrator, lra, user_state};
+use crate::staff::{action, administrator, enrol_directly, lra, user_state};
 
 both_backends!(
     an_impossible_name_or_domain_at_sign_in_is_answered_like_a_wrong_password,
@@ -307,15 +307,7 @@ async fn an_unlock_whose_audit_row_fails_does_not_happen(backend: Backend) {
 async fn a_cleared_enrolment_whose_audit_row_fails_does_not_happen(backend: Backend) {
     let app = spawn_app(backend).await;
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
-    sqlx::query(
-        "INSERT INTO security_answers (user_id, position, question, answer_hash, created_at) \
-         VALUES ($1, 0, 'q', 'h', $2)",
-    )
-    .bind(jane.id)
-    .bind(crate::helpers::T0)
-    .execute(&app.state.db.pool)
-    .await
-    .unwrap();
+    enrol_directly(&app, jane.id).await;
     let c = reauthenticated_lra(&app).await;
     fail_audit_rows_of(&app, "staff.clear_enrolment").await;
     let r = action(&app, &c, paths::STAFF_CLEAR_ENROLMENT, jane.id, "lost").await;

@@ -84,6 +84,19 @@ pub async fn action(
         .unwrap()
 }
 
+/// One stored answer (not a real hash): enough for "enrolled".
+pub async fn enrol_directly(app: &TestApp, user_id: i64) {
+    sqlx::query(
+        "INSERT INTO security_answers (user_id, position, question, answer_hash, created_at) \
+         VALUES ($1, 0, 'q', 'h', $2)",
+    )
+    .bind(user_id)
+    .bind(crate::helpers::T0)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+}
+
 pub async fn user_state(app: &TestApp, client: &reqwest::Client, id: i64) -> reqwest::Response {
     client
         .get(app.url(&paths::with_id(paths::STAFF_USER, id)))
@@ -415,15 +428,7 @@ async fn an_lra_disables_and_enables_an_account(backend: Backend) {
 async fn an_lra_clears_an_enrolment(backend: Backend) {
     let app = spawn_app(backend).await;
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
-    sqlx::query(
-        "INSERT INTO security_answers (user_id, position, question, answer_hash, created_at) \
-         VALUES ($1, 0, 'q', 'h', $2)",
-    )
-    .bind(jane.id)
-    .bind(crate::helpers::T0)
-    .execute(&app.state.db.pool)
-    .await
-    .unwrap();
+    enrol_directly(&app, jane.id).await;
     let (_, c) = lra(&app).await;
     let state: UserState = user_state(&app, &c, jane.id).await.json().await.unwrap();
     assert!(state.enrolled);
