@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|schemathesis]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|schemathesis|lighthouse]
+# (`schemathesis` and `lighthouse` are only for `./x fuzz` and `./x perf`:
+# `all`, what `./x test` runs, leaves them out.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -9,6 +11,7 @@ export PATH="$HOME/.cargo/bin:$ROOT/.tools/node_modules/.bin:$PATH"
 TRUNK_VERSION_REQ='~0.21'   # trunk 0.22 needs a newer rustc than these machines have
 BINARYEN_VERSION='132.0.0'  # Debian's binaryen (108) cannot parse today's Rust wasm
 TERSER_VERSION='5.51.4'
+LIGHTHOUSE_VERSION='12.2.3'  # 13 needs Node 22; these machines have Node 20
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -73,6 +76,16 @@ setup_schemathesis() {
   fi
 }
 
+setup_lighthouse() {
+  # `./x perf` runs it on Debian's Chromium (setup_chromium).
+  if ! [ -f "$ROOT/.tools/node_modules/lighthouse/package.json" ] \
+    || ! grep -q "\"version\": \"$LIGHTHOUSE_VERSION\"" "$ROOT/.tools/node_modules/lighthouse/package.json"; then
+    say "installing lighthouse@$LIGHTHOUSE_VERSION (./x perf) into .tools/"
+    mkdir -p "$ROOT/.tools"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools" --save-exact "lighthouse@$LIGHTHOUSE_VERSION" >/dev/null
+  fi
+}
+
 setup_postgres() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
@@ -84,6 +97,7 @@ case "${1:-all}" in
   chromium) setup_chromium ;;
   postgres) setup_postgres ;;
   schemathesis) setup_schemathesis ;;
+  lighthouse) setup_lighthouse ;;
   all) setup_wasm; setup_chromium; setup_postgres ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|schemathesis|lighthouse]" >&2; exit 2 ;;
 esac

@@ -30,23 +30,28 @@ mod router;
 mod services;
 mod unicode;
 
-/// The first-load module: see [`app::switch_front`].
+/// The first-load module: see [`app::switch_front`]. It renders once the
+/// sign-in page's data is there ([`hooks::when_ready`]).
 pub fn start_front() {
     unicode::install();
-    full_app::keep_front(
-        yew::Renderer::<app::App>::with_props(app::AppProps {
-            switch: app::switch_front,
-        })
-        .render(),
-    );
+    hooks::when_ready(|| {
+        full_app::keep_front(
+            yew::Renderer::<app::App>::with_props(app::AppProps {
+                switch: app::switch_front,
+            })
+            .render(),
+        )
+    });
 }
 
 /// The module with every page, started by the front one (or by itself
 /// when it is the only one loaded).
 pub fn start_full() {
     unicode::install();
-    yew::Renderer::<app::App>::with_props(app::AppProps {
-        switch: app::switch_full,
-    })
-    .render();
+    hooks::when_ready(|| {
+        yew::Renderer::<app::App>::with_props(app::AppProps {
+            switch: app::switch_full,
+        })
+        .render();
+    });
 }

@@ -8,10 +8,15 @@
 //      (navigation start → the sign-in form rendered and enabled);
 //   3. keystroke → strength meter + checklist latency (input event → the DOM
 //      shows the full report for that input), p95/max for inputs of 1–64
-//      and 65–128 characters.
+//      and 65–128 characters;
+//   4. Lighthouse (mobile) on the sign-in page, in a fresh profile of its own
+//      (scripts/perf/lighthouse.mjs): the four category scores and the
+//      Cumulative Layout Shift, with the elements that shifted.
 // Usage: ./x perf  (builds, then runs `node --experimental-websocket scripts/perf/perf.mjs`)
-// Env: LATCHKEY_BIN (server binary), LATCHKEY_DIST (built PWA), CHROMIUM (browser).
-// Only Node's standard library (Node >= 20 with --experimental-websocket, or 22+).
+// Env: LATCHKEY_BIN (server binary), LATCHKEY_DIST (built PWA), CHROMIUM (browser),
+// LIGHTHOUSE_RUNS (default 3; 0 skips Lighthouse), LIGHTHOUSE_OUT (reports).
+// Only Node's standard library (Node >= 20 with --experimental-websocket, or
+// 22+), and Lighthouse from .tools/ (scripts/setup.sh lighthouse) for 4.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
@@ -19,12 +24,13 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
+import { lighthouse, printLighthouse } from "./lighthouse.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = process.env.LATCHKEY_BIN || join(root, "target", "release", "latchkey");
 const DIST = process.env.LATCHKEY_DIST || join(root, "client", "dist");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const BUDGET = { firstLoadKB: 150, repeatTtiMs: 500, p95At64: 16, p95At128: 50 };
+const BUDGET = { firstLoadKB: 150, repeatTtiMs: 500, p95At64: 16, p95At128: 50, lhPerformance: 95, cls: 0.1 };
 
 if (typeof WebSocket === "undefined") {
   console.error("needs Node 22+, or Node 20 with --experimental-websocket");
@@ -142,6 +148,60 @@ const INTERACTIVE_PROBE = `
       .observe(document, { childList: true, subtree: true, attributes: true });
   })();`;
 
+// Records every layout shift of the page with the elements that moved
+// (Lighthouse 12's own "layout shifts" audit fails on this Chromium).
+const SHIFT_PROBE = `
+  (() => {
+    window.__lkShifts = [];
+    const name = (n) => !n ? '(gone)' : n.nodeType !== 1 ? n.nodeName :
+      n.tagName.toLowerCase() + (n.id ? '#' + n.id : '') + (n.className && typeof n.className === 'string' ? '.' + n.className.trim().split(/\\s+/).join('.') : '');
+    const rect = (r) => [Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)].join(',');
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__lkShifts.push({
+        value: e.value, input: e.hadRecentInput, t: Math.round(e.startTime),
+        sources: (e.sources || []).map((s) => ({ node: name(s.node), from: rect(s.previousRect), to: rect(s.currentRect) })),
+      });
+    }).observe({ type: 'layout-shift', buffered: true });
+    window.__lkLongTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__lkLongTasks.push([Math.round(e.startTime), Math.round(e.duration)]);
+    }).observe({ type: 'longtask', buffered: true });
+  })();`;
+
+/**
+ * A first visit in a fresh browser context at the given size, the CPU slowed
+ * down 4× as Lighthouse's mobile run assumes: the layout shifts the page
+ * makes while it loads (its CLS is their sum, without those after input).
+ */
+async function layoutShifts(cdp, url, { width, height, mobile }) {
+  const { browserContextId } = await cdp.send("Target.createBrowserContext");
+  const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank", browserContextId });
+  const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
+  await cdp.send("Page.enable", {}, sessionId);
+  await cdp.send("Runtime.enable", {}, sessionId);
+  await cdp.send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: mobile ? 2 : 1, mobile }, sessionId);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 }, sessionId);
+  await cdp.send("Page.addScriptToEvaluateOnNewDocument", { source: SHIFT_PROBE + INTERACTIVE_PROBE }, sessionId);
+  await cdp.send("Page.navigate", { url }, sessionId);
+  await waitFor(cdp, sessionId, "!!window.__lkInteractive");
+  await sleep(4000); // notices, the strength worker, the service worker
+  const shifts = await evaluate(cdp, sessionId, "window.__lkShifts");
+  const longTasks = await evaluate(cdp, sessionId, "window.__lkLongTasks");
+  await cdp.send("Target.disposeBrowserContext", { browserContextId });
+  const cls = shifts.filter((e) => !e.input).reduce((a, e) => a + e.value, 0);
+  return { cls, shifts, longTasks };
+}
+
+function printShifts(label, { cls, shifts, longTasks }) {
+  const blocking = longTasks.reduce((a, [, d]) => a + Math.max(0, d - 50), 0);
+  console.log(`  ${label}: CLS ${cls.toFixed(3)} (${shifts.length} shift${shifts.length === 1 ? "" : "s"}); ` +
+    `long tasks (start+duration ms) ${longTasks.map(([t, d]) => `${t}+${d}`).join(", ") || "none"}, ${blocking} ms over 50 ms`);
+  for (const e of shifts) {
+    console.log(`    ${e.value.toFixed(3)} at ${e.t} ms${e.input ? " (after input)" : ""}`);
+    for (const src of e.sources) console.log(`      ${src.node}: ${src.from} -> ${src.to}`);
+  }
+}
+
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 const kb = (n) => (n / 1024).toFixed(1);
 
@@ -251,12 +311,33 @@ async function main() {
   console.log(`  up to 64 chars:  p95 ${p95_64.toFixed(1)} ms, max ${Math.max(...up64.map((l) => l.meter)).toFixed(1)} ms (budget ${BUDGET.p95At64} ms); quick checklist p95 ${pct(up64.map((l) => l.checklist ?? 0), 95).toFixed(1)} ms`);
   console.log(`  up to 128 chars: p95 ${p95_128.toFixed(1)} ms, max ${Math.max(...up128.map((l) => l.meter)).toFixed(1)} ms (budget ${BUDGET.p95At128} ms)`);
 
+  // Layout shifts of a first visit, at phone and desktop size.
+  console.log("\n== Layout shifts of a first visit (fresh profile, CPU 4x slower) ==");
+  const phoneShifts = await layoutShifts(cdp, base + "/", { width: 412, height: 823, mobile: true });
+  printShifts("phone 412x823", phoneShifts);
+  printShifts("desktop 1366x900", await layoutShifts(cdp, base + "/", { width: 1366, height: 900, mobile: false }));
+
+  // 4. Lighthouse, with this browser closed so that it has the cores.
+  const lhRuns = Number(process.env.LIGHTHOUSE_RUNS ?? 3);
+  let lh = null;
+  if (lhRuns > 0) {
+    await cdp.send("Browser.close").catch(() => {});
+    console.log(`\n== Lighthouse, sign-in page (mobile, ${CHROMIUM}) ==`);
+    lh = await lighthouse(base + "/", { runs: lhRuns });
+    printLighthouse(lh);
+  }
+
   const verdict = (ok) => (ok ? "PASS" : "OVER");
   console.log("\n== Budgets ==");
   console.log(`  first load ${kb(firstBytes)} KB <= ${BUDGET.firstLoadKB} KB: ${verdict(firstBytes <= BUDGET.firstLoadKB * 1024)}`);
   console.log(`  repeat-load TTI ${repeatMedian.toFixed(0)} ms < ${BUDGET.repeatTtiMs} ms: ${verdict(repeatMedian < BUDGET.repeatTtiMs)}`);
   console.log(`  keystroke p95 (<=64) ${p95_64.toFixed(1)} ms <= ${BUDGET.p95At64} ms: ${verdict(p95_64 <= BUDGET.p95At64)}`);
   console.log(`  keystroke p95 (<=128) ${p95_128.toFixed(1)} ms <= ${BUDGET.p95At128} ms: ${verdict(p95_128 <= BUDGET.p95At128)}`);
+  if (lh) {
+    const { scores, cls } = lh.median;
+    console.log(`  Lighthouse performance ${scores.performance} >= ${BUDGET.lhPerformance}: ${verdict(scores.performance >= BUDGET.lhPerformance)}`);
+    console.log(`  Lighthouse CLS ${cls.toFixed(3)} < ${BUDGET.cls}: ${verdict(cls < BUDGET.cls)}`);
+  }
   process.exit(0);
 }
 

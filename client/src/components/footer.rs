@@ -1,12 +1,15 @@
 use yew::prelude::*;
 
 use crate::components::help_desk::HelpDeskContact;
+use crate::components::pwa::use_install_offer;
 use crate::hooks::use_bootstrap;
 
-/// The Help Desk contact at the bottom of every page.
+/// The Help Desk contact at the bottom of every page, and the offer to
+/// install the app when the browser makes one.
 #[component]
 pub fn Footer() -> Html {
     let bootstrap = use_bootstrap();
+    let install = use_install_offer();
     let contact = match &bootstrap.data {
         Some(data) => html! {
             <p id="help-desk-contact">
@@ -21,7 +24,10 @@ pub fn Footer() -> Html {
     };
     html! {
         <footer class="site-footer">
-            <div class="container">{ contact }</div>
+            <div class="container">
+                { contact }
+                { install }
+            </div>
         </footer>
     }
 }

@@ -1,8 +1,8 @@
 //! The installable, offline-capable app around the pages: registers the
 //! service worker (`/sw.js`, generated at build time with the precache list),
 //! says when the app is offline and how old its data is, offers the waiting
-//! new version ("A new version is available", Reload) and the browser's
-//! install prompt.
+//! new version ("A new version is available", Reload), and (in the footer)
+//! the browser's install prompt.
 
 use std::cell::{Cell, RefCell};
 
@@ -114,28 +114,13 @@ pub fn PwaBar() -> Html {
     let online = use_online();
     let bootstrap = use_bootstrap();
     let waiting = use_state(|| None::<ServiceWorker>);
-    // The browser fires `beforeinstallprompt` once per page: the event is
-    // kept on `window` so that the full module, started later, can offer it too.
-    let install_prompt = use_state(saved_install_prompt);
     let now = use_state(storage::now_ms);
 
     {
-        let (waiting, install_prompt, now) = (waiting.clone(), install_prompt.clone(), now.clone());
+        let (waiting, now) = (waiting.clone(), now.clone());
         use_effect_with((), move |_| {
             register(Callback::from(move |w| waiting.set(Some(w))));
-            let (prompt, installed) = (install_prompt.clone(), install_prompt);
-            let listeners = [
-                WindowListener::new("beforeinstallprompt", move |e: web_sys::Event| {
-                    e.prevent_default();
-                    save_install_prompt(&e);
-                    prompt.set(Some(e.into()));
-                }),
-                WindowListener::new("appinstalled", move |_| {
-                    save_install_prompt(&JsValue::UNDEFINED);
-                    installed.set(None)
-                }),
-                WindowListener::new("online", |_| check_for_update()),
-            ];
+            let listeners = [WindowListener::new("online", |_| check_for_update())];
             // The "last synced" age stays current; new versions are noticed
             // by long-open pages too.
             let mut ticks = 0u32;
@@ -192,8 +177,50 @@ pub fn PwaBar() -> Html {
         }
     });
 
-    // The offer stays out of the way once declined: people come here to fix a
-    // password, not to install an app.
+    html! {
+        <div class="pwa-bar container" aria-live="polite">
+            // One keyed list: banners come and go independently, and each
+            // keeps its own element (unkeyed, Yew morphed one into another).
+            // The install offer is not here but in the footer
+            // ([`use_install_offer`]): browsers fire `beforeinstallprompt`
+            // once the page has loaded, and a banner appearing up here then
+            // pushed the whole page down (a layout shift of 0.11 on a first
+            // visit, the last one Lighthouse counted).
+            { for [update, offline].into_iter().flatten() }
+        </div>
+    }
+}
+
+/// The browser's offer to install the app, for the footer: it arrives after
+/// the page has loaded (`beforeinstallprompt`), so it goes where it moves
+/// nothing on screen; and people come here to fix a password, not to
+/// install an app. A hook rather than a component (each component costs the
+/// first-load module its own copy of Yew's lifecycle).
+#[hook]
+pub fn use_install_offer() -> Html {
+    // The browser fires `beforeinstallprompt` once per page: the event is
+    // kept on `window` so that the full module, started later, can offer it too.
+    let install_prompt = use_state(saved_install_prompt);
+    {
+        let install_prompt = install_prompt.clone();
+        use_effect_with((), move |_| {
+            let (prompt, installed) = (install_prompt.clone(), install_prompt);
+            let listeners = [
+                WindowListener::new("beforeinstallprompt", move |e: web_sys::Event| {
+                    e.prevent_default();
+                    save_install_prompt(&e);
+                    prompt.set(Some(e.into()));
+                }),
+                WindowListener::new("appinstalled", move |_| {
+                    save_install_prompt(&JsValue::UNDEFINED);
+                    installed.set(None)
+                }),
+            ];
+            move || drop(listeners)
+        });
+    }
+
+    // Once declined, it stays away.
     let declined = use_state(|| storage::load::<bool>(INSTALL_DECLINED_KEY).unwrap_or(false));
     let install = install_prompt.as_ref().filter(|_| !*declined).map(|event| {
         let ondecline = {
@@ -215,7 +242,7 @@ pub fn PwaBar() -> Html {
             install_prompt.set(None);
         });
         html! {
-            <div key="install" class="pwa-banner pwa-install">
+            <div class="pwa-banner pwa-install">
                 <p>{ "Use Latchkey like an app on this device." }</p>
                 <button id="install-app" type="button" class="button" {onclick}>{ "Install app" }</button>
                 <button id="install-decline" type="button" class="button button-link" onclick={ondecline}>{ "Not now" }</button>
@@ -223,11 +250,5 @@ pub fn PwaBar() -> Html {
         }
     });
 
-    html! {
-        <div class="pwa-bar container" aria-live="polite">
-            // One keyed list: banners come and go independently, and each
-            // keeps its own element (unkeyed, Yew morphed one into another).
-            { for [update, offline, install].into_iter().flatten() }
-        </div>
-    }
+    install.unwrap_or_default()
 }

@@ -3,7 +3,9 @@ mod use_online;
 mod use_password_check;
 mod use_session;
 
-pub use use_bootstrap::{use_bootstrap, use_bootstrap_loader, BootstrapAction, BootstrapContext};
+pub use use_bootstrap::{
+    use_bootstrap, use_bootstrap_loader, when_ready, BootstrapAction, BootstrapContext,
+};
 pub use use_online::{is_online, use_online, WindowListener};
 pub use use_password_check::use_password_check;
 pub use use_session::{use_session, use_session_provider, SessionAction, SessionContext};

@@ -4,7 +4,14 @@
 //! The last copy is kept in local storage with its `ETag`: the app renders
 //! from it at once, then revalidates with `If-None-Match` (a `304` costs a
 //! few bytes). This is also the copy the offline app will run from.
+//!
+//! On a first visit (nothing kept yet) the app asks for it before its first
+//! render ([`when_ready`]) and renders once, with the data, instead of
+//! rendering the page without its domains and notices and then again with
+//! them: one paint, and no second render (the largest task of the load,
+//! after the first paint) for the person to wait through.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
@@ -18,6 +25,9 @@ use crate::services::api::{self, ApiClientError, BootstrapFetch};
 use crate::services::storage;
 
 const CACHE_KEY: &str = "latchkey.bootstrap.v1";
+/// How long a first visit's first render waits for the data once the app
+/// has loaded; a slower answer arrives in the rendered page.
+const FIRST_RENDER_WAIT_MS: i32 = 800;
 /// Retries of the first load when there is no cached copy to fall back on.
 const RETRY_DELAYS_MS: [u32; 4] = [2_000, 5_000, 15_000, 30_000];
 
@@ -120,7 +130,70 @@ impl Reducible for BootstrapState {
 
 pub type BootstrapContext = UseReducerHandle<BootstrapState>;
 
+type Answer = Result<BootstrapFetch, ApiClientError>;
+
+thread_local! {
+    /// The request [`when_ready`] started: settles once it has an answer.
+    static EARLY_REQUEST: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+    /// Its answer, until the loader takes it.
+    static EARLY_ANSWER: RefCell<Option<Answer>> = const { RefCell::new(None) };
+}
+
+/// Runs `render` (the app's first render) once the bootstrap data is there
+/// to render with: at once when a copy is kept (it is revalidated after the
+/// render) or when offline; otherwise when `GET /api/bootstrap` has
+/// answered, or after [`FIRST_RENDER_WAIT_MS`], whichever comes first.
+pub fn when_ready(render: impl FnOnce() + 'static) {
+    let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+    if !online || storage::load::<Cached>(CACHE_KEY).is_some() {
+        render();
+        return;
+    }
+    let request = wasm_bindgen_futures::future_to_promise(async {
+        let answer = api::get_bootstrap(None).await;
+        EARLY_ANSWER.with(|a| *a.borrow_mut() = Some(answer));
+        Ok(wasm_bindgen::JsValue::UNDEFINED)
+    });
+    EARLY_REQUEST.with(|r| *r.borrow_mut() = Some(request.clone()));
+    let timeout = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                FIRST_RENDER_WAIT_MS,
+            );
+        }
+    });
+    let first = js_sys::Promise::race(&js_sys::Array::of2(&request, &timeout));
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(first).await;
+        render();
+    });
+}
+
+/// The answer to the request [`when_ready`] started, waiting for it if it
+/// is still under way; `None` if there was none (or it was taken).
+async fn early_answer() -> Option<Answer> {
+    let request = EARLY_REQUEST.with(|r| r.borrow_mut().take())?;
+    let _ = wasm_bindgen_futures::JsFuture::from(request).await;
+    EARLY_ANSWER.with(|a| a.borrow_mut().take())
+}
+
 fn initial_state() -> BootstrapState {
+    // A first visit whose data came before the first render: render with it.
+    if let Some(Ok(BootstrapFetch::Fresh { bootstrap, etag })) =
+        EARLY_ANSWER.with(|a| a.borrow_mut().take())
+    {
+        EARLY_REQUEST.with(|r| r.borrow_mut().take());
+        let state = BootstrapState {
+            data: Some(Rc::new(bootstrap)),
+            etag,
+            synced_at_ms: Some(storage::now_ms()),
+            loading: false,
+            error: None,
+        };
+        state.save();
+        return state;
+    }
     match storage::load::<Cached>(CACHE_KEY) {
         Some(cached) => BootstrapState {
             data: Some(Rc::new(cached.bootstrap)),
@@ -145,14 +218,28 @@ pub fn use_bootstrap_loader() -> BootstrapContext {
         use_effect_with((), move |_| {
             // The handle's value is a snapshot of the first render: read it now.
             let has_cache = state.data.is_some();
+            // Not loading: the first render already has the server's answer.
+            let needed = state.loading;
             let etag = if has_cache { state.etag.clone() } else { None };
             let loader = state.clone();
             wasm_bindgen_futures::spawn_local(async move {
+                if !needed {
+                    return;
+                }
                 let state = loader;
                 let mut delays = RETRY_DELAYS_MS.iter();
+                // The request started before the first render, if it is still
+                // under way (or failed); then requests of our own.
+                let mut early = early_answer().await;
                 loop {
-                    state.dispatch(BootstrapAction::Loading);
-                    match api::get_bootstrap(etag.as_deref()).await {
+                    let answer = match early.take() {
+                        Some(answer) => answer,
+                        None => {
+                            state.dispatch(BootstrapAction::Loading);
+                            api::get_bootstrap(etag.as_deref()).await
+                        }
+                    };
+                    match answer {
                         Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
                             state.dispatch(BootstrapAction::Loaded { bootstrap, etag });
                             break;

@@ -3,6 +3,11 @@
 //! `If-None-Match`. The body for one `ETag` is cached, so it is byte-identical
 //! for as long as the content is (its `generated_at` is when this version was
 //! first produced).
+//!
+//! It is the only API answer sent compressed (gzip or brotli, by
+//! `Accept-Encoding`; a 304 has no body and stays as it is): it holds nothing
+//! secret, while every other answer may carry a secret next to something an
+//! attacker chooses, which compression would leak by its length (BREACH).
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -14,13 +19,17 @@ use latchkey_shared::api::{paths, Bootstrap, HelpDesk, Notice};
 use latchkey_shared::PRODUCT_NAME;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use tower_http::compression::CompressionLayer;
 
 use crate::domains;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(paths::BOOTSTRAP, get(bootstrap))
+    // Only this router's routes: the layer does not reach the other API routers.
+    Router::new()
+        .route(paths::BOOTSTRAP, get(bootstrap))
+        .layer(CompressionLayer::new().gzip(true).br(true))
 }
 
 #[derive(Debug, Clone)]
