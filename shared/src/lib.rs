@@ -6,6 +6,7 @@
 //! tokio, sqlx, axum and web-sys.
 
 pub mod admin;
+pub mod audit;
 pub mod api;
 pub mod bounds;
 pub mod normalize;
