@@ -16,48 +16,42 @@ use std::time::Duration;
 
 use sqlx::{Any, AnyPool, Executor};
 
-/// Kinds of audit events.
-pub mod kind {
-    pub const SIGN_IN: &str = "sign_in";
-    pub const ACCOUNT_LOCKED: &str = "account_locked";
-    pub const SIGN_OUT: &str = "sign_out";
-    pub const PASSWORD_CHANGE: &str = "password_change";
-    pub const PASSWORD_REHASH: &str = "password_rehash";
-    pub const DOMAIN_CREATE: &str = "cli.domain_create";
-    pub const USER_CREATE: &str = "cli.user_create";
-    pub const DEMO_SEED: &str = "cli.demo_seed";
-}
+pub use latchkey_shared::audit::{AuditKind, AuditResult};
 
-/// Results of audit events.
-pub mod result {
-    pub const SUCCESS: &str = "success";
-    pub const FAILURE: &str = "failure";
-    pub const LOCKED: &str = "locked";
-    pub const REFUSED: &str = "refused";
-}
-
-#[derive(Debug, Clone, Default)]
+/// One event, built with named steps instead of positional arguments:
+/// `AuditEvent::new(AuditKind::SignIn, AuditResult::Success).actor(a).subject(s)`.
+#[derive(Debug, Clone)]
 pub struct AuditEvent<'a> {
-    pub kind: &'a str,
-    /// Who acted (user name, or `cli`).
+    pub kind: AuditKind,
+    pub result: AuditResult,
+    /// Who acted (`user@domain`, `cli`, `api-key:…`).
     pub actor: Option<&'a str>,
     /// Whom it concerned (user name as typed, lower-cased).
     pub subject: Option<&'a str>,
     /// Domain slug.
     pub domain: Option<&'a str>,
     pub source_ip: Option<&'a str>,
-    pub result: &'a str,
     /// A short reason, never a secret.
     pub detail: Option<&'a str>,
 }
 
 impl<'a> AuditEvent<'a> {
-    pub fn new(kind: &'a str, result: &'a str) -> Self {
+    pub fn new(kind: AuditKind, result: AuditResult) -> Self {
         Self {
             kind,
             result,
-            ..Self::default()
+            actor: None,
+            subject: None,
+            domain: None,
+            source_ip: None,
+            detail: None,
         }
+    }
+
+    #[must_use]
+    pub fn actor(mut self, actor: &'a str) -> Self {
+        self.actor = Some(actor);
+        self
     }
 
     #[must_use]
@@ -73,8 +67,36 @@ impl<'a> AuditEvent<'a> {
     }
 
     #[must_use]
+    pub fn maybe_domain(mut self, domain: Option<&'a str>) -> Self {
+        self.domain = domain;
+        self
+    }
+
+    #[must_use]
+    pub fn source_ip(mut self, ip: Option<&'a str>) -> Self {
+        self.source_ip = ip;
+        self
+    }
+
+    #[must_use]
     pub fn detail(mut self, detail: &'a str) -> Self {
         self.detail = Some(detail);
+        self
+    }
+
+    /// The same event with another result (a refusal of the operation).
+    #[must_use]
+    pub fn with_result(mut self, result: AuditResult) -> Self {
+        self.result = result;
+        self
+    }
+
+    /// The same event with another kind and result (e.g. the lock that a
+    /// failure causes, recorded beside it).
+    #[must_use]
+    pub fn as_kind(mut self, kind: AuditKind, result: AuditResult) -> Self {
+        self.kind = kind;
+        self.result = result;
         self
     }
 }
@@ -124,12 +146,12 @@ impl<'a> Bounded<'a> {
     fn of(e: &AuditEvent<'a>) -> Self {
         let name = |v: Option<&'a str>| v.map(|v| bounded(v, MAX_NAME_CHARS));
         Self {
-            kind: bounded(e.kind, MAX_NAME_CHARS),
+            kind: Cow::Borrowed(e.kind.as_str()),
             actor: name(e.actor),
             subject: name(e.subject),
             domain: name(e.domain),
             source_ip: name(e.source_ip),
-            result: bounded(e.result, MAX_NAME_CHARS),
+            result: Cow::Borrowed(e.result.as_str()),
             detail: e.detail.map(|v| bounded(v, MAX_DETAIL_CHARS)),
         }
     }
@@ -181,12 +203,12 @@ const MAX_PENDING: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct DeferredKey {
-    kind: String,
+    kind: AuditKind,
     actor: Option<String>,
     subject: Option<String>,
     domain: Option<String>,
     source_ip: Option<String>,
-    result: String,
+    result: AuditResult,
     detail: Option<String>,
 }
 
@@ -219,15 +241,16 @@ impl Deferred {
     /// when too much is pending already: then the caller writes it itself.
     fn push(&self, at: i64, event: &AuditEvent<'_>) -> bool {
         // Bounded before it is kept, so what waits in memory is bounded too.
+        let (kind_of, result_of) = (event.kind, event.result);
         let event = Bounded::of(event);
         let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         let key = DeferredKey {
-            kind: event.kind.into_owned(),
+            kind: kind_of,
             actor: owned(event.actor),
             subject: owned(event.subject),
             domain: owned(event.domain),
             source_ip: owned(event.source_ip),
-            result: event.result.into_owned(),
+            result: result_of,
             detail: owned(event.detail),
         };
         let tally = Tally {
@@ -312,12 +335,12 @@ async fn write_batch(pool: &AnyPool, batch: &[(DeferredKey, Tally)]) -> Result<(
     for (key, tally) in batch {
         let detail = counted_detail(key.detail.as_deref(), *tally);
         let event = AuditEvent {
-            kind: &key.kind,
+            kind: key.kind,
             actor: key.actor.as_deref(),
             subject: key.subject.as_deref(),
             domain: key.domain.as_deref(),
             source_ip: key.source_ip.as_deref(),
-            result: &key.result,
+            result: key.result,
             detail: detail.as_deref(),
         };
         record(&mut *tx, tally.first_at, &event).await?;
@@ -371,11 +394,9 @@ mod tests {
     use super::*;
 
     fn event(subject: &str) -> AuditEvent<'_> {
-        AuditEvent {
-            subject: Some(subject),
-            detail: Some("account locked"),
-            ..AuditEvent::new(kind::SIGN_IN, result::LOCKED)
-        }
+        AuditEvent::new(AuditKind::SignIn, AuditResult::Locked)
+            .subject(subject)
+            .detail("account locked")
     }
 
     #[test]

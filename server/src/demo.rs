@@ -5,11 +5,12 @@
 use latchkey_shared::Username;
 use sqlx::Row;
 
-use crate::admin::{insert_domain, insert_user, NewDomain};
-use crate::audit::{self, kind, result, AuditEvent};
+use crate::provisioning::{insert_domain, insert_user, NewDomain};
+use crate::accounts::staff::write_role;
+use crate::accounts::Actor;
+use crate::audit::{self, AuditKind};
 use crate::password::generate_temporary_password;
-use crate::routes::admin::set_role;
-use crate::routes::bootstrap::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
+use crate::site::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
 use crate::state::AppState;
 use latchkey_shared::admin::Role;
 
@@ -200,11 +201,10 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<Option<DemoSeeded
             Some(expires),
         )
         .await?;
-        set_role(&mut tx, id, role, &[partners]).await?;
+        write_role(&mut tx, id, role, &[partners]).await?;
     }
-    let mut ev = AuditEvent::new(kind::DEMO_SEED, result::SUCCESS);
-    ev.actor = Some("cli");
-    ev.detail = Some("demo data seeded");
+    let actor = Actor::cli();
+    let ev = actor.did(AuditKind::CliDemoSeed).detail("demo data seeded");
     audit::record(&mut *tx, now, &ev).await?;
     tx.commit().await?;
 

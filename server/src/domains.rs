@@ -6,6 +6,7 @@ use latchkey_shared::PasswordPolicy;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::accounts::store::StoreKind;
 use crate::db::{Db, RowExt};
 use crate::error::AppError;
 
@@ -20,9 +21,11 @@ pub struct Domain {
     pub policy: PasswordPolicy,
     pub lockout_threshold: Option<i64>,
     pub lockout_minutes: Option<i64>,
+    /// Where this domain's passwords live.
+    pub store: StoreKind,
 }
 
-const COLUMN_NAMES: [&str; 9] = [
+const COLUMN_NAMES: [&str; 10] = [
     "id",
     "slug",
     "name",
@@ -32,6 +35,7 @@ const COLUMN_NAMES: [&str; 9] = [
     "policy_version",
     "lockout_threshold",
     "lockout_minutes",
+    "credential_store",
 ];
 
 static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| COLUMN_NAMES.join(", "));
@@ -69,6 +73,12 @@ impl Domain {
             policy,
             lockout_threshold: row.try_get(col("lockout_threshold").as_str())?,
             lockout_minutes: row.try_get(col("lockout_minutes").as_str())?,
+            store: {
+                let text: String = row.try_get(col("credential_store").as_str())?;
+                StoreKind::parse(&text).ok_or_else(|| {
+                    AppError::internal(format!("domain has an unknown credential store {text:?}"))
+                })?
+            },
         })
     }
 

@@ -152,3 +152,71 @@ pub async fn is_locked(
     };
     Ok(lock_active(locked_at, policy, now))
 }
+
+/// A name's lock as staff see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockState {
+    pub locked: bool,
+    /// When the lock lifts by itself; `None` while locked means never.
+    pub locked_until: Option<i64>,
+    pub failed_attempts: i64,
+}
+
+impl LockState {
+    /// From a failure counter row (`None`s when there is none), with
+    /// [`lock_active`] deciding, so it agrees with the sign-in.
+    pub fn of(
+        policy: LockoutPolicy,
+        failed: Option<i64>,
+        locked_at: Option<i64>,
+        now: i64,
+    ) -> Self {
+        let failed = failed.unwrap_or(0);
+        match locked_at {
+            Some(at) if lock_active(locked_at, policy, now) => Self {
+                locked: true,
+                locked_until: (policy.lock_secs > 0).then(|| at + policy.lock_secs),
+                failed_attempts: failed,
+            },
+            // The lock has lifted by itself: the next attempt starts afresh.
+            Some(_) => Self {
+                locked: false,
+                locked_until: None,
+                failed_attempts: 0,
+            },
+            None => Self {
+                locked: false,
+                locked_until: None,
+                failed_attempts: failed,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(s: LockState) -> (bool, Option<i64>, i64) {
+        (s.locked, s.locked_until, s.failed_attempts)
+    }
+
+    #[test]
+    fn locks_lift_after_their_time() {
+        let p = LockoutPolicy {
+            threshold: 5,
+            lock_secs: 60,
+        };
+        assert_eq!(state(LockState::of(p, Some(5), Some(100), 120)), (true, Some(160), 5));
+        assert_eq!(state(LockState::of(p, Some(5), Some(100), 160)), (false, None, 0));
+        assert_eq!(state(LockState::of(p, Some(2), None, 160)), (false, None, 2));
+        let forever = LockoutPolicy {
+            threshold: 5,
+            lock_secs: 0,
+        };
+        assert_eq!(
+            state(LockState::of(forever, Some(5), Some(1), 1_000_000)),
+            (true, None, 5)
+        );
+    }
+}

@@ -499,7 +499,7 @@ pub mod demo {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         let username = Username::parse(USERNAME).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let id = crate::admin::insert_user(
+        let id = crate::provisioning::insert_user(
             conn,
             now,
             user_domain,
@@ -515,7 +515,38 @@ pub mod demo {
             .iter()
             .map(|(q, _, h)| (q.clone(), h.clone()))
             .collect();
-        crate::routes::enrolment::replace_answers(conn, id, &rows, now).await?;
+        crate::accounts::enrolment::replace_answers(conn, id, &rows, now).await?;
         Ok(())
+    }
+}
+
+/// The CAPTCHAs' answers, kept for the test-only endpoints
+/// (`routes::test_hooks`); compiled in only with the `test-hooks` feature.
+#[cfg(feature = "test-hooks")]
+pub mod captcha_answers {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    static ANSWERS: Mutex<Option<(HashMap<String, String>, String)>> = Mutex::new(None);
+
+    /// Called when a CAPTCHA is issued for the flow whose stored id is `flow_id`.
+    pub fn remember(flow_id: &str, text: &str) {
+        let mut guard = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, latest) = guard.get_or_insert_with(Default::default);
+        map.insert(flow_id.to_owned(), text.to_owned());
+        *latest = text.to_owned();
+    }
+
+    pub fn for_flow(flow_id: &str) -> Option<String> {
+        let guard = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().and_then(|(m, _)| m.get(flow_id).cloned())
+    }
+
+    pub fn latest() -> Option<String> {
+        let guard = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .map(|(_, l)| l.clone())
+            .filter(|l| !l.is_empty())
     }
 }

@@ -21,7 +21,7 @@ pub struct AppState {
     pub deferred_audit: Arc<crate::audit::Deferred>,
     /// The CSP and the other headers of every response.
     pub security_headers: Arc<crate::security_headers::SecurityHeaders>,
-    pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::routes::bootstrap::CachedBootstrap>>>,
+    pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::site::CachedBootstrap>>>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod api;
 pub mod bounds;
+pub mod dates;
 pub mod normalize;
 pub mod policy;
 pub mod self_service;

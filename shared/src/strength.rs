@@ -16,6 +16,8 @@ use crate::policy::{
 /// (zxcvbn 3.1 itself stops at 100). The length rules still see the whole
 /// password.
 pub const MAX_ESTIMATED_CHARS: usize = 256;
+/// The server-only rule's wording (the breached list is not sent to clients).
+pub const NOT_BREACHED_RULE: &str = "Not in the list of known breached passwords";
 
 /// User inputs are cut to this length for the same reason.
 const MAX_USER_INPUT_CHARS: usize = 256;

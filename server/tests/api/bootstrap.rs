@@ -163,9 +163,9 @@ async fn demo_data_is_seeded_once_into_an_empty_database(backend: Backend) {
     let app2 = latchkey_server::Application::build(test_config(&other.url))
         .await
         .unwrap();
-    latchkey_server::admin::create_domain(
+    latchkey_server::provisioning::create_domain(
         app2.state(),
-        &latchkey_server::admin::NewDomain::new("acme", "Acme"),
+        &latchkey_server::provisioning::NewDomain::new("acme", "Acme"),
     )
     .await
     .unwrap();

@@ -451,7 +451,7 @@ async fn no_hostile_request_to_any_documented_operation_gets_a_5xx(backend: Back
     let user = app.add_user("jsmith", "Jane Smith", STRONG).await;
     app.add_user_in(STAFF_DOMAIN, STAFF_NAME, "Fuzz Admin", STRONG_3, false)
         .await;
-    latchkey_server::staff_cli::set_user_role(
+    latchkey_server::cli::staff::set_user_role(
         &app.state,
         STAFF_DOMAIN,
         STAFF_NAME,

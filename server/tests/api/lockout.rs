@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_server::admin::{self, NewDomain};
+use latchkey_server::provisioning::{self, NewDomain};
 use latchkey_server::{Application, MockClock};
 use latchkey_shared::api::{messages, ErrorCode};
 use reqwest::StatusCode;
@@ -219,7 +219,7 @@ async fn a_lock_is_audited(backend: Backend) {
 
 async fn a_domain_can_override_the_lockout_threshold(backend: Backend) {
     let app = spawn_app(backend).await;
-    latchkey_server::admin::set_domain_lockout(&app.state, "partners", Some(3), None)
+    latchkey_server::provisioning::set_domain_lockout(&app.state, "partners", Some(3), None)
         .await
         .unwrap();
     app.add_user("jsmith", "Jane Smith", STRONG).await;
@@ -371,7 +371,7 @@ async fn refusals_of_a_locked_account_are_written_at_a_graceful_shutdown(backend
         .await
         .unwrap();
     let state = app.state().clone();
-    admin::create_domain(&state, &NewDomain::new("partners", "Partners"))
+    provisioning::create_domain(&state, &NewDomain::new("partners", "Partners"))
         .await
         .unwrap();
     let url = format!(

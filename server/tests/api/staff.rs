@@ -1,7 +1,7 @@
 //! Roles, the LRA console API and re-authentication: every action and every
 //! refusal (role, domain scope, re-authentication, bad input).
 
-use latchkey_server::staff_cli;
+use latchkey_server::cli::staff as staff_cli;
 use latchkey_shared::admin::{
     paths, ReauthRequest, Role, StaffActionRequest, TemporaryPasswordIssued, UserSearchResponse,
     UserState,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use latchkey_server::admin::{self, NewDomain};
+use latchkey_server::provisioning::{self, NewDomain};
 use latchkey_server::session::SignedIn;
 use latchkey_server::{AppState, Application, Config, MockClock};
 use latchkey_shared::api::{
@@ -131,7 +131,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
             unavailable_text: Some("SSPM is not available for HHSC Domain Users.".into()),
         },
     ] {
-        admin::create_domain(&state, &d)
+        provisioning::create_domain(&state, &d)
             .await
             .expect("domain created");
     }
@@ -229,7 +229,7 @@ impl TestApp {
         let now = self.state.now();
         let expires = temporary.then(|| now + self.state.config.temp_password_secs());
         let mut conn = self.state.db.pool.acquire().await.expect("connection");
-        let id = admin::insert_user(
+        let id = provisioning::insert_user(
             &mut conn,
             now,
             domain_id,
@@ -360,7 +360,7 @@ impl TestApp {
     }
 
     pub async fn set_policy(&self, domain: &str, policy: PasswordPolicy) -> u32 {
-        admin::set_domain_policy(&self.state, domain, &policy)
+        provisioning::set_domain_policy(&self.state, domain, &policy)
             .await
             .expect("policy set")
     }

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::admin::{self, NewDomain};
+use crate::provisioning::{self, NewDomain};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{demo, staff_cli, Application};
+use crate::{demo, Application};
+
+pub mod staff;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -198,13 +200,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 sspm_available: !args.no_sspm,
                 unavailable_text: args.unavailable_text,
             };
-            admin::create_domain(&state, &domain).await?;
+            provisioning::create_domain(&state, &domain).await?;
             eprintln!("Created domain {}", domain.slug);
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
-            let created = admin::create_user(
+            let created = provisioning::create_user(
                 &state,
                 &args.domain,
                 &args.username,
@@ -216,7 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(AdminCommand::Create(args)) => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
-            let created = staff_cli::create_administrator(
+            let created = staff::create_administrator(
                 &state,
                 &args.domain,
                 &args.username,
@@ -230,7 +232,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
             let text = std::fs::read_to_string(&args.file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-            let n = staff_cli::import_users(&state, &text, &args.output).await?;
+            let n = staff::import_users(&state, &text, &args.output).await?;
             eprintln!(
                 "Imported {n} users; temporary passwords in {}",
                 args.output.display()
@@ -239,14 +241,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Unlock(args)) => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
-            staff_cli::unlock(&state, &args.domain, &args.username, &args.reason).await?;
+            staff::unlock(&state, &args.domain, &args.username, &args.reason).await?;
             eprintln!("Unlocked {} in {}", args.username, args.domain);
             Ok(())
         }
         Command::User(UserCommand::TempPassword(args)) => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
             let password =
-                staff_cli::temporary_password(&state, &args.domain, &args.username, &args.reason)
+                staff::temporary_password(&state, &args.domain, &args.username, &args.reason)
                     .await?;
             print_line(&password)
         }
@@ -258,7 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 other => anyhow::bail!("unknown role {other:?}: use user, lra or admin"),
             };
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
-            staff_cli::set_user_role(
+            staff::set_user_role(
                 &state,
                 &args.domain,
                 &args.username,

@@ -5,7 +5,8 @@ use anyhow::{anyhow, bail, Context};
 use latchkey_shared::{PasswordPolicy, Username};
 use sqlx::{AnyConnection, Row};
 
-use crate::audit::{self, kind, result, AuditEvent};
+use crate::accounts::Actor;
+use crate::audit::{self, AuditKind};
 use crate::domains::{self, valid_slug};
 use crate::password::generate_temporary_password;
 use crate::state::AppState;
@@ -116,9 +117,8 @@ pub async fn create_domain(state: &AppState, d: &NewDomain) -> anyhow::Result<i6
     let now = state.now();
     let mut tx = state.db.pool.begin().await?;
     let id = insert_domain(&mut tx, now, d).await?;
-    let mut ev = AuditEvent::new(kind::DOMAIN_CREATE, result::SUCCESS);
-    ev.actor = Some("cli");
-    ev.domain = Some(&d.slug);
+    let actor = Actor::cli();
+    let ev = actor.did(AuditKind::CliDomainCreate).domain(&d.slug);
     audit::record(&mut *tx, now, &ev).await?;
     tx.commit().await?;
     Ok(id)
@@ -170,10 +170,11 @@ pub async fn create_user(
     )
     .await?;
     let key = username.key();
-    let mut ev = AuditEvent::new(kind::USER_CREATE, result::SUCCESS);
-    ev.actor = Some("cli");
-    ev.subject = Some(&key);
-    ev.domain = Some(&domain.slug);
+    let actor = Actor::cli();
+    let ev = actor
+        .did(AuditKind::CliUserCreate)
+        .subject(&key)
+        .domain(&domain.slug);
     audit::record(&mut *tx, now, &ev).await?;
     tx.commit().await?;
     Ok(CreatedUser {

@@ -11,18 +11,13 @@ use latchkey_shared::admin::Role;
 use latchkey_shared::Username;
 use sqlx::Row;
 
-use crate::admin::{self, CreatedUser};
-use crate::audit::{self, result, AuditEvent};
+use crate::accounts::staff::{self as ops, load_target, Target};
+use crate::accounts::Actor;
+use crate::audit::{self, AuditKind};
 use crate::domains;
-use crate::routes::admin::set_role;
-use crate::routes::lra::{issue_temporary_password, unlock_user, Actor};
-use crate::staff::{self, kind, load_target, Target};
+use crate::provisioning::{self, CreatedUser};
+use crate::staff;
 use crate::state::AppState;
-
-const CLI: Actor<'static> = Actor {
-    name: "cli",
-    ip: None,
-};
 
 async fn target(state: &AppState, domain: &str, username: &str) -> anyhow::Result<Target> {
     let d = domains::by_slug(&state.db, domain)
@@ -52,33 +47,20 @@ pub async fn set_user_role(
     lra_domains: &[String],
 ) -> anyhow::Result<()> {
     let t = target(state, domain, username).await?;
-    let mut ids = Vec::new();
-    if role == Role::Lra {
-        if lra_domains.is_empty() {
-            bail!("an LRA needs at least one domain (--lra-domains partners,hrcc)");
-        }
-        for slug in lra_domains {
-            let d = domains::by_slug(&state.db, slug)
-                .await?
-                .ok_or_else(|| anyhow!("no domain with slug {slug:?}"))?;
-            ids.push(d.id);
-        }
+    if role == Role::Lra && lra_domains.is_empty() {
+        bail!("an LRA needs at least one domain (--lra-domains partners,hrcc)");
     }
-    let mut tx = state.db.pool.begin().await?;
-    set_role(&mut tx, t.state.id, role, &ids).await?;
-    let detail = format!("{} -> {}", t.state.role.as_str(), role.as_str());
-    let ev = AuditEvent {
-        kind: kind::CLI_ROLE_CHANGE,
-        actor: Some("cli"),
-        subject: Some(&t.username_key),
-        domain: Some(&t.state.domain),
-        source_ip: None,
-        result: result::SUCCESS,
-        detail: Some(&detail),
-    };
-    audit::record(&mut *tx, state.now(), &ev).await?;
-    tx.commit().await?;
-    Ok(())
+    ops::change_role(
+        state,
+        &t,
+        &Actor::cli(),
+        AuditKind::CliRoleChange,
+        role,
+        lra_domains,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))
 }
 
 /// `latchkey admin create`: a new administrator with a temporary password.
@@ -89,7 +71,7 @@ pub async fn create_administrator(
     display_name: &str,
     email: Option<&str>,
 ) -> anyhow::Result<CreatedUser> {
-    let created = admin::create_user(state, domain, username, display_name, email).await?;
+    let created = provisioning::create_user(state, domain, username, display_name, email).await?;
     set_user_role(state, domain, username, Role::Admin, &[]).await?;
     Ok(created)
 }
@@ -103,7 +85,7 @@ pub async fn unlock(
 ) -> anyhow::Result<()> {
     let t = target(state, domain, username).await?;
     let reason = staff::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
-    unlock_user(state, &t, &CLI, kind::CLI_UNLOCK, &reason)
+    ops::unlock(state, &t, &Actor::cli(), AuditKind::CliUnlock, &reason)
         .await
         .map_err(|e| anyhow!("{e}"))
 }
@@ -118,7 +100,7 @@ pub async fn temporary_password(
     let t = target(state, domain, username).await?;
     let reason = staff::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
     let (password, _) =
-        issue_temporary_password(state, &t, &CLI, kind::CLI_TEMPORARY_PASSWORD, &reason)
+        ops::issue_temporary_password(state, &t, &Actor::cli(), AuditKind::CliTemporaryPassword, &reason)
             .await
             .map_err(|e| anyhow!("{e}"))?;
     Ok(password)
@@ -281,7 +263,7 @@ pub async fn import_users(state: &AppState, csv: &str, output: &Path) -> anyhow:
     writeln!(file, "domain,username,temporary_password")?;
     let mut created = 0;
     for row in &rows {
-        let user = admin::create_user(
+        let user = provisioning::create_user(
             state,
             &row.domain,
             &row.username,
@@ -300,9 +282,8 @@ pub async fn import_users(state: &AppState, csv: &str, output: &Path) -> anyhow:
     }
     file.sync_all()?;
     let detail = format!("{created} users imported");
-    let mut ev = AuditEvent::new(kind::CLI_IMPORT, result::SUCCESS);
-    ev.actor = Some("cli");
-    ev.detail = Some(&detail);
+    let actor = Actor::cli();
+    let ev = actor.did(AuditKind::CliUserImport).detail(&detail);
     audit::record(&state.db.pool, state.now(), &ev).await?;
     Ok(created)
 }

@@ -1,0 +1,74 @@
+//! The current password, proved again (Change Password, changing the
+//! enrolment, a staff member's re-entry): written once so that every place
+//! counts it toward the lockout and audits it the same way.
+
+use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
+use crate::domains::Domain;
+use crate::error::{AppError, AppResult};
+use crate::lockout::{self, LockoutPolicy, Reservation};
+use crate::password::HashTicket;
+use crate::state::AppState;
+use crate::users::UserRecord;
+
+use super::store::{CredentialStore, Store};
+
+/// Checks `password` as `account`'s current one, exactly like a sign-in: a
+/// failure is reserved first (so parallel attempts cannot get more checks
+/// than the threshold), a locked account is refused without a check, and a
+/// right password clears the count. `event` is the operation's audit event
+/// (its kind, actor, subject, domain and source): a refusal is recorded
+/// with it, and the failure that locks the account also as
+/// [`AuditKind::AccountLocked`], in one transaction.
+///
+/// Returns the place in the hashing queue, for the operation's own hashing.
+#[tracing::instrument(name = "verify_current_password", skip_all, fields(user_id = account.id, kind = %event.kind))]
+pub async fn verify_current_password(
+    state: &AppState,
+    domain: &Domain,
+    account: &UserRecord,
+    password: &str,
+    event: &AuditEvent<'_>,
+) -> AppResult<HashTicket> {
+    let ticket = state.hasher.ticket()?;
+    let policy = LockoutPolicy::resolve(
+        domain.lockout_threshold,
+        domain.lockout_minutes,
+        &state.config,
+    );
+    let now = state.now();
+    let locks = match lockout::reserve(&state.db, domain.id, &account.username_key, policy, now)
+        .await?
+    {
+        Reservation::Locked => {
+            let refused = event
+                .clone()
+                .with_result(AuditResult::Locked)
+                .detail("account locked");
+            audit::record(&state.db.pool, now, &refused).await?;
+            return Err(AppError::AccountLocked);
+        }
+        Reservation::Allowed { locks, .. } => locks,
+    };
+    let verified = Store::for_domain(domain)
+        .verify(&ticket, Some(account), password)
+        .await?;
+    if !verified.matched || account.disabled {
+        let mut tx = state.db.pool.begin().await?;
+        let failed = event
+            .clone()
+            .with_result(AuditResult::Failure)
+            .detail("wrong current password");
+        audit::record(&mut *tx, now, &failed).await?;
+        if locks {
+            let locked = event
+                .clone()
+                .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
+                .detail("failed sign-in threshold reached");
+            audit::record(&mut *tx, now, &locked).await?;
+        }
+        tx.commit().await?;
+        return Err(AppError::InvalidCredentials);
+    }
+    lockout::reset(&state.db, domain.id, &account.username_key).await?;
+    Ok(ticket)
+}

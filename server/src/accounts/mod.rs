@@ -1,0 +1,59 @@
+//! The service layer: every operation on an account, whoever asks for it (a
+//! route, the command line, the demo seed). A route parses its request,
+//! calls one operation here and maps the result to a response; nothing here
+//! knows about HTTP beyond [`AppError`](crate::error::AppError).
+//!
+//! Lockout, sessions, enrolment and audit are Latchkey's and live here,
+//! above the domain's [`CredentialStore`](store::CredentialStore): the store
+//! only verifies, stores and resets passwords (and, for a directory, reads
+//! its own locks), so a second kind of store plugs in below without
+//! touching the routes or the lockout.
+
+pub mod change;
+mod current_password;
+pub mod enrolment;
+pub mod new_password;
+pub mod portal;
+pub mod recovery;
+pub mod sign_in;
+pub mod staff;
+pub mod store;
+
+pub use current_password::verify_current_password;
+
+use crate::audit::{AuditEvent, AuditKind, AuditResult};
+
+/// Who acts and from where, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `user@domain` for staff, the user name for a user acting on their
+    /// own account, `cli`, `api-key:<name>`.
+    pub name: String,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn new(name: impl Into<String>, ip: Option<String>) -> Self {
+        Self {
+            name: name.into(),
+            ip,
+        }
+    }
+
+    /// The command line (no address).
+    pub fn cli() -> Self {
+        Self::new("cli", None)
+    }
+
+    /// An event by this actor, from their address.
+    pub fn event(&self, kind: AuditKind, result: AuditResult) -> AuditEvent<'_> {
+        AuditEvent::new(kind, result)
+            .actor(&self.name)
+            .source_ip(self.ip.as_deref())
+    }
+
+    /// A successful `kind` by this actor; add subject, domain and detail.
+    pub fn did(&self, kind: AuditKind) -> AuditEvent<'_> {
+        self.event(kind, AuditResult::Success)
+    }
+}

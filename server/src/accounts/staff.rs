@@ -1,0 +1,502 @@
+//! What staff (an LRA, an administrator) and the command line do to an
+//! account: re-enter their own password, find accounts, see one, unlock it,
+//! issue a temporary password, clear its enrolment, disable or enable it,
+//! change its role. Each change is one transaction with its audit row.
+
+use latchkey_shared::admin::{
+    ReauthResponse, Role, TemporaryPasswordIssued, UserSearchResponse, UserState,
+    REAUTH_WINDOW_SECS,
+};
+use sqlx::{Any, Row, Transaction};
+
+use super::store::{CredentialStore, PasswordSet, SearchScope, Store, SEARCH_LIMIT};
+use super::{verify_current_password, Actor};
+use crate::audit::{self, AuditKind, AuditResult};
+use crate::db::RowExt;
+use crate::domains;
+use crate::error::{AppError, AppResult};
+use crate::lockout::{self, LockState, LockoutPolicy};
+use crate::password::generate_temporary_password;
+use crate::staff::{valid_reason, Staff};
+use crate::state::AppState;
+use crate::users::{self, UserRecord};
+
+/// An account as staff see it, with what is needed to act on it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub state: UserState,
+    pub domain_id: i64,
+    pub username_key: String,
+    pub password_hash: String,
+}
+
+/// The account `user_id` with its lock, enrolment and staff domains.
+pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target>, AppError> {
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.username_key, u.display_name, u.email, u.password_hash, \
+                u.password_changed_at, u.temp_password, u.temp_password_expires_at, u.must_change, \
+                u.disabled, u.role, u.domain_id, \
+                (SELECT MAX(a.created_at) FROM security_answers a WHERE a.user_id = u.id) AS enrolled_at, d.slug, d.name AS domain_name, \
+                d.lockout_threshold, d.lockout_minutes, f.failed_count, f.locked_at \
+         FROM users u JOIN domains d ON d.id = u.domain_id \
+         LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \
+         WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let role = Role::parse(&row.try_get::<String, _>("role")?);
+    let staff_domains = if role == Role::Lra {
+        sqlx::query(
+            "SELECT d.slug FROM staff_domains s JOIN domains d ON d.id = s.domain_id \
+             WHERE s.user_id = $1 ORDER BY d.slug",
+        )
+        .bind(user_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("slug"))
+        .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let policy = LockoutPolicy::resolve(
+        row.try_get("lockout_threshold")?,
+        row.try_get("lockout_minutes")?,
+        &state.config,
+    );
+    let failed: Option<i64> = row.try_get("failed_count")?;
+    let locked_at: Option<i64> = row.try_get("locked_at")?;
+    let lock = LockState::of(policy, failed, locked_at, state.now());
+    let enrolled_at: Option<i64> = row.try_get("enrolled_at")?;
+    let temporary_password = row.flag("temp_password")?;
+    let user = UserState {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+        domain: row.try_get("slug")?,
+        domain_name: row.try_get("domain_name")?,
+        role,
+        staff_domains,
+        locked: lock.locked,
+        locked_until: lock.locked_until,
+        failed_attempts: lock.failed_attempts,
+        enrolled: enrolled_at.is_some(),
+        enrolled_at,
+        temporary_password,
+        temporary_password_expires_at: if temporary_password {
+            row.try_get("temp_password_expires_at")?
+        } else {
+            None
+        },
+        must_change: row.flag("must_change")?,
+        password_changed_at: row.try_get("password_changed_at")?,
+        disabled: row.flag("disabled")?,
+    };
+    Ok(Some(Target {
+        state: user,
+        domain_id: row.try_get("domain_id")?,
+        username_key: row.try_get("username_key")?,
+        password_hash: row.try_get("password_hash")?,
+    }))
+}
+
+
+/// Staff re-enter their password (counted toward the lockout like a
+/// sign-in): credential-changing actions need it within the last
+/// [`REAUTH_WINDOW_SECS`].
+pub async fn reauth(state: &AppState, staff: &Staff, actor: &Actor, password: &str) -> AppResult<ReauthResponse> {
+    let user = &staff.user;
+    let domain = domains::by_id(&state.db, user.domain_id)
+        .await?
+        .ok_or(AppError::NotAuthenticated)?;
+    let account = users::by_id(&state.db, user.user_id)
+        .await?
+        .ok_or(AppError::NotAuthenticated)?;
+    let event = actor
+        .event(AuditKind::StaffReauth, AuditResult::Success)
+        .subject(&user.username_key)
+        .domain(&domain.slug);
+    drop(verify_current_password(state, &domain, &account, password, &event).await?);
+    let now = state.now();
+    let mut tx = state.db.pool.begin().await?;
+    mark_reauthenticated(&mut tx, &user.session_id, now).await?;
+    audit::record(&mut *tx, now, &event).await?;
+    tx.commit().await?;
+    Ok(ReauthResponse {
+        valid_until: now + REAUTH_WINDOW_SECS,
+    })
+}
+
+async fn mark_reauthenticated(
+    tx: &mut Transaction<'_, Any>,
+    session_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `%`, `_` and `\` taken literally in a `LIKE … ESCAPE '\'` pattern.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The accounts whose name or display name contains `q`, in the caller's
+/// domains.
+pub async fn search(state: &AppState, staff: &Staff, q: &str) -> AppResult<UserSearchResponse> {
+    let scope = if staff.is_admin() {
+        SearchScope::Everyone
+    } else {
+        SearchScope::Domains(&staff.domain_ids)
+    };
+    let mut users = Store::of(crate::accounts::store::StoreKind::Local)
+        .search(&state.db, &state.config, scope, &like_pattern(q), state.now())
+        .await?;
+    let truncated = users.len() > SEARCH_LIMIT;
+    users.truncate(SEARCH_LIMIT);
+    Ok(UserSearchResponse { users, truncated })
+}
+
+/// The account if the caller may see it; 404 otherwise (as if absent), and
+/// an audit row for a look outside the caller's domains.
+pub async fn visible_target(state: &AppState, staff: &Staff, id: i64) -> AppResult<Target> {
+    match load_target(state, id).await? {
+        Some(t) if staff.covers(t.domain_id) => Ok(t),
+        Some(t) => {
+            let actor = Actor::new(staff.actor(), None);
+            let ev = actor
+                .event(AuditKind::StaffView, AuditResult::Refused)
+                .subject(&t.username_key)
+                .domain(&t.state.domain)
+                .detail("outside the caller's domains");
+            audit::record(&state.db.pool, state.now(), &ev).await?;
+            Err(AppError::NotFound)
+        }
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// The checks every staff action makes, in order: scope (404), the target's
+/// role (an LRA acts only on plain users; 403), a recent password entry
+/// (403 `reauth_required`), a reason (400).
+pub async fn prepare_action(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    reason: &str,
+) -> AppResult<(Target, String)> {
+    let target = visible_target(state, staff, id).await?;
+    if !staff.is_admin() && target.state.role != Role::User {
+        return Err(AppError::Forbidden(
+            "Only an administrator may act on a staff account.".to_owned(),
+        ));
+    }
+    staff.require_fresh(state.now())?;
+    let reason = valid_reason(reason)?;
+    Ok((target, reason))
+}
+
+/// The account's state as staff see it now.
+pub async fn reload(state: &AppState, id: i64) -> AppResult<UserState> {
+    Ok(load_target(state, id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .state)
+}
+
+async fn account_of(state: &AppState, target: &Target) -> AppResult<(UserRecord, Store)> {
+    let account = users::by_id(&state.db, target.state.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let domain = domains::by_id(&state.db, target.domain_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((account, Store::for_domain(&domain)))
+}
+
+/// Lifts a lock: Latchkey's failure counter and the store's own lock, with
+/// the audit row, in one transaction.
+pub async fn unlock(
+    state: &AppState,
+    target: &Target,
+    actor: &Actor,
+    kind: AuditKind,
+    reason: &str,
+) -> AppResult<()> {
+    let (account, store) = account_of(state, target).await?;
+    let mut tx = state.db.pool.begin().await?;
+    lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
+    store.lift_lock(&mut tx, &account).await?;
+    let ev = actor
+        .did(kind)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(reason);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A fresh temporary password (shown once): it must be changed at first use
+/// and expires after `temp_password_hours`. Also lifts any lock and ends the
+/// user's sessions. Returns `(password, expires_at)`.
+pub async fn issue_temporary_password(
+    state: &AppState,
+    target: &Target,
+    actor: &Actor,
+    kind: AuditKind,
+    reason: &str,
+) -> AppResult<(String, i64)> {
+    let (account, store) = account_of(state, target).await?;
+    let password = generate_temporary_password();
+    let new = store.prepare(&state.hasher.ticket()?, &password).await?;
+    let now = state.now();
+    let expires_at = now + state.config.temp_password_secs();
+    let mut tx = state.db.pool.begin().await?;
+    store
+        .store_password(&mut tx, &account, &new, PasswordSet::Temporary { expires_at }, 0, now)
+        .await?;
+    end_sessions(&mut tx, account.id).await?;
+    lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
+    store.lift_lock(&mut tx, &account).await?;
+    let ev = actor
+        .did(kind)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(reason);
+    audit::record(&mut *tx, now, &ev).await?;
+    tx.commit().await?;
+    Ok((password, expires_at))
+}
+
+/// [`issue_temporary_password`] for a staff member, answered with the
+/// account's new state.
+pub async fn temporary_password(
+    state: &AppState,
+    staff: &Staff,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> AppResult<TemporaryPasswordIssued> {
+    let (target, reason) = prepare_action(state, staff, id, reason).await?;
+    let (temporary_password, expires_at) = issue_temporary_password(
+        state,
+        &target,
+        actor,
+        AuditKind::StaffTemporaryPassword,
+        &reason,
+    )
+    .await?;
+    Ok(TemporaryPasswordIssued {
+        temporary_password,
+        expires_at,
+        user: reload(state, id).await?,
+    })
+}
+
+/// Ends every session of the user (in the caller's transaction).
+pub async fn end_sessions(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The user must enrol again: their answers are deleted.
+pub async fn clear_enrolment(
+    state: &AppState,
+    staff: &Staff,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> AppResult<UserState> {
+    let (target, reason) = prepare_action(state, staff, id, reason).await?;
+    let mut tx = state.db.pool.begin().await?;
+    users::clear_enrolment(&mut tx, id).await?;
+    let ev = actor
+        .did(AuditKind::StaffClearEnrolment)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(&reason);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    reload(state, id).await
+}
+
+/// Disables (ending the sessions) or enables an account.
+pub async fn set_disabled(
+    state: &AppState,
+    staff: &Staff,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+    disabled: bool,
+) -> AppResult<UserState> {
+    let (target, reason) = prepare_action(state, staff, id, reason).await?;
+    if target.state.id == staff.user.user_id {
+        return Err(AppError::BadRequest(
+            "You cannot disable or enable your own account.".to_owned(),
+        ));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    write_disabled(&mut tx, id, disabled).await?;
+    if disabled {
+        end_sessions(&mut tx, id).await?;
+    }
+    let kind = if disabled {
+        AuditKind::StaffDisable
+    } else {
+        AuditKind::StaffEnable
+    };
+    let ev = actor
+        .did(kind)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(&reason);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    reload(state, id).await
+}
+
+async fn write_disabled(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    disabled: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(disabled)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Sets a user's role (and an LRA's domains) in `tx`.
+pub async fn write_role(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    role: Role,
+    domain_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM staff_domains WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    if role == Role::Lra {
+        for d in domain_ids {
+            sqlx::query("INSERT INTO staff_domains (user_id, domain_id) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(d)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the domains named by `slugs`; the first unknown one is named
+/// in the error.
+pub async fn domain_ids(state: &AppState, slugs: &[String]) -> AppResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        let d = domains::by_slug(&state.db, slug)
+            .await?
+            .ok_or_else(|| AppError::BadRequest(format!("There is no domain {slug:?}.")))?;
+        ids.push(d.id);
+    }
+    Ok(ids)
+}
+
+/// Gives `target` the role `role` (an LRA: for `lra_domains`), with its
+/// audit row, in one transaction.
+pub async fn change_role(
+    state: &AppState,
+    target: &Target,
+    actor: &Actor,
+    kind: AuditKind,
+    role: Role,
+    lra_domains: &[String],
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let ids = if role == Role::Lra {
+        if lra_domains.is_empty() {
+            return Err(AppError::BadRequest(
+                "Choose at least one domain for the Local Registration Authority.".to_owned(),
+            ));
+        }
+        domain_ids(state, lra_domains).await?
+    } else {
+        Vec::new()
+    };
+    let mut detail = format!("{} -> {}", target.state.role.as_str(), role.as_str());
+    if role == Role::Lra {
+        detail.push_str(&format!(" ({})", lra_domains.join(",")));
+    }
+    if let Some(reason) = reason {
+        detail.push_str(&format!(": {reason}"));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    write_role(&mut tx, target.state.id, role, &ids).await?;
+    let ev = actor
+        .did(kind)
+        .subject(&target.username_key)
+        .domain(&target.state.domain)
+        .detail(&detail);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An administrator changes someone else's role.
+pub async fn update_role(
+    state: &AppState,
+    admin: &Staff,
+    actor: &Actor,
+    id: i64,
+    role: Role,
+    lra_domains: &[String],
+    reason: &str,
+) -> AppResult<UserState> {
+    let target = load_target(state, id).await?.ok_or(AppError::NotFound)?;
+    admin.require_fresh(state.now())?;
+    let reason = valid_reason(reason)?;
+    if id == admin.user.user_id {
+        return Err(AppError::BadRequest(
+            "You cannot change your own role.".to_owned(),
+        ));
+    }
+    change_role(
+        state,
+        &target,
+        actor,
+        AuditKind::AdminRoleChange,
+        role,
+        lra_domains,
+        Some(&reason),
+    )
+    .await?;
+    reload(state, id).await
+}

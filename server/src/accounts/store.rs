@@ -1,0 +1,410 @@
+//! The seam between Latchkey and the place a domain's passwords live.
+//!
+//! A [`CredentialStore`] verifies a password, stores a new one (changed by
+//! the user, reset by the service, or temporary), says whether a password
+//! was used before, lifts a lock of its own and finds accounts for the LRA
+//! console. Everything around that (the failure counter reserved before
+//! each check, sessions, enrolment, audit) stays in the operations above
+//! it, the same for every store. Today every domain is [`StoreKind::Local`]:
+//! argon2id hashes in Latchkey's database. A directory store (LDAP, Active
+//! Directory) is one more implementation and one more [`Store`] variant.
+
+use std::future::Future;
+
+use latchkey_shared::admin::{Role, UserSummary};
+use sqlx::{Any, Row, Transaction};
+
+use crate::db::{Db, RowExt};
+use crate::error::AppError;
+use crate::lockout::{LockState, LockoutPolicy};
+use crate::password::HashTicket;
+use crate::users::{self, UserRecord};
+
+/// Which store a domain uses (the `credential_store` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Latchkey's own argon2id hashes.
+    Local,
+}
+
+impl StoreKind {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "local" => Some(Self::Local),
+            _ => None,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+        }
+    }
+}
+
+/// What a password check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub matched: bool,
+    /// The stored form should be renewed (older hash parameters).
+    pub needs_rehash: bool,
+}
+
+/// A new password made ready to store, outside any transaction (for the
+/// local store: its argon2id hash, so no hashing happens while a
+/// transaction holds a connection).
+pub struct NewCredential {
+    hash: String,
+}
+
+/// Why a password is being stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSet {
+    /// By the user, who proved the current one: kept in the history.
+    Changed,
+    /// By the service after a self-service verification: kept in the history.
+    Reset,
+    /// Issued by staff or the command line: must be changed at first use
+    /// and stops working at `expires_at`.
+    Temporary { expires_at: i64 },
+}
+
+/// Who may be listed by a search.
+#[derive(Debug, Clone, Copy)]
+pub enum SearchScope<'a> {
+    Everyone,
+    /// The domains an LRA looks after.
+    Domains(&'a [i64]),
+}
+
+/// The most accounts one search lists.
+pub const SEARCH_LIMIT: usize = 50;
+
+pub trait CredentialStore {
+    /// Checks `password` against `account`, or, for a name with no account,
+    /// does the same work and fails, so that the cost does not tell them apart.
+    fn verify(
+        &self,
+        ticket: &HashTicket,
+        account: Option<&UserRecord>,
+        password: &str,
+    ) -> impl Future<Output = Result<Verified, AppError>> + Send;
+
+    /// Prepares `password` for [`CredentialStore::store_password`].
+    fn prepare(
+        &self,
+        ticket: &HashTicket,
+        password: &str,
+    ) -> impl Future<Output = Result<NewCredential, AppError>> + Send;
+
+    /// Whether `password` is the account's current one or one of its last
+    /// `depth` previous ones.
+    fn was_used(
+        &self,
+        db: &Db,
+        ticket: &HashTicket,
+        account: &UserRecord,
+        password: &str,
+        depth: i64,
+    ) -> impl Future<Output = Result<bool, AppError>> + Send;
+
+    /// Stores `new` as the account's password, in `tx` (the transaction that
+    /// also writes the audit row). Returns false, changing nothing, when the
+    /// password changed since `account` was read.
+    fn store_password(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+        new: &NewCredential,
+        how: PasswordSet,
+        depth: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, AppError>> + Send;
+
+    /// Lifts a lock the store keeps itself (beside Latchkey's counter,
+    /// which the caller clears).
+    fn lift_lock(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+
+    /// Accounts whose user name or display name contains `pattern` (a `LIKE`
+    /// pattern), at most [`SEARCH_LIMIT`] + 1 so the caller can tell there
+    /// were more.
+    fn search(
+        &self,
+        db: &Db,
+        config: &crate::config::Config,
+        scope: SearchScope<'_>,
+        pattern: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<UserSummary>, AppError>> + Send;
+}
+
+/// The store of one domain.
+pub enum Store {
+    Local(LocalStore),
+}
+
+impl Store {
+    pub fn of(kind: StoreKind) -> Self {
+        match kind {
+            StoreKind::Local => Store::Local(LocalStore),
+        }
+    }
+
+    pub fn for_domain(domain: &crate::domains::Domain) -> Self {
+        Self::of(domain.store)
+    }
+}
+
+impl CredentialStore for Store {
+    async fn verify(
+        &self,
+        ticket: &HashTicket,
+        account: Option<&UserRecord>,
+        password: &str,
+    ) -> Result<Verified, AppError> {
+        match self {
+            Store::Local(s) => s.verify(ticket, account, password).await,
+        }
+    }
+
+    async fn prepare(&self, ticket: &HashTicket, password: &str) -> Result<NewCredential, AppError> {
+        match self {
+            Store::Local(s) => s.prepare(ticket, password).await,
+        }
+    }
+
+    async fn was_used(
+        &self,
+        db: &Db,
+        ticket: &HashTicket,
+        account: &UserRecord,
+        password: &str,
+        depth: i64,
+    ) -> Result<bool, AppError> {
+        match self {
+            Store::Local(s) => s.was_used(db, ticket, account, password, depth).await,
+        }
+    }
+
+    async fn store_password(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+        new: &NewCredential,
+        how: PasswordSet,
+        depth: i64,
+        now: i64,
+    ) -> Result<bool, AppError> {
+        match self {
+            Store::Local(s) => s.store_password(tx, account, new, how, depth, now).await,
+        }
+    }
+
+    async fn lift_lock(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+    ) -> Result<(), AppError> {
+        match self {
+            Store::Local(s) => s.lift_lock(tx, account).await,
+        }
+    }
+
+    async fn search(
+        &self,
+        db: &Db,
+        config: &crate::config::Config,
+        scope: SearchScope<'_>,
+        pattern: &str,
+        now: i64,
+    ) -> Result<Vec<UserSummary>, AppError> {
+        match self {
+            Store::Local(s) => s.search(db, config, scope, pattern, now).await,
+        }
+    }
+}
+
+/// argon2id hashes in the `users` and `password_history` tables.
+pub struct LocalStore;
+
+impl CredentialStore for LocalStore {
+    #[tracing::instrument(name = "local_store.verify", skip_all, fields(known = account.is_some()))]
+    async fn verify(
+        &self,
+        ticket: &HashTicket,
+        account: Option<&UserRecord>,
+        password: &str,
+    ) -> Result<Verified, AppError> {
+        match account {
+            Some(a) => {
+                let v = ticket.verify(password, &a.password_hash).await?;
+                Ok(Verified {
+                    matched: v.matched,
+                    needs_rehash: v.needs_rehash,
+                })
+            }
+            None => {
+                ticket.verify_dummy(password).await?;
+                Ok(Verified {
+                    matched: false,
+                    needs_rehash: false,
+                })
+            }
+        }
+    }
+
+    async fn prepare(&self, ticket: &HashTicket, password: &str) -> Result<NewCredential, AppError> {
+        Ok(NewCredential {
+            hash: ticket.hash(password).await?,
+        })
+    }
+
+    #[tracing::instrument(name = "local_store.was_used", skip_all, fields(user_id = account.id, depth))]
+    async fn was_used(
+        &self,
+        db: &Db,
+        ticket: &HashTicket,
+        account: &UserRecord,
+        password: &str,
+        depth: i64,
+    ) -> Result<bool, AppError> {
+        let mut hashes = vec![account.password_hash.clone()];
+        hashes.extend(users::password_history(db, account.id, depth).await?);
+        users::reuses_any(ticket, password, &hashes).await
+    }
+
+    #[tracing::instrument(name = "local_store.store_password", skip_all, fields(user_id = account.id, ?how))]
+    async fn store_password(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+        new: &NewCredential,
+        how: PasswordSet,
+        depth: i64,
+        now: i64,
+    ) -> Result<bool, AppError> {
+        match how {
+            PasswordSet::Changed | PasswordSet::Reset => {
+                users::replace_password(tx, account, &new.hash, depth, now).await
+            }
+            PasswordSet::Temporary { expires_at } => {
+                set_temporary_password(tx, account.id, &new.hash, expires_at, now).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn lift_lock(
+        &self,
+        _tx: &mut Transaction<'_, Any>,
+        _account: &UserRecord,
+    ) -> Result<(), AppError> {
+        // Latchkey's failure counter is the only lock a local account has.
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "local_store.search", skip_all)]
+    async fn search(
+        &self,
+        db: &Db,
+        config: &crate::config::Config,
+        scope: SearchScope<'_>,
+        pattern: &str,
+        now: i64,
+    ) -> Result<Vec<UserSummary>, AppError> {
+        let rows = search_users(db, scope, pattern).await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let policy = LockoutPolicy::resolve(
+                row.try_get("lockout_threshold")?,
+                row.try_get("lockout_minutes")?,
+                config,
+            );
+            let lock = LockState::of(
+                policy,
+                row.try_get("failed_count")?,
+                row.try_get("locked_at")?,
+                now,
+            );
+            users.push(UserSummary {
+                id: row.try_get("id")?,
+                username: row.try_get("username")?,
+                display_name: row.try_get("display_name")?,
+                domain: row.try_get("slug")?,
+                domain_name: row.try_get("domain_name")?,
+                role: Role::parse(&row.try_get::<String, _>("role")?),
+                locked: lock.locked,
+                disabled: row.flag("disabled")?,
+            });
+        }
+        Ok(users)
+    }
+}
+
+async fn set_temporary_password(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, temp_password = $3, \
+         temp_password_expires_at = $4, must_change = $5 WHERE id = $6",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(true)
+    .bind(expires_at)
+    .bind(false)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn search_users(
+    db: &Db,
+    scope: SearchScope<'_>,
+    pattern: &str,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let base = "SELECT u.id, u.username, u.username_key, u.display_name, u.role, u.disabled, \
+                d.slug, d.name AS domain_name, d.lockout_threshold, d.lockout_minutes, \
+                f.failed_count, f.locked_at \
+         FROM users u JOIN domains d ON d.id = u.domain_id \
+         LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \
+         WHERE (u.username_key LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')";
+    let limit = i64::try_from(SEARCH_LIMIT + 1).unwrap_or(i64::MAX);
+    match scope {
+        SearchScope::Everyone => {
+            sqlx::query(&format!("{base} ORDER BY u.username_key, d.slug LIMIT $2"))
+                .bind(pattern)
+                .bind(limit)
+                .fetch_all(&db.pool)
+                .await
+        }
+        SearchScope::Domains(ids) => {
+            // The ids are the caller's own, read from `staff_domains`: bound
+            // one by one, never spliced in.
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let placeholders = (0..ids.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "{base} AND u.domain_id IN ({placeholders}) ORDER BY u.username_key, d.slug LIMIT $2"
+            );
+            let mut query = sqlx::query(&sql).bind(pattern).bind(limit);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(&db.pool).await
+        }
+    }
+}
