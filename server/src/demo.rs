@@ -5,11 +5,11 @@
 use latchkey_shared::Username;
 use sqlx::Row;
 
-use crate::provisioning::{insert_domain, insert_user, NewDomain};
 use crate::accounts::staff::write_role;
 use crate::accounts::Actor;
 use crate::audit::{self, AuditKind};
 use crate::password::generate_temporary_password;
+use crate::provisioning::{insert_domain, insert_user, NewDomain};
 use crate::site::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
 use crate::state::AppState;
 use latchkey_shared::admin::Role;

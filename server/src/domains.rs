@@ -146,12 +146,4 @@ pub async fn all(db: &Db) -> Result<Vec<Domain>, AppError> {
     rows.iter().map(Domain::from_row).collect()
 }
 
-/// A slug is 1-32 of `a-z`, `0-9` and `-`, starting with a letter or digit.
-pub fn valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
-        && slug.len() <= 32
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-}
+pub use latchkey_shared::admin::valid_slug;

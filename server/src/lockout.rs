@@ -207,9 +207,18 @@ mod tests {
             threshold: 5,
             lock_secs: 60,
         };
-        assert_eq!(state(LockState::of(p, Some(5), Some(100), 120)), (true, Some(160), 5));
-        assert_eq!(state(LockState::of(p, Some(5), Some(100), 160)), (false, None, 0));
-        assert_eq!(state(LockState::of(p, Some(2), None, 160)), (false, None, 2));
+        assert_eq!(
+            state(LockState::of(p, Some(5), Some(100), 120)),
+            (true, Some(160), 5)
+        );
+        assert_eq!(
+            state(LockState::of(p, Some(5), Some(100), 160)),
+            (false, None, 0)
+        );
+        assert_eq!(
+            state(LockState::of(p, Some(2), None, 160)),
+            (false, None, 2)
+        );
         let forever = LockoutPolicy {
             threshold: 5,
             lock_secs: 0,

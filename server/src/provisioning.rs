@@ -38,8 +38,9 @@ pub async fn insert_domain(
 ) -> anyhow::Result<i64> {
     if !valid_slug(&d.slug) {
         bail!(
-            "invalid domain slug {:?}: use 1-32 of a-z, 0-9 and -",
-            d.slug
+            "invalid domain slug {:?}: {}",
+            d.slug,
+            latchkey_shared::admin::SLUG_RULE
         );
     }
     if d.name.trim().is_empty() {

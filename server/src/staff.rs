@@ -123,4 +123,3 @@ pub fn valid_reason(reason: &str) -> Result<String, AppError> {
     }
     Ok(reason.to_owned())
 }
-

@@ -275,6 +275,80 @@ pub struct DomainUpdate {
     pub self_service: Option<crate::self_service::SelfServiceSettings>,
 }
 
+/// Failed attempts that lock, when a domain sets its own.
+pub const LOCKOUT_THRESHOLD_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
+/// Minutes until a lock lifts by itself (0: never), when a domain sets its own.
+pub const LOCKOUT_MINUTES_RANGE: std::ops::RangeInclusive<i64> = 0..=10_080;
+
+/// The rule of a domain's short name, in the words every refusal uses.
+pub const SLUG_RULE: &str =
+    "The short name must be 1-32 characters of a-z, 0-9 and -, not starting with -.";
+
+/// Whether `slug` is a domain's short name: 1-32 of `a-z`, `0-9` and `-`,
+/// not starting with `-`.
+pub fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= crate::bounds::MAX_SLUG_CHARS
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+}
+
+fn domain_name_rule() -> String {
+    format!(
+        "The domain name must be 1-{} characters.",
+        crate::bounds::MAX_DOMAIN_NAME_CHARS
+    )
+}
+
+impl DomainCreate {
+    /// The rules beyond the input bounds; the message says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if !valid_slug(&self.slug.trim().to_ascii_lowercase()) {
+            return Err(SLUG_RULE.to_owned());
+        }
+        if self.name.trim().is_empty() {
+            return Err(domain_name_rule());
+        }
+        Ok(())
+    }
+}
+
+impl DomainUpdate {
+    /// The rules beyond the input bounds; the message says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err(domain_name_rule());
+        }
+        if let Some(t) = self.lockout_threshold {
+            if !LOCKOUT_THRESHOLD_RANGE.contains(&t) {
+                return Err(format!(
+                    "The lockout threshold must be between {} and {} failed attempts.",
+                    LOCKOUT_THRESHOLD_RANGE.start(),
+                    LOCKOUT_THRESHOLD_RANGE.end()
+                ));
+            }
+        }
+        if let Some(m) = self.lockout_minutes {
+            if !LOCKOUT_MINUTES_RANGE.contains(&m) {
+                return Err(format!(
+                    "The auto-unlock time must be between {} (never) and {} minutes.",
+                    LOCKOUT_MINUTES_RANGE.start(),
+                    LOCKOUT_MINUTES_RANGE.end()
+                ));
+            }
+        }
+        if let Some(ss) = &self.self_service {
+            ss.validate()
+                .map_err(|e| format!("The self-service settings are not valid: {e}"))?;
+        }
+        self.policy
+            .validate()
+            .map_err(|e| format!("The password policy is not valid: {e}"))
+    }
+}
+
 // ---------------------------------------------------------------- notices
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -287,6 +361,28 @@ pub struct AdminNotice {
     pub posted_on: String,
     pub published: bool,
     pub sort_order: i64,
+}
+
+impl NoticeInput {
+    /// The rules beyond the input bounds; the message says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.title.trim().is_empty() {
+            return Err(format!(
+                "The notice title must be 1-{} characters.",
+                crate::bounds::MAX_NOTICE_TITLE_CHARS
+            ));
+        }
+        if self.body.trim().is_empty() {
+            return Err(format!(
+                "The notice text must be 1-{} characters.",
+                crate::bounds::MAX_NOTICE_BODY_CHARS
+            ));
+        }
+        if !crate::dates::valid_iso_date(self.posted_on.trim()) {
+            return Err("The posted date must be a date like 2019-12-13.".to_owned());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -495,6 +591,91 @@ pub struct PortalVerifyResponse {
     pub domain: String,
     /// For [`PasswordStatus::Temporary`]: when it expires (unix seconds).
     pub expires_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    fn update() -> DomainUpdate {
+        DomainUpdate {
+            name: "Partners".into(),
+            sspm_available: true,
+            unavailable_text: None,
+            policy: PasswordPolicy::default(),
+            lockout_threshold: Some(5),
+            lockout_minutes: Some(30),
+            self_service: None,
+        }
+    }
+
+    #[test]
+    fn a_domain_update_outside_the_lockout_ranges_is_refused_with_the_range() {
+        assert_eq!(update().validate(), Ok(()));
+        let e = DomainUpdate {
+            lockout_threshold: Some(0),
+            ..update()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.contains("between 1 and 100"), "{e}");
+        let e = DomainUpdate {
+            lockout_minutes: Some(10_081),
+            ..update()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.contains("10080"), "{e}");
+        let e = DomainUpdate {
+            name: "  ".into(),
+            ..update()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.contains("domain name"), "{e}");
+    }
+
+    #[test]
+    fn slugs_follow_one_rule() {
+        assert!(valid_slug("partners") && valid_slug("hr-cc") && valid_slug("a1"));
+        assert!(
+            !valid_slug("-x")
+                && !valid_slug("")
+                && !valid_slug("Caps")
+                && !valid_slug(&"a".repeat(33))
+        );
+        let create = DomainCreate {
+            slug: "no spaces".into(),
+            name: "X".into(),
+            sspm_available: true,
+            unavailable_text: None,
+        };
+        assert_eq!(create.validate(), Err(SLUG_RULE.to_owned()));
+    }
+
+    #[test]
+    fn a_notice_needs_a_title_a_text_and_a_real_date() {
+        let n = NoticeInput {
+            title: "T".into(),
+            body: "B".into(),
+            posted_on: "2019-12-13".into(),
+            published: true,
+            sort_order: 0,
+        };
+        assert_eq!(n.validate(), Ok(()));
+        assert!(NoticeInput {
+            posted_on: "2019-02-30".into(),
+            ..n.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(NoticeInput {
+            title: " ".into(),
+            ..n
+        }
+        .validate()
+        .is_err());
+    }
 }
 
 #[cfg(test)]

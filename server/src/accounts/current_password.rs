@@ -36,19 +36,18 @@ pub async fn verify_current_password(
         &state.config,
     );
     let now = state.now();
-    let locks = match lockout::reserve(&state.db, domain.id, &account.username_key, policy, now)
-        .await?
-    {
-        Reservation::Locked => {
-            let refused = event
-                .clone()
-                .with_result(AuditResult::Locked)
-                .detail("account locked");
-            audit::record(&state.db.pool, now, &refused).await?;
-            return Err(AppError::AccountLocked);
-        }
-        Reservation::Allowed { locks, .. } => locks,
-    };
+    let locks =
+        match lockout::reserve(&state.db, domain.id, &account.username_key, policy, now).await? {
+            Reservation::Locked => {
+                let refused = event
+                    .clone()
+                    .with_result(AuditResult::Locked)
+                    .detail("account locked");
+                audit::record(&state.db.pool, now, &refused).await?;
+                return Err(AppError::AccountLocked);
+            }
+            Reservation::Allowed { locks, .. } => locks,
+        };
     let verified = Store::for_domain(domain)
         .verify(&ticket, Some(account), password)
         .await?;

@@ -5,7 +5,9 @@
 //! the operation's event.
 
 use latchkey_shared::normalize::normalize_password;
-use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleId, RuleResult, PRODUCT_NAME};
+use latchkey_shared::{
+    PasswordPolicy, PolicyContext, PolicyReport, RuleId, RuleResult, PRODUCT_NAME,
+};
 
 use super::store::{CredentialStore, NewCredential, Store};
 use crate::audit::{self, AuditEvent, AuditResult};
@@ -75,7 +77,10 @@ pub async fn accept(
     event: &AuditEvent<'_>,
 ) -> AppResult<NewCredential> {
     let refuse = |detail: &'static str| {
-        let ev = event.clone().with_result(AuditResult::Refused).detail(detail);
+        let ev = event
+            .clone()
+            .with_result(AuditResult::Refused)
+            .detail(detail);
         async move { audit::record(&state.db.pool, state.now(), &ev).await }
     };
     let context = PolicyContext {

@@ -15,8 +15,8 @@
 use latchkey_shared::api::ErrorCode;
 use latchkey_shared::normalize::normalize_answer;
 use latchkey_shared::self_service::{
-    messages, AnswersRequest, CaptchaChallenge, Completed, FinishRequest, FinishResponse,
-    FlowKind, FlowStarted, IdentifyRequest, NewPasswordRequest, QuestionsStep, StartFlowRequest,
+    messages, AnswersRequest, CaptchaChallenge, Completed, FinishRequest, FinishResponse, FlowKind,
+    FlowStarted, IdentifyRequest, NewPasswordRequest, QuestionsStep, StartFlowRequest,
 };
 use sqlx::Row;
 
@@ -41,7 +41,12 @@ fn flow_kind_audit(kind: FlowKind) -> AuditKind {
 
 /// An event of the flow, by the name it is for (the person has not proved
 /// who they are: the name as typed is both actor and subject).
-fn flow_event<'a>(kind: AuditKind, key: &'a str, domain: &'a Domain, ip: Option<&'a str>) -> AuditEvent<'a> {
+fn flow_event<'a>(
+    kind: AuditKind,
+    key: &'a str,
+    domain: &'a Domain,
+    ip: Option<&'a str>,
+) -> AuditEvent<'a> {
     AuditEvent::new(kind, AuditResult::Success)
         .actor(key)
         .subject(key)
@@ -242,7 +247,11 @@ pub async fn new_captcha(state: &AppState, token: &str) -> AppResult<CaptchaChal
 }
 
 /// Step 2: the name and the first CAPTCHA; the questions.
-pub async fn identify(state: &AppState, token: &str, req: &IdentifyRequest) -> AppResult<QuestionsStep> {
+pub async fn identify(
+    state: &AppState,
+    token: &str,
+    req: &IdentifyRequest,
+) -> AppResult<QuestionsStep> {
     let flow = load(state, token).await?;
     expect_step(&flow, "identify")?;
     let domain = sspm_domain(state, flow.domain_id).await?;
@@ -380,7 +389,10 @@ pub async fn answers(
         };
         let event = flow_event(flow_kind_audit(flow.kind), &key, &domain, ip);
         let mut tx = state.db.pool.begin().await?;
-        let failed = event.clone().with_result(AuditResult::Failure).detail(detail);
+        let failed = event
+            .clone()
+            .with_result(AuditResult::Failure)
+            .detail(detail);
         audit::record(&mut *tx, now, &failed).await?;
         if blocks {
             let blocked = event
@@ -481,7 +493,10 @@ pub async fn finish(
     }
 }
 
-async fn delete_flow(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<bool, sqlx::Error> {
+async fn delete_flow(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM self_service_flows WHERE id = $1")
         .bind(id)
         .execute(&mut **tx)

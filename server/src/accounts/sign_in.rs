@@ -26,10 +26,10 @@ use sqlx::Row;
 
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::domains::{self, Domain};
-use crate::session::{self, SessionUser};
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockoutPolicy, Reservation};
 use crate::password::HashTicket;
+use crate::session::{self, SessionUser};
 use crate::state::AppState;
 use crate::users::{self, UserRecord};
 

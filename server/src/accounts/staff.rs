@@ -105,11 +105,15 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
     }))
 }
 
-
 /// Staff re-enter their password (counted toward the lockout like a
 /// sign-in): credential-changing actions need it within the last
 /// [`REAUTH_WINDOW_SECS`].
-pub async fn reauth(state: &AppState, staff: &Staff, actor: &Actor, password: &str) -> AppResult<ReauthResponse> {
+pub async fn reauth(
+    state: &AppState,
+    staff: &Staff,
+    actor: &Actor,
+    password: &str,
+) -> AppResult<ReauthResponse> {
     let user = &staff.user;
     let domain = domains::by_id(&state.db, user.domain_id)
         .await?
@@ -167,7 +171,13 @@ pub async fn search(state: &AppState, staff: &Staff, q: &str) -> AppResult<UserS
         SearchScope::Domains(&staff.domain_ids)
     };
     let mut users = Store::of(crate::accounts::store::StoreKind::Local)
-        .search(&state.db, &state.config, scope, &like_pattern(q), state.now())
+        .search(
+            &state.db,
+            &state.config,
+            scope,
+            &like_pattern(q),
+            state.now(),
+        )
         .await?;
     let truncated = users.len() > SEARCH_LIMIT;
     users.truncate(SEARCH_LIMIT);
@@ -271,7 +281,14 @@ pub async fn issue_temporary_password(
     let expires_at = now + state.config.temp_password_secs();
     let mut tx = state.db.pool.begin().await?;
     store
-        .store_password(&mut tx, &account, &new, PasswordSet::Temporary { expires_at }, 0, now)
+        .store_password(
+            &mut tx,
+            &account,
+            &new,
+            PasswordSet::Temporary { expires_at },
+            0,
+            now,
+        )
         .await?;
     end_sessions(&mut tx, account.id).await?;
     lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;

@@ -171,7 +171,11 @@ impl CredentialStore for Store {
         }
     }
 
-    async fn prepare(&self, ticket: &HashTicket, password: &str) -> Result<NewCredential, AppError> {
+    async fn prepare(
+        &self,
+        ticket: &HashTicket,
+        password: &str,
+    ) -> Result<NewCredential, AppError> {
         match self {
             Store::Local(s) => s.prepare(ticket, password).await,
         }
@@ -257,7 +261,11 @@ impl CredentialStore for LocalStore {
         }
     }
 
-    async fn prepare(&self, ticket: &HashTicket, password: &str) -> Result<NewCredential, AppError> {
+    async fn prepare(
+        &self,
+        ticket: &HashTicket,
+        password: &str,
+    ) -> Result<NewCredential, AppError> {
         Ok(NewCredential {
             hash: ticket.hash(password).await?,
         })

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::provisioning::{self, NewDomain};
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::provisioning::{self, NewDomain};
 use crate::state::AppState;
 use crate::{demo, Application};
 

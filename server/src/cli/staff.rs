@@ -99,10 +99,15 @@ pub async fn temporary_password(
 ) -> anyhow::Result<String> {
     let t = target(state, domain, username).await?;
     let reason = staff::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
-    let (password, _) =
-        ops::issue_temporary_password(state, &t, &Actor::cli(), AuditKind::CliTemporaryPassword, &reason)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
+    let (password, _) = ops::issue_temporary_password(
+        state,
+        &t,
+        &Actor::cli(),
+        AuditKind::CliTemporaryPassword,
+        &reason,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
     Ok(password)
 }
 

@@ -33,5 +33,7 @@ async fn enrol(
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> AppResult<Json<EnrolmentStatus>> {
     let actor = Actor::new(session.username_key.clone(), ip);
-    Ok(Json(enrolment::enrol(&state, &session, &actor, &req).await?))
+    Ok(Json(
+        enrolment::enrol(&state, &session, &actor, &req).await?,
+    ))
 }

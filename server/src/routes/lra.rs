@@ -42,7 +42,9 @@ async fn reauth(
     ApiJson(req): ApiJson<ReauthRequest>,
 ) -> AppResult<Json<ReauthResponse>> {
     let actor = staff.as_actor(ip);
-    Ok(Json(ops::reauth(&state, &staff, &actor, &req.password).await?))
+    Ok(Json(
+        ops::reauth(&state, &staff, &actor, &req.password).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_shared::self_service::{
-    paths, AnswersRequest, CaptchaChallenge, Completed, FinishRequest, FinishResponse,
-    FlowStarted, IdentifyRequest, NewPasswordRequest, QuestionsStep, StartFlowRequest,
+    paths, AnswersRequest, CaptchaChallenge, Completed, FinishRequest, FinishResponse, FlowStarted,
+    IdentifyRequest, NewPasswordRequest, QuestionsStep, StartFlowRequest,
 };
 
 use crate::accounts::recovery;
@@ -52,7 +52,9 @@ async fn answers(
     ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<AnswersRequest>,
 ) -> AppResult<Json<CaptchaChallenge>> {
-    Ok(Json(recovery::answers(&state, ip.as_deref(), &token, &req).await?))
+    Ok(Json(
+        recovery::answers(&state, ip.as_deref(), &token, &req).await?,
+    ))
 }
 
 async fn finish(
@@ -61,7 +63,9 @@ async fn finish(
     ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<FinishRequest>,
 ) -> AppResult<Json<FinishResponse>> {
-    Ok(Json(recovery::finish(&state, ip.as_deref(), &token, &req).await?))
+    Ok(Json(
+        recovery::finish(&state, ip.as_deref(), &token, &req).await?,
+    ))
 }
 
 async fn new_password(
@@ -70,5 +74,7 @@ async fn new_password(
     ApiPath(token): ApiPath<String>,
     ApiJson(req): ApiJson<NewPasswordRequest>,
 ) -> AppResult<Json<Completed>> {
-    Ok(Json(recovery::new_password(&state, ip.as_deref(), &token, &req).await?))
+    Ok(Json(
+        recovery::new_password(&state, ip.as_deref(), &token, &req).await?,
+    ))
 }

@@ -473,14 +473,27 @@ fn top_level_calls(expr: &str) -> Vec<String> {
     out
 }
 
+/// Every `.rs` file under `dir`, its subdirectories included.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a readable directory") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// `(method, path)` of every `.route(…)` in `server/src/routes`, but the
 /// `test-hooks` feature's and the JSON 404 of unknown `/api` paths.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let consts = path_constants();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).expect("src/routes") {
-        let file = entry.unwrap().path();
+    for file in rust_files(&dir) {
         if file.file_name().is_some_and(|n| n == "test_hooks.rs") {
             continue;
         }

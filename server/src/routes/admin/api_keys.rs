@@ -2,11 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json};
+use axum::Json;
 use base64::Engine;
-use latchkey_shared::admin::{
-    ApiKeyCreate, ApiKeyCreated, ApiKeyInfo,
-};
+use latchkey_shared::admin::{ApiKeyCreate, ApiKeyCreated, ApiKeyInfo};
 use latchkey_shared::bounds::MAX_API_KEY_NAME_CHARS;
 use rand::RngCore;
 use sqlx::Row;
@@ -20,7 +18,6 @@ use crate::staff::AdminOnly;
 use crate::state::AppState;
 
 /// The stored form of an API key.
-
 
 fn api_key_from_row(r: &sqlx::any::AnyRow) -> Result<ApiKeyInfo, AppError> {
     Ok(ApiKeyInfo {

@@ -4,11 +4,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::{Json};
-use latchkey_shared::admin::{
-    AuditEntry,
-    AuditPage, AuditQuery,
-};
+use axum::Json;
+use latchkey_shared::admin::{AuditEntry, AuditPage, AuditQuery};
 use sqlx::Row;
 
 use crate::error::AppResult;
@@ -20,7 +17,11 @@ const AUDIT_DEFAULT_LIMIT: i64 = 200;
 const AUDIT_MAX_LIMIT: i64 = 1000;
 const AUDIT_CSV_LIMIT: i64 = 100_000;
 
-pub(super) async fn query_audit(state: &AppState, q: &AuditQuery, limit: i64) -> AppResult<Vec<AuditEntry>> {
+pub(super) async fn query_audit(
+    state: &AppState,
+    q: &AuditQuery,
+    limit: i64,
+) -> AppResult<Vec<AuditEntry>> {
     // What this instance has not written yet is shown too; other instances
     // write theirs within a second.
     if let Err(e) = state.flush_audit().await {
@@ -157,7 +158,10 @@ pub(super) async fn audit_csv(
         );
         out.push_str("\r\n");
     }
-    let filename = format!("latchkey-audit-{}.csv", latchkey_shared::dates::iso_date(state.now()));
+    let filename = format!(
+        "latchkey-audit-{}.csv",
+        latchkey_shared::dates::iso_date(state.now())
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -3,18 +3,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json};
-use latchkey_shared::admin::{
-    AdminDomain, DomainCreate, DomainUpdate,
-};
-use latchkey_shared::bounds::MAX_DOMAIN_NAME_CHARS;
+use axum::Json;
+use latchkey_shared::admin::{AdminDomain, DomainCreate, DomainUpdate};
+
 use sqlx::Row;
 
-use crate::provisioning::{insert_domain, NewDomain};
 use crate::audit::{self, AuditKind};
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ClientIp};
+use crate::provisioning::{insert_domain, NewDomain};
 use crate::staff::AdminOnly;
 use crate::state::AppState;
 
@@ -60,18 +58,9 @@ pub(super) async fn create_domain(
     AdminOnly(admin): AdminOnly,
     ApiJson(req): ApiJson<DomainCreate>,
 ) -> AppResult<(StatusCode, Json<AdminDomain>)> {
-    let slug = req.slug.trim().to_ascii_lowercase();
-    if !domains::valid_slug(&slug) {
-        return Err(AppError::BadRequest(
-            "The short name must be 1-32 of a-z, 0-9 and -.".to_owned(),
-        ));
-    }
     // Lengths and characters are held to `bounds` by the extractor.
-    if req.name.trim().is_empty() {
-        return Err(AppError::BadRequest(format!(
-            "The domain name must be 1-{MAX_DOMAIN_NAME_CHARS} characters."
-        )));
-    }
+    req.validate().map_err(AppError::BadRequest)?;
+    let slug = req.slug.trim().to_ascii_lowercase();
     if domains::by_slug(&state.db, &slug).await?.is_some() {
         return Err(AppError::BadRequest(format!(
             "A domain with the short name {slug:?} already exists."
@@ -117,36 +106,10 @@ pub(super) async fn update_domain(
         .await?
         .ok_or(AppError::NotFound)?;
     // Lengths and characters are held to `bounds` by the extractor.
-    if req.name.trim().is_empty() {
-        return Err(AppError::BadRequest(format!(
-            "The domain name must be 1-{MAX_DOMAIN_NAME_CHARS} characters."
-        )));
-    }
-    let text = clean_text(req.unavailable_text);
-    if let Some(t) = req.lockout_threshold {
-        if !(1..=100).contains(&t) {
-            return Err(AppError::BadRequest(
-                "The lockout threshold must be between 1 and 100 failed attempts.".to_owned(),
-            ));
-        }
-    }
-    if let Some(m) = req.lockout_minutes {
-        if !(0..=10_080).contains(&m) {
-            return Err(AppError::BadRequest(
-                "The auto-unlock time must be between 0 (never) and 10080 minutes.".to_owned(),
-            ));
-        }
-    }
-    if let Some(ss) = &req.self_service {
-        ss.validate().map_err(|e| {
-            AppError::BadRequest(format!("The self-service settings are not valid: {e}"))
-        })?;
-    }
+    req.validate().map_err(AppError::BadRequest)?;
+    let text = clean_text(req.unavailable_text.clone());
     let mut policy = req.policy.clone();
     policy.version = d.policy.version;
-    policy
-        .validate()
-        .map_err(|e| AppError::BadRequest(format!("The password policy is not valid: {e}")))?;
     let policy_changed = policy != d.policy;
     let policy_json = serde_json::to_string(&policy).map_err(AppError::internal)?;
     let mut tx = state.db.pool.begin().await?;

@@ -1,14 +1,14 @@
 //! The Help Desk contact shown on every page.
 
 use axum::extract::State;
-use axum::{Json};
+use axum::Json;
 use latchkey_shared::api::HelpDesk;
 use sqlx::Row;
 
-use crate::site::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
 use crate::audit::{self, AuditKind};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ClientIp};
+use crate::site::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
 use crate::staff::AdminOnly;
 use crate::state::AppState;
 
@@ -57,7 +57,12 @@ pub(super) async fn put_help_desk(
         .await?;
     }
     let actor = admin.as_actor(ip);
-    audit::record(&mut *tx, state.now(), &actor.did(AuditKind::AdminHelpDeskUpdate)).await?;
+    audit::record(
+        &mut *tx,
+        state.now(),
+        &actor.did(AuditKind::AdminHelpDeskUpdate),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(HelpDesk {
         phone: phone.to_owned(),

@@ -2,13 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::{Json};
+use axum::Json;
 use latchkey_shared::admin::{
-    AdminNotice, MandatoryResetRequest,
-    MandatoryResetResponse, NoticeInput, MANDATORY_RESET_NOTICE_TITLE,
-};
-use latchkey_shared::bounds::{
-    MAX_NOTICE_BODY_CHARS, MAX_NOTICE_TITLE_CHARS,
+    AdminNotice, MandatoryResetRequest, MandatoryResetResponse, NoticeInput,
+    MANDATORY_RESET_NOTICE_TITLE,
 };
 use latchkey_shared::Username;
 use sqlx::Row;
@@ -63,22 +60,7 @@ pub(super) async fn list_notices(
 
 fn validate_notice(n: &NoticeInput) -> AppResult<()> {
     // Lengths and characters are held to `bounds` by the extractor.
-    if n.title.trim().is_empty() {
-        return Err(AppError::BadRequest(format!(
-            "The notice title must be 1-{MAX_NOTICE_TITLE_CHARS} characters."
-        )));
-    }
-    if n.body.trim().is_empty() {
-        return Err(AppError::BadRequest(format!(
-            "The notice text must be 1-{MAX_NOTICE_BODY_CHARS} characters."
-        )));
-    }
-    if !latchkey_shared::dates::valid_iso_date(n.posted_on.trim()) {
-        return Err(AppError::BadRequest(
-            "The posted date must be a date like 2019-12-13.".to_owned(),
-        ));
-    }
-    Ok(())
+    n.validate().map_err(AppError::BadRequest)
 }
 
 pub(super) async fn create_notice(
@@ -103,7 +85,9 @@ pub(super) async fn create_notice(
     .await?
     .try_get("id")?;
     let actor = admin.as_actor(ip);
-    let ev = actor.did(AuditKind::AdminNoticeCreate).detail(n.title.trim());
+    let ev = actor
+        .did(AuditKind::AdminNoticeCreate)
+        .detail(n.title.trim());
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
     let notice = notice_by_id(&state, id).await?.ok_or(AppError::NotFound)?;
@@ -135,7 +119,9 @@ pub(super) async fn update_notice(
         return Err(AppError::NotFound);
     }
     let actor = admin.as_actor(ip);
-    let ev = actor.did(AuditKind::AdminNoticeUpdate).detail(n.title.trim());
+    let ev = actor
+        .did(AuditKind::AdminNoticeUpdate)
+        .detail(n.title.trim());
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
     Ok(Json(
@@ -159,7 +145,9 @@ pub(super) async fn delete_notice(
         return Err(AppError::NotFound);
     }
     let actor = admin.as_actor(ip);
-    let ev = actor.did(AuditKind::AdminNoticeDelete).detail(&notice.title);
+    let ev = actor
+        .did(AuditKind::AdminNoticeDelete)
+        .detail(&notice.title);
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

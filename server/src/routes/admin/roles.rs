@@ -20,7 +20,15 @@ pub(super) async fn update_role(
 ) -> AppResult<Json<UserState>> {
     let actor = admin.as_actor(ip);
     Ok(Json(
-        staff::update_role(&state, &admin, &actor, id, req.role, &req.domains, &req.reason)
-            .await?,
+        staff::update_role(
+            &state,
+            &admin,
+            &actor,
+            id,
+            req.role,
+            &req.domains,
+            &req.reason,
+        )
+        .await?,
     ))
 }
