@@ -244,7 +244,7 @@ async fn a_body_over_the_limit_is_413(backend: Backend) {
 
 /// Makes every insert of an audit row of `kind` fail, as a full disk or a
 /// refused value would.
-async fn fail_audit_rows_of(app: &TestApp, kind: &str) {
+pub(crate) async fn fail_audit_rows_of(app: &TestApp, kind: &str) {
     let trigger = format!("refuse_{}", kind.replace('.', "_"));
     let statements: Vec<String> = match app.state.db.backend {
         latchkey_server::db::Backend::Sqlite => vec![format!(

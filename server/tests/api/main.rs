@@ -38,6 +38,7 @@ mod openapi;
 mod purge;
 mod requests;
 mod self_service;
+mod service_layer;
 mod sessions;
 mod sign_in;
 mod staff;
