@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|schemathesis|lighthouse]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|schemathesis|lighthouse]
 # (`schemathesis` and `lighthouse` are only for `./x fuzz` and `./x perf`:
 # `all`, what `./x test` runs, leaves them out.)
 set -euo pipefail
@@ -66,6 +66,14 @@ setup_chromium() {
   fi
 }
 
+setup_directories() {
+  # A throwaway OpenLDAP (slapd with the ppolicy overlay) for the directory
+  # tests; they start their own on a free loopback port.
+  if ! [ -x /usr/sbin/slapd ] || ! command -v ldapwhoami >/dev/null 2>&1; then
+    apt_install --no-install-recommends slapd ldap-utils
+  fi
+}
+
 setup_schemathesis() {
   # `./x fuzz` only (never the test command): schemathesis from PyPI in a
   # virtual environment of the project's own.
@@ -96,8 +104,9 @@ case "${1:-all}" in
   wasm) setup_wasm ;;
   chromium) setup_chromium ;;
   postgres) setup_postgres ;;
+  directories) setup_directories ;;
   schemathesis) setup_schemathesis ;;
   lighthouse) setup_lighthouse ;;
-  all) setup_wasm; setup_chromium; setup_postgres ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|schemathesis|lighthouse]" >&2; exit 2 ;;
+  all) setup_wasm; setup_chromium; setup_postgres; setup_directories ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|schemathesis|lighthouse]" >&2; exit 2 ;;
 esac

@@ -29,6 +29,7 @@ mod admin_console;
 mod bootstrap;
 mod change_password;
 mod cli;
+mod directory;
 mod fuzz;
 mod hashing;
 mod helpers;

@@ -1,0 +1,215 @@
+//! The directory client (`latchkey_server::directory`) against a real
+//! OpenLDAP with the ppolicy overlay (helpers/slapd.rs): every operation a
+//! directory-backed domain will use, and the answers when the directory is
+//! down or the service account is wrong.
+
+use std::time::{Duration, Instant};
+
+use latchkey_server::directory::{
+    BindOutcome, ChangeOutcome, Directory, DirectoryConfig, DirectoryError, DirectoryKind,
+    DirectoryLock, PERMANENT_LOCK,
+};
+
+use crate::helpers::slapd::{
+    user_dn, Slapd, ALICE_PASSWORD, BOB_PASSWORD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD,
+};
+
+fn config(slapd: &Slapd, service_password: &str) -> DirectoryConfig {
+    let file = std::env::temp_dir().join(format!("latchkey-bind-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&file, format!("{service_password}\n")).unwrap();
+    DirectoryConfig {
+        kind: DirectoryKind::Ldap,
+        url: slapd.url(),
+        starttls: false,
+        allow_plain: true,
+        ca_file: None,
+        base_dn: PEOPLE_DN.to_owned(),
+        user_filter: None,
+        username_attribute: None,
+        display_name_attribute: "cn".to_owned(),
+        mail_attribute: "mail".to_owned(),
+        bind_dn: SERVICE_DN.to_owned(),
+        bind_password_env: None,
+        bind_password_file: Some(file),
+        timeout_secs: 2,
+        pool_size: 2,
+    }
+}
+
+fn directory(slapd: &Slapd) -> Directory {
+    Directory::new("test", config(slapd, SERVICE_PASSWORD)).expect("a valid directory config")
+}
+
+#[tokio::test]
+async fn a_user_is_found_by_name_with_the_directorys_stable_id_and_an_unknown_name_is_not() {
+    let slapd = Slapd::start();
+    let dir = directory(&slapd);
+    let alice = dir.find_user("alice").await.unwrap().expect("alice");
+    assert_eq!(alice.dn, user_dn("alice"));
+    assert_eq!(alice.display_name, "Alice Example");
+    assert_eq!(alice.mail.as_deref(), Some("alice@latchkey.test"));
+    assert_eq!(alice.id, slapd.values(&user_dn("alice"), "entryUUID")[0]);
+    assert_eq!(alice.lock, DirectoryLock::None);
+    assert!(dir.find_user("nobody").await.unwrap().is_none());
+    // A filter meta-character is a character of the name, not of the filter.
+    assert!(dir.find_user("*").await.unwrap().is_none());
+    assert!(dir.find_user("alice)(uid=*").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_bind_tells_a_right_password_from_a_wrong_one_and_an_impossible_dn_is_refused() {
+    let slapd = Slapd::start();
+    let dir = directory(&slapd);
+    let dn = user_dn("alice");
+    assert_eq!(
+        dir.bind(&dn, ALICE_PASSWORD).await.unwrap(),
+        BindOutcome::Accepted
+    );
+    assert_eq!(dir.bind(&dn, "wrong").await.unwrap(), BindOutcome::Refused);
+    let nowhere = dir.impossible_dn();
+    assert_eq!(
+        dir.bind(&nowhere, "anything").await.unwrap(),
+        BindOutcome::Refused
+    );
+    // The wrong bind was counted by the directory itself.
+    assert_eq!(slapd.values(&dn, "pwdFailureTime").len(), 1);
+}
+
+#[tokio::test]
+async fn a_lock_set_in_the_directory_is_read_and_lifted_but_an_administrators_is_not() {
+    let slapd = Slapd::start();
+    let dir = directory(&slapd);
+    slapd.lock("alice", "20260101000000Z");
+    let alice = dir.find_user("alice").await.unwrap().unwrap();
+    assert_eq!(alice.lock, DirectoryLock::Locked);
+    assert_eq!(
+        dir.bind(&alice.dn, ALICE_PASSWORD).await.unwrap(),
+        BindOutcome::Locked
+    );
+    dir.unlock(&alice).await.unwrap();
+    assert!(slapd.values(&alice.dn, "pwdAccountLockedTime").is_empty());
+    assert!(slapd.bind(&alice.dn, ALICE_PASSWORD).is_ok());
+
+    slapd.lock("bob", PERMANENT_LOCK);
+    let bob = dir.find_user("bob").await.unwrap().unwrap();
+    assert_eq!(bob.lock, DirectoryLock::Permanent);
+    dir.unlock(&bob).await.unwrap();
+    assert_eq!(
+        slapd.values(&bob.dn, "pwdAccountLockedTime"),
+        vec![PERMANENT_LOCK.to_owned()]
+    );
+    assert!(slapd.bind(&bob.dn, BOB_PASSWORD).is_err());
+}
+
+#[tokio::test]
+async fn a_change_as_the_user_is_held_to_the_directorys_history_with_a_clear_message() {
+    let slapd = Slapd::start();
+    let dir = directory(&slapd);
+    let dn = user_dn("alice");
+    let new = "alice-Quartz-2209";
+    assert_eq!(
+        dir.change_password(&dn, "not-current", new).await.unwrap(),
+        ChangeOutcome::WrongPassword
+    );
+    assert_eq!(
+        dir.change_password(&dn, ALICE_PASSWORD, new).await.unwrap(),
+        ChangeOutcome::Changed
+    );
+    assert!(slapd.bind(&dn, new).is_ok());
+    assert!(slapd.bind(&dn, ALICE_PASSWORD).is_err());
+    // Back to the previous one: in the directory's history (pwdInHistory 3).
+    match dir.change_password(&dn, new, ALICE_PASSWORD).await.unwrap() {
+        ChangeOutcome::Refused(message) => {
+            assert!(message.contains("used recently"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Too short for the directory's pwdMinLength.
+    match dir.change_password(&dn, new, "short").await.unwrap() {
+        ChangeOutcome::Refused(message) => assert!(message.contains("too short"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(slapd.bind(&dn, new).is_ok(), "refusals changed nothing");
+}
+
+#[tokio::test]
+async fn a_reset_by_the_service_unlocks_and_a_temporary_one_must_be_changed_before_any_use() {
+    let slapd = Slapd::start();
+    let dir = directory(&slapd);
+    slapd.lock("alice", "20260101000000Z");
+    let alice = dir.find_user("alice").await.unwrap().unwrap();
+    dir.reset_password(&alice, "alice-Reset-8812", false)
+        .await
+        .unwrap();
+    assert!(slapd.values(&alice.dn, "pwdAccountLockedTime").is_empty());
+    assert!(slapd.bind(&alice.dn, "alice-Reset-8812").is_ok());
+
+    let temporary = "alice-Temp-3371";
+    let alice = dir.find_user("alice").await.unwrap().unwrap();
+    dir.reset_password(&alice, temporary, true).await.unwrap();
+    assert!(dir.find_user("alice").await.unwrap().unwrap().must_change);
+    assert_eq!(
+        dir.bind(&alice.dn, temporary).await.unwrap(),
+        BindOutcome::MustChange
+    );
+    // Outside Latchkey, the directory itself says so.
+    let said = slapd.bind(&alice.dn, temporary).unwrap_or_else(|e| e);
+    assert!(said.contains("Password must be changed"), "{said}");
+}
+
+#[tokio::test]
+async fn a_directory_that_is_down_is_unavailable_within_the_timeout_and_recovers_by_itself() {
+    let slapd = Slapd::start();
+    let dir = directory(&slapd);
+    assert!(
+        dir.find_user("alice").await.unwrap().is_some(),
+        "pool warmed"
+    );
+    slapd.stop();
+    let started = Instant::now();
+    let e = dir.find_user("alice").await.unwrap_err();
+    assert!(matches!(e, DirectoryError::Unavailable(..)), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let e = dir
+        .bind(&user_dn("alice"), ALICE_PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DirectoryError::Unavailable(..)), "{e}");
+    slapd.restart();
+    assert!(dir.find_user("alice").await.unwrap().is_some());
+    assert_eq!(
+        dir.bind(&user_dn("alice"), ALICE_PASSWORD).await.unwrap(),
+        BindOutcome::Accepted
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_service_password_is_named_as_such() {
+    let slapd = Slapd::start();
+    let dir = Directory::new("test", config(&slapd, "not-the-password")).unwrap();
+    let e = dir.find_user("alice").await.unwrap_err();
+    assert!(matches!(e, DirectoryError::NotAllowed(..)), "{e}");
+    assert!(e.to_string().contains("cannot bind"), "{e}");
+}
+
+#[test]
+fn plain_ldap_needs_an_explicit_allow_and_a_missing_password_source_is_named() {
+    let slapd = Slapd::start();
+    let plain = DirectoryConfig {
+        allow_plain: false,
+        ..config(&slapd, SERVICE_PASSWORD)
+    };
+    let e = Directory::new("corp", plain).unwrap_err();
+    assert!(e.contains("not encrypted") && e.contains("corp"), "{e}");
+    let unset = DirectoryConfig {
+        bind_password_file: None,
+        bind_password_env: Some("LATCHKEY_TEST_UNSET_VARIABLE".into()),
+        ..config(&slapd, SERVICE_PASSWORD)
+    };
+    let e = Directory::new("corp", unset).unwrap_err();
+    assert!(e.contains("LATCHKEY_TEST_UNSET_VARIABLE"), "{e}");
+}
