@@ -42,6 +42,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Seconds between purges of expired sessions, counters and flows.
     pub purge_interval_secs: u64,
+    /// Directory connections by name (`[directories.<name>]`), for domains
+    /// whose passwords live in OpenLDAP or Active Directory.
+    pub directories: std::collections::BTreeMap<String, crate::directory::DirectoryConfig>,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             blocklist_file: None,
             public_url: None,
             purge_interval_secs: 300,
+            directories: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -80,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("blocklist_file", &self.blocklist_file)
             .field("public_url", &self.public_url)
             .field("purge_interval_secs", &self.purge_interval_secs)
+            .field("directories", &self.directories.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -111,6 +116,9 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, directory) in &self.directories {
+            directory.validate(name).map_err(ConfigError::Invalid)?;
+        }
         if self.lockout_threshold == 0 {
             return Err(ConfigError::Invalid(
                 "lockout_threshold must be at least 1".into(),

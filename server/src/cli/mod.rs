@@ -13,6 +13,7 @@ use crate::provisioning::{self, NewDomain};
 use crate::state::AppState;
 use crate::{demo, Application};
 
+pub mod directory;
 pub mod staff;
 
 #[derive(Debug, Parser)]
@@ -47,6 +48,26 @@ pub enum Command {
     Admin(AdminCommand),
     /// Seed the demo data into an empty database.
     Demo,
+    /// Check the directory connections of the configuration.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Connect as the service account, search, and look one user up; says in
+    /// plain words what is wrong.
+    Test(DirectoryTest),
+}
+
+#[derive(Debug, Args)]
+pub struct DirectoryTest {
+    /// The connection's name: `[directories.<name>]` in the configuration.
+    #[arg(long)]
+    pub name: String,
+    /// A user name to look up.
+    #[arg(long)]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +213,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Directory(DirectoryCommand::Test(args)) => {
+            directory::test(
+                &config,
+                &args.name,
+                args.user.as_deref(),
+                &mut std::io::stdout(),
+            )
+            .await
+        }
         Command::Domain(DomainCommand::Create(args)) => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
             let domain = NewDomain {

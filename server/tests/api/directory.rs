@@ -213,3 +213,53 @@ fn plain_ldap_needs_an_explicit_allow_and_a_missing_password_source_is_named() {
     let e = Directory::new("corp", unset).unwrap_err();
     assert!(e.contains("LATCHKEY_TEST_UNSET_VARIABLE"), "{e}");
 }
+
+async fn directory_test(
+    slapd: &Slapd,
+    name: &str,
+    user: Option<&str>,
+) -> (anyhow::Result<()>, String) {
+    let mut config = latchkey_server::config::Config::default();
+    config
+        .directories
+        .insert("corp".to_owned(), self::config(slapd, SERVICE_PASSWORD));
+    let mut out = Vec::new();
+    let result = latchkey_server::cli::directory::test(&config, name, user, &mut out).await;
+    (result, String::from_utf8(out).unwrap())
+}
+
+#[tokio::test]
+async fn the_directory_test_command_checks_the_service_account_and_one_user_in_plain_words() {
+    let slapd = Slapd::start();
+    let (result, out) = directory_test(&slapd, "corp", Some("alice")).await;
+    result.unwrap();
+    assert!(out.contains("binds and searches"), "{out}");
+    assert!(
+        out.contains(&user_dn("alice")) && out.contains("Alice Example"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pwdInHistory 3"),
+        "the directory's policy is shown: {out}"
+    );
+    assert!(out.contains("NOT encrypted"), "{out}");
+
+    let (result, _) = directory_test(&slapd, "corp", Some("nobody")).await;
+    let e = result.unwrap_err().to_string();
+    assert!(
+        e.contains("no user \"nobody\"") && e.contains("user_filter"),
+        "{e}"
+    );
+
+    let (result, _) = directory_test(&slapd, "elsewhere", None).await;
+    let e = result.unwrap_err().to_string();
+    assert!(
+        e.contains("[directories.elsewhere]") && e.contains("corp"),
+        "{e}"
+    );
+
+    slapd.stop();
+    let (result, _) = directory_test(&slapd, "corp", None).await;
+    let e = result.unwrap_err().to_string();
+    assert!(e.contains("cannot reach"), "{e}");
+}

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BASE_DN: &str = "dc=latchkey,dc=test";
 pub const PEOPLE_DN: &str = "ou=people,dc=latchkey,dc=test";
 pub const SERVICE_DN: &str = "cn=latchkey,ou=dsa,dc=latchkey,dc=test";
 pub const SERVICE_PASSWORD: &str = "service-Secret-7731";
