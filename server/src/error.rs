@@ -69,6 +69,11 @@ pub enum AppError {
     /// 503 with `Retry-After`: too many password hashes already waiting.
     #[error("busy")]
     Busy,
+    /// 503 with `Retry-After` (code `busy`): the domain's directory did not
+    /// answer in time; nothing was counted. The text names the directory
+    /// for the log only.
+    #[error("directory unavailable: {0}")]
+    DirectoryUnavailable(String),
     /// 500: database failure (logged, never shown).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -109,7 +114,7 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::DirectoryUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,7 +138,7 @@ impl AppError {
             Self::NotFound => ErrorCode::NotFound,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
-            Self::Busy => ErrorCode::Busy,
+            Self::Busy | Self::DirectoryUnavailable(_) => ErrorCode::Busy,
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -189,6 +194,12 @@ impl AppError {
                 None,
             ),
             Self::UnsupportedMediaType(m) => (m.clone(), None),
+            Self::DirectoryUnavailable(_) => (
+                messages::DIRECTORY_UNAVAILABLE.to_owned(),
+                Some(ErrorDetails::RetryAfter {
+                    seconds: BUSY_RETRY_AFTER_SECS,
+                }),
+            ),
             Self::Busy => (
                 messages::BUSY.to_owned(),
                 Some(ErrorDetails::RetryAfter {
@@ -218,7 +229,7 @@ impl IntoResponse for AppError {
         };
         let body = self.to_api_error(request_id);
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, Self::Busy) {
+        if matches!(self, Self::Busy | Self::DirectoryUnavailable(_)) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(BUSY_RETRY_AFTER_SECS),

@@ -100,6 +100,28 @@ pub async fn reserve(
     }
 }
 
+/// Takes back a failure [`reserve`] recorded for an attempt that could not
+/// be checked (the directory did not answer): the count goes down by one,
+/// and a lock that this very reservation set (`locked`) is lifted again.
+pub async fn take_back(
+    db: &Db,
+    domain_id: i64,
+    username_key: &str,
+    locked: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE failure_counters SET failed_count = failed_count - 1, \
+         locked_at = CASE WHEN $3 THEN NULL ELSE locked_at END \
+         WHERE domain_id = $1 AND username_key = $2 AND failed_count > 0",
+    )
+    .bind(domain_id)
+    .bind(username_key)
+    .bind(locked)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
 /// A successful check: forget the failures (and any lock the reservation set).
 pub async fn reset(db: &Db, domain_id: i64, username_key: &str) -> Result<(), sqlx::Error> {
     reset_in(&db.pool, domain_id, username_key).await

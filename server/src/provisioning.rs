@@ -30,6 +30,38 @@ impl NewDomain {
     }
 }
 
+/// Makes the domain `slug` use `store` for its passwords, with its audit
+/// row. A directory must be one of the configuration's.
+pub async fn set_domain_store(
+    state: &AppState,
+    slug: &str,
+    store: &crate::accounts::store::StoreKind,
+) -> anyhow::Result<()> {
+    if let crate::accounts::store::StoreKind::Directory(name) = store {
+        if !state.directories.contains_key(name) {
+            bail!("there is no [directories.{name}] in the configuration");
+        }
+    }
+    let column = store.to_column();
+    let mut tx = state.db.pool.begin().await?;
+    let updated = sqlx::query("UPDATE domains SET credential_store = $1 WHERE slug = $2")
+        .bind(&column)
+        .bind(slug)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        bail!("no domain with slug {slug:?}");
+    }
+    let actor = Actor::cli();
+    let ev = actor
+        .did(AuditKind::CliDomainStore)
+        .domain(slug)
+        .detail(&column);
+    audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Inserts a domain with the default policy; returns its id.
 pub async fn insert_domain(
     conn: &mut AnyConnection,

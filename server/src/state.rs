@@ -21,6 +21,8 @@ pub struct AppState {
     pub deferred_audit: Arc<crate::audit::Deferred>,
     /// The CSP and the other headers of every response.
     pub security_headers: Arc<crate::security_headers::SecurityHeaders>,
+    /// The directory connections of the configuration, by name.
+    pub directories: Arc<std::collections::BTreeMap<String, Arc<crate::directory::Directory>>>,
     pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::site::CachedBootstrap>>>,
 }
 
@@ -59,7 +61,14 @@ impl AppState {
             &config.static_dir,
             config.secure_cookies(),
         ));
+        let mut directories = std::collections::BTreeMap::new();
+        for (name, settings) in &config.directories {
+            let directory = crate::directory::Directory::new(name, settings.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            directories.insert(name.clone(), Arc::new(directory));
+        }
         Ok(Self {
+            directories: Arc::new(directories),
             security_headers,
             config: Arc::new(config),
             db,

@@ -255,6 +255,8 @@ pub mod messages {
     pub const POLICY_CHANGED: &str =
         "The password requirements have just changed. Check your new password against them and try again.";
     pub const BUSY: &str = "The server is busy. Please try again in a moment.";
+    /// A directory-backed domain whose directory does not answer.
+    pub const DIRECTORY_UNAVAILABLE: &str = "Your organisation's directory is not answering. Nothing was changed and no attempt was counted: please try again in a few minutes.";
     pub const INTERNAL: &str =
         "Something went wrong on our side. Please try again; if it keeps happening, call the Help Desk and quote the reference.";
 }

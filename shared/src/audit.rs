@@ -68,6 +68,8 @@ audit_kinds! {
     AdminApiKeyCreate => "admin.api_key_create", "API key created";
     AdminApiKeyRevoke => "admin.api_key_revoke", "API key revoked";
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";
+    /// A domain's credential store set (local, or a directory).
+    CliDomainStore => "cli.domain_store", "Domain credential store set (command line)";
     CliUserCreate => "cli.user_create", "User created (command line)";
     CliUserImport => "cli.user_import", "Users imported (command line)";
     CliUnlock => "cli.unlock", "Unlock (command line)";

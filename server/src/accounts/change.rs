@@ -55,7 +55,7 @@ pub async fn change_password(
     let now = state.now();
     let depth = users::history_depth(&domain.policy);
     let mut tx = state.db.pool.begin().await?;
-    let stored = Store::for_domain(&domain)
+    let stored = Store::for_domain(state, &domain)?
         .store_password(&mut tx, &account, &new, PasswordSet::Changed, depth, now)
         .await?;
     if !stored {

@@ -48,8 +48,14 @@ pub async fn verify_current_password(
             }
             Reservation::Allowed { locks, .. } => locks,
         };
-    let verified = Store::for_domain(domain)
-        .verify(&ticket, Some(account), password)
+    let verified = Store::for_domain(state, domain)?
+        .verify(
+            &state.db,
+            &ticket,
+            &account.username_key,
+            Some(account),
+            password,
+        )
         .await?;
     if !verified.matched || account.disabled {
         let mut tx = state.db.pool.begin().await?;

@@ -11,6 +11,7 @@
 
 pub mod change;
 mod current_password;
+pub mod directory_store;
 pub mod enrolment;
 pub mod new_password;
 pub mod portal;

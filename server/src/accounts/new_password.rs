@@ -108,7 +108,7 @@ pub async fn accept(
         refuse("reused").await?;
         return Err(AppError::PasswordReused);
     }
-    let store = Store::for_domain(domain);
+    let store = Store::for_domain(state, domain)?;
     let depth = users::history_depth(&domain.policy);
     if store
         .was_used(&state.db, ticket, account, form.new_password, depth)
@@ -117,5 +117,5 @@ pub async fn accept(
         refuse("reused").await?;
         return Err(AppError::PasswordReused);
     }
-    store.prepare(ticket, form.new_password).await
+    store.prepare(ticket, form.new_password, current).await
 }

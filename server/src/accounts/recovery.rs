@@ -464,7 +464,7 @@ pub async fn finish(
     };
     match flow.kind {
         FlowKind::Unlock => {
-            let store = Store::for_domain(&domain);
+            let store = Store::for_domain(state, &domain)?;
             let mut tx = state.db.pool.begin().await?;
             lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
             store.lift_lock(&mut tx, &user).await?;
@@ -552,7 +552,7 @@ pub async fn new_password(
         tx.rollback().await?;
         return Err(AppError::SelfService(ErrorCode::FlowExpired));
     }
-    let stored = Store::for_domain(&domain)
+    let stored = Store::for_domain(state, &domain)?
         .store_password(&mut tx, &user, &new, PasswordSet::Reset, depth, now)
         .await?;
     if !stored {
@@ -562,7 +562,9 @@ pub async fn new_password(
     }
     super::staff::end_sessions(&mut tx, user.id).await?;
     lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
-    Store::for_domain(&domain).lift_lock(&mut tx, &user).await?;
+    Store::for_domain(state, &domain)?
+        .lift_lock(&mut tx, &user)
+        .await?;
     audit::record(&mut *tx, now, &event.detail("password reset")).await?;
     tx.commit().await?;
     Ok(Completed {

@@ -201,6 +201,7 @@ pub async fn check(
         return Ok(locked(domain, key));
     }
 
+    let store = Store::for_domain(state, &domain)?;
     // From here on this attempt hashes: take its place in the queue before
     // the failure is reserved, so a full queue refuses without counting.
     let ticket = admission.ticket()?;
@@ -210,11 +211,26 @@ pub async fn check(
         Reservation::Allowed { locks, .. } => locks,
     };
 
-    let verified = Store::for_domain(&domain)
-        .verify(&ticket, user.as_ref(), password)
-        .await?;
+    let verified = match store
+        .verify(&state.db, &ticket, &key, user.as_ref(), password)
+        .await
+    {
+        Ok(v) => v,
+        Err(e @ AppError::DirectoryUnavailable(_)) => {
+            // Nothing was checked: the attempt does not count.
+            lockout::take_back(&state.db, domain.id, &key, locks).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if verified.locked {
+        return Ok(Check {
+            detail: "account locked by the directory",
+            ..locked(domain, key)
+        });
+    }
     let (matched, needs_rehash) = (verified.matched, verified.needs_rehash);
-    let (outcome, detail) = match user {
+    let (outcome, detail) = match verified.account.or(user) {
         Some(u) if matched && !u.disabled => (
             Outcome::Accepted {
                 user: Box::new(u),

@@ -170,7 +170,7 @@ pub async fn search(state: &AppState, staff: &Staff, q: &str) -> AppResult<UserS
     } else {
         SearchScope::Domains(&staff.domain_ids)
     };
-    let mut users = Store::of(crate::accounts::store::StoreKind::Local)
+    let mut users = Store::Local(crate::accounts::store::LocalStore)
         .search(
             &state.db,
             &state.config,
@@ -238,7 +238,7 @@ async fn account_of(state: &AppState, target: &Target) -> AppResult<(UserRecord,
     let domain = domains::by_id(&state.db, target.domain_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((account, Store::for_domain(&domain)))
+    Ok((account, Store::for_domain(state, &domain)?))
 }
 
 /// Lifts a lock: Latchkey's failure counter and the store's own lock, with
@@ -276,7 +276,9 @@ pub async fn issue_temporary_password(
 ) -> AppResult<(String, i64)> {
     let (account, store) = account_of(state, target).await?;
     let password = generate_temporary_password();
-    let new = store.prepare(&state.hasher.ticket()?, &password).await?;
+    let new = store
+        .prepare(&state.hasher.ticket()?, &password, None)
+        .await?;
     let now = state.now();
     let expires_at = now + state.config.temp_password_secs();
     let mut tx = state.db.pool.begin().await?;

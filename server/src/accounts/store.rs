@@ -14,47 +14,78 @@ use std::future::Future;
 use latchkey_shared::admin::{Role, UserSummary};
 use sqlx::{Any, Row, Transaction};
 
+pub use super::directory_store::DirectoryStore;
 use crate::db::{Db, RowExt};
+use crate::domains::Domain;
 use crate::error::AppError;
 use crate::lockout::{LockState, LockoutPolicy};
 use crate::password::HashTicket;
+use crate::state::AppState;
 use crate::users::{self, UserRecord};
 
-/// Which store a domain uses (the `credential_store` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which store a domain uses (the `credential_store` column: `local`, or
+/// `directory:<name>` for a connection of the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreKind {
     /// Latchkey's own argon2id hashes.
     Local,
+    /// The directory connection `[directories.<name>]`.
+    Directory(String),
 }
 
 impl StoreKind {
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "local" => Some(Self::Local),
-            _ => None,
+            _ => text
+                .strip_prefix("directory:")
+                .filter(|name| !name.is_empty())
+                .map(|name| Self::Directory(name.to_owned())),
         }
     }
 
-    pub const fn as_str(self) -> &'static str {
+    pub fn to_column(&self) -> String {
         match self {
-            Self::Local => "local",
+            Self::Local => "local".to_owned(),
+            Self::Directory(name) => format!("directory:{name}"),
         }
     }
 }
 
 /// What a password check found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Verified {
     pub matched: bool,
     /// The stored form should be renewed (older hash parameters).
     pub needs_rehash: bool,
+    /// The store itself holds the account locked (a directory's own lock).
+    pub locked: bool,
+    /// The account the password is right for, as Latchkey keeps it (for a
+    /// directory: created or refreshed from the directory's entry).
+    pub account: Option<UserRecord>,
 }
 
-/// A new password made ready to store, outside any transaction (for the
-/// local store: its argon2id hash, so no hashing happens while a
-/// transaction holds a connection).
-pub struct NewCredential {
-    hash: String,
+impl Verified {
+    fn refused() -> Self {
+        Self {
+            matched: false,
+            needs_rehash: false,
+            locked: false,
+            account: None,
+        }
+    }
+}
+
+/// A new password made ready to store, outside any transaction: for the
+/// local store its argon2id hash (no hashing while a transaction holds a
+/// connection); for a directory the password itself, and the current one
+/// for a change made as the user.
+pub enum NewCredential {
+    Hash(String),
+    Directory {
+        new: secrecy::SecretString,
+        current: Option<secrecy::SecretString>,
+    },
 }
 
 /// Why a password is being stored.
@@ -81,20 +112,25 @@ pub enum SearchScope<'a> {
 pub const SEARCH_LIMIT: usize = 50;
 
 pub trait CredentialStore {
-    /// Checks `password` against `account`, or, for a name with no account,
-    /// does the same work and fails, so that the cost does not tell them apart.
+    /// Checks `password` for the name `key` (`account`: what Latchkey keeps
+    /// of it, if anything), or, for a name with no account, does the same
+    /// work and fails, so that the cost does not tell them apart.
     fn verify(
         &self,
+        db: &Db,
         ticket: &HashTicket,
+        key: &str,
         account: Option<&UserRecord>,
         password: &str,
     ) -> impl Future<Output = Result<Verified, AppError>> + Send;
 
-    /// Prepares `password` for [`CredentialStore::store_password`].
+    /// Prepares `password` for [`CredentialStore::store_password`];
+    /// `current` is the current password when the user typed it.
     fn prepare(
         &self,
         ticket: &HashTicket,
         password: &str,
+        current: Option<&str>,
     ) -> impl Future<Output = Result<NewCredential, AppError>> + Send;
 
     /// Whether `password` is the account's current one or one of its last
@@ -145,40 +181,62 @@ pub trait CredentialStore {
 /// The store of one domain.
 pub enum Store {
     Local(LocalStore),
+    Directory(DirectoryStore),
 }
 
 impl Store {
-    pub fn of(kind: StoreKind) -> Self {
-        match kind {
-            StoreKind::Local => Store::Local(LocalStore),
+    /// The store `domain` names; a directory the configuration does not
+    /// have is an error (never a silent fallback to the local store).
+    pub fn for_domain(state: &AppState, domain: &Domain) -> Result<Self, AppError> {
+        match &domain.store {
+            StoreKind::Local => Ok(Store::Local(LocalStore)),
+            StoreKind::Directory(name) => state
+                .directories
+                .get(name)
+                .map(|d| {
+                    Store::Directory(DirectoryStore {
+                        directory: d.clone(),
+                        domain_id: domain.id,
+                    })
+                })
+                .ok_or_else(|| {
+                    AppError::internal(format!(
+                        "domain {} uses the directory {name:?}, which the configuration does not define",
+                        domain.slug
+                    ))
+                }),
         }
     }
+}
 
-    pub fn for_domain(domain: &crate::domains::Domain) -> Self {
-        Self::of(domain.store)
-    }
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Local($s) => $call,
+            Store::Directory($s) => $call,
+        }
+    };
 }
 
 impl CredentialStore for Store {
     async fn verify(
         &self,
+        db: &Db,
         ticket: &HashTicket,
+        key: &str,
         account: Option<&UserRecord>,
         password: &str,
     ) -> Result<Verified, AppError> {
-        match self {
-            Store::Local(s) => s.verify(ticket, account, password).await,
-        }
+        dispatch!(self, s => s.verify(db, ticket, key, account, password).await)
     }
 
     async fn prepare(
         &self,
         ticket: &HashTicket,
         password: &str,
+        current: Option<&str>,
     ) -> Result<NewCredential, AppError> {
-        match self {
-            Store::Local(s) => s.prepare(ticket, password).await,
-        }
+        dispatch!(self, s => s.prepare(ticket, password, current).await)
     }
 
     async fn was_used(
@@ -189,9 +247,7 @@ impl CredentialStore for Store {
         password: &str,
         depth: i64,
     ) -> Result<bool, AppError> {
-        match self {
-            Store::Local(s) => s.was_used(db, ticket, account, password, depth).await,
-        }
+        dispatch!(self, s => s.was_used(db, ticket, account, password, depth).await)
     }
 
     async fn store_password(
@@ -203,9 +259,7 @@ impl CredentialStore for Store {
         depth: i64,
         now: i64,
     ) -> Result<bool, AppError> {
-        match self {
-            Store::Local(s) => s.store_password(tx, account, new, how, depth, now).await,
-        }
+        dispatch!(self, s => s.store_password(tx, account, new, how, depth, now).await)
     }
 
     async fn lift_lock(
@@ -213,9 +267,7 @@ impl CredentialStore for Store {
         tx: &mut Transaction<'_, Any>,
         account: &UserRecord,
     ) -> Result<(), AppError> {
-        match self {
-            Store::Local(s) => s.lift_lock(tx, account).await,
-        }
+        dispatch!(self, s => s.lift_lock(tx, account).await)
     }
 
     async fn search(
@@ -226,9 +278,7 @@ impl CredentialStore for Store {
         pattern: &str,
         now: i64,
     ) -> Result<Vec<UserSummary>, AppError> {
-        match self {
-            Store::Local(s) => s.search(db, config, scope, pattern, now).await,
-        }
+        dispatch!(self, s => s.search(db, config, scope, pattern, now).await)
     }
 }
 
@@ -239,7 +289,9 @@ impl CredentialStore for LocalStore {
     #[tracing::instrument(name = "local_store.verify", skip_all, fields(known = account.is_some()))]
     async fn verify(
         &self,
+        _db: &Db,
         ticket: &HashTicket,
+        _key: &str,
         account: Option<&UserRecord>,
         password: &str,
     ) -> Result<Verified, AppError> {
@@ -249,14 +301,13 @@ impl CredentialStore for LocalStore {
                 Ok(Verified {
                     matched: v.matched,
                     needs_rehash: v.needs_rehash,
+                    locked: false,
+                    account: v.matched.then(|| a.clone()),
                 })
             }
             None => {
                 ticket.verify_dummy(password).await?;
-                Ok(Verified {
-                    matched: false,
-                    needs_rehash: false,
-                })
+                Ok(Verified::refused())
             }
         }
     }
@@ -265,10 +316,9 @@ impl CredentialStore for LocalStore {
         &self,
         ticket: &HashTicket,
         password: &str,
+        _current: Option<&str>,
     ) -> Result<NewCredential, AppError> {
-        Ok(NewCredential {
-            hash: ticket.hash(password).await?,
-        })
+        Ok(NewCredential::Hash(ticket.hash(password).await?))
     }
 
     #[tracing::instrument(name = "local_store.was_used", skip_all, fields(user_id = account.id, depth))]
@@ -295,12 +345,17 @@ impl CredentialStore for LocalStore {
         depth: i64,
         now: i64,
     ) -> Result<bool, AppError> {
+        let NewCredential::Hash(hash) = new else {
+            return Err(AppError::internal(
+                "a local password prepared by another store",
+            ));
+        };
         match how {
             PasswordSet::Changed | PasswordSet::Reset => {
-                users::replace_password(tx, account, &new.hash, depth, now).await
+                users::replace_password(tx, account, hash, depth, now).await
             }
             PasswordSet::Temporary { expires_at } => {
-                set_temporary_password(tx, account.id, &new.hash, expires_at, now).await?;
+                set_temporary_password(tx, account.id, hash, expires_at, now).await?;
                 Ok(true)
             }
         }

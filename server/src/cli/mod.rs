@@ -119,6 +119,8 @@ pub struct UserRole {
 pub enum DomainCommand {
     /// Create a domain with the default password policy.
     Create(DomainCreate),
+    /// Set where a domain's passwords live: local, or directory:NAME.
+    Store(DomainStore),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +137,18 @@ pub struct DomainCreate {
     /// What this domain's users are told instead (with --no-sspm).
     #[arg(long, value_name = "TEXT")]
     pub unavailable_text: Option<String>,
+    /// Keep this domain's passwords in the directory `[directories.NAME]`.
+    #[arg(long, value_name = "NAME")]
+    pub directory: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DomainStore {
+    #[arg(long)]
+    pub slug: String,
+    /// `local`, or `directory:NAME` for `[directories.NAME]`.
+    #[arg(long)]
+    pub store: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +227,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Domain(DomainCommand::Store(args)) => {
+            let store =
+                crate::accounts::store::StoreKind::parse(args.store.trim()).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--store must be `local` or `directory:NAME` (got {:?})",
+                        args.store
+                    )
+                })?;
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            provisioning::set_domain_store(&state, args.slug.trim(), &store).await?;
+            print_line(&format!(
+                "domain {} now uses {}",
+                args.slug.trim(),
+                store.to_column()
+            ))
+        }
         Command::Directory(DirectoryCommand::Test(args)) => {
             directory::test(
                 &config,
@@ -231,6 +261,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 unavailable_text: args.unavailable_text,
             };
             provisioning::create_domain(&state, &domain).await?;
+            if let Some(name) = args.directory {
+                let store = crate::accounts::store::StoreKind::Directory(name);
+                provisioning::set_domain_store(&state, &domain.slug, &store).await?;
+            }
             eprintln!("Created domain {}", domain.slug);
             Ok(())
         }

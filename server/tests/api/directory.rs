@@ -263,3 +263,246 @@ async fn the_directory_test_command_checks_the_service_account_and_one_user_in_p
     let e = result.unwrap_err().to_string();
     assert!(e.contains("cannot reach"), "{e}");
 }
+
+// ---------------------------------------------------------------- a domain backed by the directory
+
+use latchkey_server::accounts::store::StoreKind;
+use latchkey_shared::api::{ApiError, ErrorCode};
+use reqwest::StatusCode;
+
+use crate::helpers::{new_client, spawn_app_with, Backend, TestApp, STRONG_2, STRONG_3};
+
+both_backends!(
+    a_directory_domain_signs_in_by_binding_as_the_user_and_keeps_no_password,
+    an_unknown_name_and_a_wrong_password_are_answered_alike_on_a_directory_domain,
+    fifty_parallel_wrong_attempts_cause_at_most_the_thresholds_binds_and_the_next_is_locked,
+    a_lock_set_in_the_directory_is_answered_with_the_locked_message,
+    change_password_on_a_directory_domain_is_made_as_the_user_and_held_to_its_history,
+    a_directory_that_is_down_answers_503_and_counts_no_failure,
+);
+
+/// The app with `partners` backed by `slapd`.
+async fn directory_app(backend: Backend, slapd: &Slapd) -> TestApp {
+    let settings = config(slapd, SERVICE_PASSWORD);
+    let app = spawn_app_with(backend, move |c| {
+        c.directories.insert("corp".to_owned(), settings);
+    })
+    .await;
+    latchkey_server::provisioning::set_domain_store(
+        &app.state,
+        "partners",
+        &StoreKind::Directory("corp".to_owned()),
+    )
+    .await
+    .unwrap();
+    app
+}
+
+async fn error_of(r: reqwest::Response) -> (StatusCode, ApiError) {
+    let status = r.status();
+    (status, r.json().await.expect("an API error body"))
+}
+
+async fn a_directory_domain_signs_in_by_binding_as_the_user_and_keeps_no_password(
+    backend: Backend,
+) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let r = app.sign_in("partners", "Alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let row = sqlx::query("SELECT username, display_name, email, password_hash, directory_id FROM users WHERE username_key = 'alice'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    use sqlx::Row;
+    assert_eq!(row.get::<String, _>("display_name"), "Alice Example");
+    assert_eq!(
+        row.get::<Option<String>, _>("email").as_deref(),
+        Some("alice@latchkey.test")
+    );
+    assert_eq!(
+        row.get::<String, _>("password_hash"),
+        "",
+        "no password or hash is stored"
+    );
+    assert_eq!(
+        row.get::<Option<String>, _>("directory_id"),
+        Some(slapd.values(&user_dn("alice"), "entryUUID")[0].clone())
+    );
+    let r = app.sign_in("partners", "alice", "wrong-password").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A second sign-in reuses the row (keyed by the directory's id).
+    let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE domain_id = (SELECT id FROM domains WHERE slug = 'partners')")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+async fn an_unknown_name_and_a_wrong_password_are_answered_alike_on_a_directory_domain(
+    backend: Backend,
+) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let (s1, e1) = error_of(app.sign_in("partners", "alice", "wrong-password").await).await;
+    let (s2, e2) = error_of(app.sign_in("partners", "nobody", "wrong-password").await).await;
+    assert_eq!(s1, StatusCode::UNAUTHORIZED);
+    assert_eq!((s1, e1.code, e1.message), (s2, e2.code, e2.message));
+    // The unknown name created nothing.
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username_key = 'nobody'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+async fn fifty_parallel_wrong_attempts_cause_at_most_the_thresholds_binds_and_the_next_is_locked(
+    backend: Backend,
+) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let threshold = usize::try_from(app.state.config.lockout_threshold).unwrap();
+    let attempts = (0..50).map(|_| {
+        let client = new_client();
+        let app = &app;
+        async move {
+            app.sign_in_with(&client, "partners", "alice", "wrong-password")
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_join_all(attempts).await;
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::LOCKED)
+        .count();
+    assert_eq!(refused + locked, 50, "{statuses:?}");
+    assert!(
+        refused <= threshold,
+        "{refused} checks for a threshold of {threshold}"
+    );
+    // The directory's own count of failed binds (pwdFailureTime) says the same.
+    let binds = slapd.values(&user_dn("alice"), "pwdFailureTime").len();
+    assert!(
+        binds <= threshold,
+        "{binds} failed binds reached the directory"
+    );
+    assert!(binds >= 1);
+    let (status, e) = error_of(app.sign_in("partners", "alice", ALICE_PASSWORD).await).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::LOCKED, ErrorCode::AccountLocked)
+    );
+}
+
+/// Every future polled together (all requests in flight at once), like
+/// `futures::future::join_all`, without the crate.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<StatusCode>
+where
+    F: std::future::Future<Output = StatusCode>,
+{
+    join_pinned(futures.map(Box::pin).collect()).await
+}
+
+async fn join_pinned<F>(mut futures: Vec<std::pin::Pin<Box<F>>>) -> Vec<StatusCode>
+where
+    F: std::future::Future<Output = StatusCode>,
+{
+    let mut results: Vec<Option<StatusCode>> = vec![None; futures.len()];
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futures.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results
+        .into_iter()
+        .map(|r| r.expect("every future finished"))
+        .collect()
+}
+
+async fn a_lock_set_in_the_directory_is_answered_with_the_locked_message(backend: Backend) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    slapd.lock("alice", "20260101000000Z");
+    let (status, e) = error_of(app.sign_in("partners", "alice", ALICE_PASSWORD).await).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::LOCKED, ErrorCode::AccountLocked)
+    );
+    // Lifted in the directory, the right password works again.
+    slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\ndelete: pwdAccountLockedTime\n",
+        user_dn("alice")
+    ));
+    let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
+
+async fn change_password_on_a_directory_domain_is_made_as_the_user_and_held_to_its_history(
+    backend: Backend,
+) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.change_password(ALICE_PASSWORD, STRONG_2).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(
+        slapd.bind(&user_dn("alice"), STRONG_2).is_ok(),
+        "changed in the directory"
+    );
+    let r = app.change_password(STRONG_2, STRONG_3).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    // Back to the one before: Latchkey's policy passes it, the directory's
+    // history refuses it, and the person is told why.
+    let (status, e) = error_of(app.change_password(STRONG_3, STRONG_2).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(e.message.contains("used recently"), "{}", e.message);
+    assert!(slapd.bind(&user_dn("alice"), STRONG_3).is_ok(), "unchanged");
+    let audit = app.audit_events().await;
+    let changes = audit
+        .iter()
+        .filter(|(k, r, _, _)| k == "password_change" && r == "success")
+        .count();
+    assert_eq!(changes, 2, "{audit:?}");
+}
+
+async fn a_directory_that_is_down_answers_503_and_counts_no_failure(backend: Backend) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    slapd.stop();
+    let (status, e) = error_of(app.sign_in("partners", "alice", ALICE_PASSWORD).await).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy)
+    );
+    assert!(e.message.contains("directory"), "{}", e.message);
+    let counted: Option<i64> = sqlx::query_scalar(
+        "SELECT failed_count FROM failure_counters WHERE username_key = 'alice'",
+    )
+    .fetch_optional(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(counted.unwrap_or(0), 0, "no failure counted");
+    slapd.restart();
+    let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK, "recovers by itself");
+}

@@ -1,0 +1,262 @@
+//! A domain whose passwords live in a directory ([`crate::directory`]).
+//! Latchkey keeps, per directory user, only what is its own (enrolment,
+//! counters, sessions, role, audit) in a `users` row keyed by the
+//! directory's stable id, created at the first right password and refreshed
+//! at each; its `password_hash` is empty: no directory password or hash is
+//! ever stored.
+//!
+//! What a directory does itself stays its own: its history and quality
+//! rules judge a change made as the user, its lock is read and lifted, and
+//! a temporary password must be changed at the next bind anywhere.
+
+use std::sync::Arc;
+
+use latchkey_shared::admin::UserSummary;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{Any, Row, Transaction};
+
+use super::store::{
+    CredentialStore, LocalStore, NewCredential, PasswordSet, SearchScope, Verified,
+};
+use crate::db::Db;
+use crate::directory::{
+    BindOutcome, ChangeOutcome, Directory, DirectoryError, DirectoryLock, DirectoryUser,
+};
+use crate::error::AppError;
+use crate::password::HashTicket;
+use crate::users::{self, UserRecord};
+
+pub struct DirectoryStore {
+    pub(super) directory: Arc<Directory>,
+    pub(super) domain_id: i64,
+}
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Unavailable(..) => AppError::DirectoryUnavailable(e.to_string()),
+            other => AppError::internal(other.to_string()),
+        }
+    }
+}
+
+impl DirectoryStore {
+    /// The directory's entry of an account Latchkey keeps.
+    async fn entry_of(&self, account: &UserRecord) -> Result<DirectoryUser, AppError> {
+        self.directory
+            .find_user(&account.username)
+            .await?
+            .ok_or_else(|| {
+                AppError::BadRequest(
+                    "This account is no longer in your organisation's directory. Call the Help Desk."
+                        .to_owned(),
+                )
+            })
+    }
+}
+
+/// The row Latchkey keeps for `user`: found by the directory's id (so a
+/// renamed user keeps it) or by name, refreshed from the directory, or
+/// created.
+async fn upsert_shadow(
+    db: &Db,
+    domain_id: i64,
+    user: &DirectoryUser,
+    must_change: bool,
+    now: i64,
+) -> Result<UserRecord, AppError> {
+    let name = latchkey_shared::Username::parse(&user.username).map_err(|_| {
+        AppError::BadRequest(
+            "Your directory user name cannot be used here. Call the Help Desk.".to_owned(),
+        )
+    })?;
+    let key = name.key();
+    let mut tx = db.pool.begin().await?;
+    let renamed = sqlx::query(
+        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4, \
+         must_change = $5 WHERE domain_id = $6 AND directory_id = $7 RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(&key)
+    .bind(&user.display_name)
+    .bind(user.mail.as_deref())
+    .bind(must_change)
+    .bind(domain_id)
+    .bind(&user.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id: i64 = match renamed {
+        Some(row) => row.try_get("id")?,
+        None => sqlx::query(
+            "INSERT INTO users (domain_id, username, username_key, display_name, email, \
+             password_hash, password_changed_at, must_change, role, created_at, directory_id) \
+             VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'user', $6, $8) \
+             ON CONFLICT (domain_id, username_key) DO UPDATE SET \
+             display_name = excluded.display_name, email = excluded.email, \
+             must_change = excluded.must_change, directory_id = excluded.directory_id \
+             RETURNING id",
+        )
+        .bind(domain_id)
+        .bind(name.as_str())
+        .bind(&key)
+        .bind(&user.display_name)
+        .bind(user.mail.as_deref())
+        .bind(now)
+        .bind(must_change)
+        .bind(&user.id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?,
+    };
+    tx.commit().await?;
+    users::by_id(db, id)
+        .await?
+        .ok_or_else(|| AppError::internal("a directory user's row vanished"))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl CredentialStore for DirectoryStore {
+    /// Look up with the service account, then bind as the user; a name with
+    /// no user binds as a DN that cannot exist, so both take the same two
+    /// operations in the same order.
+    #[tracing::instrument(name = "directory_store.verify", skip_all, fields(directory = %self.directory.name()))]
+    async fn verify(
+        &self,
+        db: &Db,
+        _ticket: &HashTicket,
+        key: &str,
+        _account: Option<&UserRecord>,
+        password: &str,
+    ) -> Result<Verified, AppError> {
+        let found = self.directory.find_user(key).await?;
+        let dn = found
+            .as_ref()
+            .map(|u| u.dn.clone())
+            .unwrap_or_else(|| self.directory.impossible_dn());
+        let outcome = self.directory.bind(&dn, password).await?;
+        let refused = |locked| Verified {
+            matched: false,
+            needs_rehash: false,
+            locked,
+            account: None,
+        };
+        Ok(match (found, outcome) {
+            (Some(user), BindOutcome::Accepted | BindOutcome::MustChange) => {
+                let must_change = outcome == BindOutcome::MustChange || user.must_change;
+                let account =
+                    upsert_shadow(db, self.domain_id, &user, must_change, unix_now()).await?;
+                Verified {
+                    matched: true,
+                    needs_rehash: false,
+                    locked: false,
+                    account: Some(account),
+                }
+            }
+            (Some(_), BindOutcome::Locked) => refused(true),
+            _ => refused(false),
+        })
+    }
+
+    async fn prepare(
+        &self,
+        _ticket: &HashTicket,
+        password: &str,
+        current: Option<&str>,
+    ) -> Result<NewCredential, AppError> {
+        Ok(NewCredential::Directory {
+            new: SecretString::from(password.to_owned()),
+            current: current.map(|c| SecretString::from(c.to_owned())),
+        })
+    }
+
+    /// The directory's own history decides, at the change itself.
+    async fn was_used(
+        &self,
+        _db: &Db,
+        _ticket: &HashTicket,
+        _account: &UserRecord,
+        _password: &str,
+        _depth: i64,
+    ) -> Result<bool, AppError> {
+        Ok(false)
+    }
+
+    /// The directory is written before the caller's transaction commits:
+    /// if that commit then fails, the password is changed without its audit
+    /// row (see docs/directories.md); a retry of the same operation is safe.
+    async fn store_password(
+        &self,
+        _tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+        new: &NewCredential,
+        how: PasswordSet,
+        _depth: i64,
+        _now: i64,
+    ) -> Result<bool, AppError> {
+        let NewCredential::Directory { new, current } = new else {
+            return Err(AppError::internal(
+                "a directory password prepared by another store",
+            ));
+        };
+        let entry = self.entry_of(account).await?;
+        match how {
+            PasswordSet::Changed => {
+                let current = current.as_ref().ok_or_else(|| {
+                    AppError::internal("a change as the user without the current password")
+                })?;
+                match self
+                    .directory
+                    .change_password(&entry.dn, current.expose_secret(), new.expose_secret())
+                    .await?
+                {
+                    ChangeOutcome::Changed => Ok(true),
+                    ChangeOutcome::WrongPassword => Ok(false),
+                    ChangeOutcome::Refused(message) => Err(AppError::BadRequest(message)),
+                }
+            }
+            PasswordSet::Reset => {
+                self.directory
+                    .reset_password(&entry, new.expose_secret(), false)
+                    .await?;
+                Ok(true)
+            }
+            PasswordSet::Temporary { .. } => {
+                self.directory
+                    .reset_password(&entry, new.expose_secret(), true)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn lift_lock(
+        &self,
+        _tx: &mut Transaction<'_, Any>,
+        account: &UserRecord,
+    ) -> Result<(), AppError> {
+        let entry = self.entry_of(account).await?;
+        if entry.lock == DirectoryLock::Permanent {
+            // An administrator's lock: never lifted by self-service or staff here.
+            return Ok(());
+        }
+        Ok(self.directory.unlock(&entry).await?)
+    }
+
+    /// The directory users Latchkey has seen (signed in at least once).
+    async fn search(
+        &self,
+        db: &Db,
+        config: &crate::config::Config,
+        scope: SearchScope<'_>,
+        pattern: &str,
+        now: i64,
+    ) -> Result<Vec<UserSummary>, AppError> {
+        LocalStore.search(db, config, scope, pattern, now).await
+    }
+}
