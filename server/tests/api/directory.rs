@@ -279,6 +279,8 @@ both_backends!(
     a_lock_set_in_the_directory_is_answered_with_the_locked_message,
     change_password_on_a_directory_domain_is_made_as_the_user_and_held_to_its_history,
     a_directory_that_is_down_answers_503_and_counts_no_failure,
+    an_lra_temporary_password_must_be_changed_before_it_binds_anywhere,
+    an_lra_unlock_lifts_the_directorys_lock_but_never_an_administrators,
 );
 
 /// The app with `partners` backed by `slapd`.
@@ -505,4 +507,103 @@ async fn a_directory_that_is_down_answers_503_and_counts_no_failure(backend: Bac
     slapd.restart();
     let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK, "recovers by itself");
+}
+
+/// An LRA of `partners` (a local account of `hrcc`), re-authenticated, and
+/// alice's id (she has signed in once, so Latchkey keeps her row).
+async fn lra_and_alice(app: &TestApp) -> (reqwest::Client, i64) {
+    use latchkey_shared::admin::Role;
+    let r = app
+        .sign_in_with(&new_client(), "partners", "alice", ALICE_PASSWORD)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, lra) = crate::staff::staff_client(
+        app,
+        "hrcc",
+        "lra1",
+        Role::Lra,
+        &["partners"],
+        crate::helpers::STRONG_4,
+    )
+    .await;
+    let r = lra
+        .post(app.url(latchkey_shared::admin::paths::STAFF_REAUTH))
+        .json(&serde_json::json!({"password": crate::helpers::STRONG_4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username_key = 'alice'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    (lra, id)
+}
+
+async fn an_lra_temporary_password_must_be_changed_before_it_binds_anywhere(backend: Backend) {
+    use latchkey_shared::admin::{paths, TemporaryPasswordIssued};
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let (lra, alice) = lra_and_alice(&app).await;
+    let r = crate::staff::action(
+        &app,
+        &lra,
+        paths::STAFF_TEMP_PASSWORD,
+        alice,
+        "called the desk",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let issued: TemporaryPasswordIssued = r.json().await.unwrap();
+    // Outside Latchkey the directory itself says it must be changed first.
+    let said = slapd
+        .bind(&user_dn("alice"), &issued.temporary_password)
+        .unwrap_or_else(|e| e);
+    assert!(said.contains("Password must be changed"), "{said}");
+    assert!(
+        slapd.bind(&user_dn("alice"), ALICE_PASSWORD).is_err(),
+        "the old one is gone"
+    );
+    // Through Latchkey: a session that must change it, then a change.
+    let r = app
+        .sign_in("partners", "alice", &issued.temporary_password)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let info: latchkey_shared::api::SessionInfo = r.json().await.unwrap();
+    assert!(info.must_change_password, "{info:?}");
+    let r = app
+        .change_password(&issued.temporary_password, STRONG_2)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let said = slapd.bind(&user_dn("alice"), STRONG_2).unwrap();
+    assert!(!said.contains("must be changed"), "{said}");
+}
+
+async fn an_lra_unlock_lifts_the_directorys_lock_but_never_an_administrators(backend: Backend) {
+    use latchkey_shared::admin::paths;
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let (lra, alice) = lra_and_alice(&app).await;
+    slapd.lock("alice", "20260101000000Z");
+    let r = crate::staff::action(&app, &lra, paths::STAFF_UNLOCK, alice, "verified by phone").await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(slapd
+        .values(&user_dn("alice"), "pwdAccountLockedTime")
+        .is_empty());
+    let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    slapd.lock("alice", PERMANENT_LOCK);
+    let r = crate::staff::action(&app, &lra, paths::STAFF_UNLOCK, alice, "asked again").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        slapd.values(&user_dn("alice"), "pwdAccountLockedTime"),
+        vec![PERMANENT_LOCK.to_owned()],
+        "an administrator's lock stays"
+    );
+    let (status, e) = error_of(app.sign_in("partners", "alice", ALICE_PASSWORD).await).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::LOCKED, ErrorCode::AccountLocked)
+    );
 }
