@@ -235,6 +235,10 @@ impl CredentialStore for DirectoryStore {
         }
     }
 
+    async fn liftable_lock(&self, account: &UserRecord) -> Result<bool, AppError> {
+        Ok(self.entry_of(account).await?.lock == DirectoryLock::Locked)
+    }
+
     async fn lift_lock(
         &self,
         _tx: &mut Transaction<'_, Any>,

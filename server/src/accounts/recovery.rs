@@ -441,10 +441,7 @@ pub async fn finish(
     let cause = match (&user, flow.kind) {
         (None, _) if !flow.verified => Some("answers do not match or not enrolled"),
         (None, _) => Some("account unavailable"),
-        (Some(u), FlowKind::Unlock)
-            if !lockout::is_locked(&state.db, domain.id, &u.username_key, lock_policy, now)
-                .await? =>
-        {
+        (Some(u), FlowKind::Unlock) if !locked(state, &domain, u, lock_policy, now).await? => {
             Some("account not locked")
         }
         _ => None,
@@ -491,6 +488,21 @@ pub async fn finish(
             })
         }
     }
+}
+
+/// Locked by Latchkey's counter, or by the store itself with a lock an
+/// unlock may lift.
+async fn locked(
+    state: &AppState,
+    domain: &Domain,
+    user: &users::UserRecord,
+    policy: LockoutPolicy,
+    now: i64,
+) -> AppResult<bool> {
+    if lockout::is_locked(&state.db, domain.id, &user.username_key, policy, now).await? {
+        return Ok(true);
+    }
+    Store::for_domain(state, domain)?.liftable_lock(user).await
 }
 
 async fn delete_flow(

@@ -157,6 +157,13 @@ pub trait CredentialStore {
         now: i64,
     ) -> impl Future<Output = Result<bool, AppError>> + Send;
 
+    /// Whether the store itself holds the account locked with a lock that
+    /// an unlock may lift (not an administrator's).
+    fn liftable_lock(
+        &self,
+        account: &UserRecord,
+    ) -> impl Future<Output = Result<bool, AppError>> + Send;
+
     /// Lifts a lock the store keeps itself (beside Latchkey's counter,
     /// which the caller clears).
     fn lift_lock(
@@ -262,6 +269,10 @@ impl CredentialStore for Store {
         dispatch!(self, s => s.store_password(tx, account, new, how, depth, now).await)
     }
 
+    async fn liftable_lock(&self, account: &UserRecord) -> Result<bool, AppError> {
+        dispatch!(self, s => s.liftable_lock(account).await)
+    }
+
     async fn lift_lock(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -361,12 +372,16 @@ impl CredentialStore for LocalStore {
         }
     }
 
+    async fn liftable_lock(&self, _account: &UserRecord) -> Result<bool, AppError> {
+        // Latchkey's failure counter is the only lock a local account has.
+        Ok(false)
+    }
+
     async fn lift_lock(
         &self,
         _tx: &mut Transaction<'_, Any>,
         _account: &UserRecord,
     ) -> Result<(), AppError> {
-        // Latchkey's failure counter is the only lock a local account has.
         Ok(())
     }
 

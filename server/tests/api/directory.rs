@@ -31,7 +31,9 @@ fn config(slapd: &Slapd, service_password: &str) -> DirectoryConfig {
         bind_dn: SERVICE_DN.to_owned(),
         bind_password_env: None,
         bind_password_file: Some(file),
-        timeout_secs: 2,
+        // Generous: the tests share two cores with many others; a stopped
+        // server refuses at once anyway.
+        timeout_secs: 10,
         pool_size: 2,
     }
 }
@@ -281,6 +283,8 @@ both_backends!(
     a_directory_that_is_down_answers_503_and_counts_no_failure,
     an_lra_temporary_password_must_be_changed_before_it_binds_anywhere,
     an_lra_unlock_lifts_the_directorys_lock_but_never_an_administrators,
+    unlock_account_through_the_whole_flow_clears_latchkeys_and_the_directorys_lock,
+    forgot_password_resets_the_password_in_the_directory,
 );
 
 /// The app with `partners` backed by `slapd`.
@@ -605,5 +609,113 @@ async fn an_lra_unlock_lifts_the_directorys_lock_but_never_an_administrators(bac
     assert_eq!(
         (status, e.code),
         (StatusCode::LOCKED, ErrorCode::AccountLocked)
+    );
+}
+
+/// alice signs in once (Latchkey keeps her row) and enrols her answers.
+async fn enrolled_alice(app: &TestApp) {
+    let client = new_client();
+    let r = app
+        .sign_in_with(&client, "partners", "alice", ALICE_PASSWORD)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r =
+        crate::self_service::put_enrolment(app, &client, &crate::self_service::enrol_request(None))
+            .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
+
+async fn unlock_account_through_the_whole_flow_clears_latchkeys_and_the_directorys_lock(
+    backend: Backend,
+) {
+    use crate::self_service::Flow;
+    use latchkey_shared::self_service::FlowKind;
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    enrolled_alice(&app).await;
+    // Locked by failures elsewhere: the directory's own lock only.
+    slapd.lock("alice", "20260101000000Z");
+    let flow = Flow::new(&app, FlowKind::Unlock).await;
+    let r = flow.run("alice", true).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(slapd
+        .values(&user_dn("alice"), "pwdAccountLockedTime")
+        .is_empty());
+    assert_eq!(
+        app.sign_in("partners", "alice", ALICE_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Locked by Latchkey (five failures through it) and by the directory.
+    for _ in 0..5 {
+        app.sign_in_with(&new_client(), "partners", "alice", "wrong-password")
+            .await;
+    }
+    slapd.lock("alice", "20260101000000Z");
+    let flow = Flow::new(&app, FlowKind::Unlock).await;
+    let r = flow.run("alice", true).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(slapd
+        .values(&user_dn("alice"), "pwdAccountLockedTime")
+        .is_empty());
+    assert_eq!(
+        app.sign_in("partners", "alice", ALICE_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // An administrator's lock is not the person's to lift.
+    slapd.lock("alice", PERMANENT_LOCK);
+    let flow = Flow::new(&app, FlowKind::Unlock).await;
+    let (status, e) = error_of(flow.run("alice", true).await).await;
+    assert_eq!(
+        (status, e.code),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::VerificationFailed
+        ),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        slapd.values(&user_dn("alice"), "pwdAccountLockedTime"),
+        vec![PERMANENT_LOCK.to_owned()]
+    );
+}
+
+async fn forgot_password_resets_the_password_in_the_directory(backend: Backend) {
+    use crate::self_service::Flow;
+    use latchkey_shared::self_service::{paths, FinishResponse, FlowKind, NewPasswordRequest};
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    enrolled_alice(&app).await;
+    let flow = Flow::new(&app, FlowKind::Reset).await;
+    let r = flow.run("alice", true).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let FinishResponse::ChoosePassword { policy, .. } = r.json().await.unwrap() else {
+        panic!("expected the password step");
+    };
+    let r = flow
+        .post(
+            paths::FLOW_PASSWORD,
+            &NewPasswordRequest {
+                new_password: STRONG_2.into(),
+                confirm_password: STRONG_2.into(),
+                policy_version: policy.version,
+            },
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(
+        slapd.bind(&user_dn("alice"), STRONG_2).is_ok(),
+        "reset in the directory"
+    );
+    assert!(slapd.bind(&user_dn("alice"), ALICE_PASSWORD).is_err());
+    assert_eq!(
+        app.sign_in("partners", "alice", STRONG_2).await.status(),
+        StatusCode::OK
     );
 }

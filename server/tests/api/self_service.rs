@@ -44,7 +44,7 @@ both_backends!(
 
 const ANSWERS: [&str; 3] = ["Hamilton", "Alexander", "Biscuit"];
 
-fn enrol_request(password: Option<&str>) -> EnrolRequest {
+pub(crate) fn enrol_request(password: Option<&str>) -> EnrolRequest {
     EnrolRequest {
         current_password: password.map(str::to_owned),
         answers: DEFAULT_QUESTIONS
@@ -67,7 +67,7 @@ fn answer_for(question: &str) -> String {
     format!("  {}  ", ANSWERS[i].to_uppercase())
 }
 
-async fn put_enrolment(
+pub(crate) async fn put_enrolment(
     app: &TestApp,
     client: &reqwest::Client,
     req: &EnrolRequest,
@@ -114,14 +114,14 @@ async fn lock(app: &TestApp, username: &str) {
 }
 
 /// One browser going through a flow.
-struct Flow<'a> {
+pub(crate) struct Flow<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     id: String,
 }
 
 impl<'a> Flow<'a> {
-    async fn start(app: &'a TestApp, kind: FlowKind, domain: &str) -> reqwest::Response {
+    pub(crate) async fn start(app: &'a TestApp, kind: FlowKind, domain: &str) -> reqwest::Response {
         new_client()
             .post(app.url(paths::FLOWS))
             .json(&StartFlowRequest {
@@ -133,7 +133,7 @@ impl<'a> Flow<'a> {
             .expect("request")
     }
 
-    async fn new(app: &'a TestApp, kind: FlowKind) -> Flow<'a> {
+    pub(crate) async fn new(app: &'a TestApp, kind: FlowKind) -> Flow<'a> {
         let r = Self::start(app, kind, "partners").await;
         assert_eq!(r.status(), StatusCode::OK);
         let started: FlowStarted = r.json().await.unwrap();
@@ -148,7 +148,7 @@ impl<'a> Flow<'a> {
     }
 
     /// The current CAPTCHA's characters, through the test hook.
-    async fn captcha(&self) -> String {
+    pub(crate) async fn captcha(&self) -> String {
         let r = self
             .client
             .get(
@@ -162,7 +162,11 @@ impl<'a> Flow<'a> {
         r.text().await.unwrap()
     }
 
-    async fn post<B: serde::Serialize>(&self, template: &str, body: &B) -> reqwest::Response {
+    pub(crate) async fn post<B: serde::Serialize>(
+        &self,
+        template: &str,
+        body: &B,
+    ) -> reqwest::Response {
         self.client
             .post(self.app.url(&paths::flow(template, &self.id)))
             .json(body)
@@ -171,7 +175,7 @@ impl<'a> Flow<'a> {
             .expect("request")
     }
 
-    async fn identify_raw(&self, username: &str, captcha: &str) -> reqwest::Response {
+    pub(crate) async fn identify_raw(&self, username: &str, captcha: &str) -> reqwest::Response {
         self.post(
             paths::FLOW_IDENTIFY,
             &IdentifyRequest {
@@ -182,25 +186,25 @@ impl<'a> Flow<'a> {
         .await
     }
 
-    async fn identify(&self, username: &str) -> QuestionsStep {
+    pub(crate) async fn identify(&self, username: &str) -> QuestionsStep {
         let c = self.captcha().await;
         let r = self.identify_raw(username, &c).await;
         assert_eq!(r.status(), StatusCode::OK, "identify");
         r.json().await.unwrap()
     }
 
-    async fn answer_raw(&self, answers: Vec<String>) -> reqwest::Response {
+    pub(crate) async fn answer_raw(&self, answers: Vec<String>) -> reqwest::Response {
         self.post(paths::FLOW_ANSWERS, &AnswersRequest { answers })
             .await
     }
 
-    async fn answer(&self, answers: Vec<String>) -> CaptchaChallenge {
+    pub(crate) async fn answer(&self, answers: Vec<String>) -> CaptchaChallenge {
         let r = self.answer_raw(answers).await;
         assert_eq!(r.status(), StatusCode::OK, "answers");
         r.json().await.unwrap()
     }
 
-    async fn finish_raw(&self, captcha: &str) -> reqwest::Response {
+    pub(crate) async fn finish_raw(&self, captcha: &str) -> reqwest::Response {
         self.post(
             paths::FLOW_FINISH,
             &FinishRequest {
@@ -210,13 +214,13 @@ impl<'a> Flow<'a> {
         .await
     }
 
-    async fn finish(&self) -> reqwest::Response {
+    pub(crate) async fn finish(&self) -> reqwest::Response {
         let c = self.captcha().await;
         self.finish_raw(&c).await
     }
 
     /// Identify, answer right (if `right`), second CAPTCHA; the final answer.
-    async fn run(&self, username: &str, right: bool) -> reqwest::Response {
+    pub(crate) async fn run(&self, username: &str, right: bool) -> reqwest::Response {
         let q = self.identify(username).await;
         let answers = q
             .questions
