@@ -57,6 +57,15 @@ pub async fn verify_current_password(
             password,
         )
         .await?;
+    if verified.locked {
+        // The store's own lock (a directory's): the password was not judged.
+        let refused = event
+            .clone()
+            .with_result(AuditResult::Locked)
+            .detail("account locked by the directory");
+        audit::record(&state.db.pool, now, &refused).await?;
+        return Err(AppError::AccountLocked);
+    }
     if !verified.matched || account.disabled {
         let mut tx = state.db.pool.begin().await?;
         let failed = event

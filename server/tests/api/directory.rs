@@ -285,6 +285,7 @@ both_backends!(
     an_lra_unlock_lifts_the_directorys_lock_but_never_an_administrators,
     unlock_account_through_the_whole_flow_clears_latchkeys_and_the_directorys_lock,
     forgot_password_resets_the_password_in_the_directory,
+    the_portal_checks_directory_passwords_with_the_same_answers,
 );
 
 /// The app with `partners` backed by `slapd`.
@@ -717,5 +718,55 @@ async fn forgot_password_resets_the_password_in_the_directory(backend: Backend) 
     assert_eq!(
         app.sign_in("partners", "alice", STRONG_2).await.status(),
         StatusCode::OK
+    );
+}
+
+async fn the_portal_checks_directory_passwords_with_the_same_answers(backend: Backend) {
+    use latchkey_shared::admin::{
+        paths, PasswordStatus, PortalVerifyRequest, PortalVerifyResponse,
+    };
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let key = "lk_directory_portal_test_key_0123456789abcdef";
+    sqlx::query(
+        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) VALUES ('portal', 'lk_direc', $1, 0, 'test')",
+    )
+    .bind(latchkey_server::accounts::portal::api_key_hash(key))
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let verify = |password: &'static str| {
+        let url = app.url(paths::PORTAL_VERIFY);
+        async move {
+            new_client()
+                .post(url)
+                .bearer_auth(key)
+                .json(&PortalVerifyRequest {
+                    domain: "partners".into(),
+                    username: "alice".into(),
+                    password: password.into(),
+                })
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = verify(ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ok: PortalVerifyResponse = r.json().await.unwrap();
+    assert_eq!(
+        (ok.status, ok.display_name.as_str()),
+        (PasswordStatus::Valid, "Alice Example")
+    );
+    let (status, e) = error_of(verify("wrong-password").await).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials)
+    );
+    slapd.lock("alice", "20260101000000Z");
+    let (status, e) = error_of(verify(ALICE_PASSWORD).await).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::LOCKED, ErrorCode::AccountLocked)
     );
 }
