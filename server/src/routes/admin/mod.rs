@@ -1,8 +1,9 @@
 //! The administrator's console API, one file per resource: domains (SSPM
 //! flag and text, policy, lockout), notices and the one-step mandatory
 //! reset, the Help Desk contact, the audit log (filters, CSV), API keys for
-//! the portal, and staff roles. Every change is one transaction with its
-//! audit row.
+//! the portal, and staff roles. Each handler parses the request, calls one
+//! operation of [`crate::settings`] (roles: [`crate::accounts::staff`]) and
+//! maps the result to a response.
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;
@@ -16,8 +17,6 @@ mod domains;
 mod help_desk;
 mod notices;
 mod roles;
-
-pub use notices::MANDATORY_RESET_BODY;
 
 pub fn router() -> Router<AppState> {
     Router::new()
