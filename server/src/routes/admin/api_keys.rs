@@ -10,20 +10,17 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::settings::api_keys;
 use crate::staff::AdminCaller;
 
-pub async fn list_api_keys(a: AdminCaller) -> Answer<Vec<ApiKeyInfo>> {
+pub async fn list(a: AdminCaller) -> Answer<Vec<ApiKeyInfo>> {
     Ok(Json(api_keys::list(&a.state.db).await?))
 }
 
-pub async fn create_api_key(
-    a: AdminCaller,
-    ApiJson(req): ApiJson<ApiKeyCreate>,
-) -> Created<ApiKeyCreated> {
+pub async fn create(a: AdminCaller, ApiJson(req): ApiJson<ApiKeyCreate>) -> Created<ApiKeyCreated> {
     Ok(created(
         api_keys::create(&a.state, &a.who.0, &a.actor, &req).await?,
     ))
 }
 
-pub async fn revoke_api_key(a: AdminCaller, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+pub async fn revoke(a: AdminCaller, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
     api_keys::revoke(&a.state, &a.who.0, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,11 +12,11 @@ use crate::extract::ApiQuery;
 use crate::settings::audit_log;
 use crate::staff::AdminCaller;
 
-pub async fn audit_log(a: AdminCaller, ApiQuery(q): ApiQuery<AuditQuery>) -> Answer<AuditPage> {
+pub async fn page(a: AdminCaller, ApiQuery(q): ApiQuery<AuditQuery>) -> Answer<AuditPage> {
     Ok(Json(audit_log::page(&a.state, &q).await?))
 }
 
-pub async fn audit_csv(
+pub async fn csv(
     a: AdminCaller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<impl IntoResponse> {

@@ -9,18 +9,15 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::settings::domains;
 use crate::staff::AdminCaller;
 
-pub async fn list_domains(a: AdminCaller) -> Answer<Vec<AdminDomain>> {
+pub async fn list(a: AdminCaller) -> Answer<Vec<AdminDomain>> {
     Ok(Json(domains::list(&a.state).await?))
 }
 
-pub async fn create_domain(
-    a: AdminCaller,
-    ApiJson(req): ApiJson<DomainCreate>,
-) -> Created<AdminDomain> {
+pub async fn create(a: AdminCaller, ApiJson(req): ApiJson<DomainCreate>) -> Created<AdminDomain> {
     Ok(created(domains::create(&a.state, &a.actor, &req).await?))
 }
 
-pub async fn update_domain(
+pub async fn update(
     a: AdminCaller,
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<DomainUpdate>,

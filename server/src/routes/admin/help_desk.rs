@@ -8,10 +8,10 @@ use crate::extract::ApiJson;
 use crate::settings::help_desk;
 use crate::staff::AdminCaller;
 
-pub async fn get_help_desk(a: AdminCaller) -> Answer<HelpDesk> {
+pub async fn get(a: AdminCaller) -> Answer<HelpDesk> {
     Ok(Json(help_desk::current(&a.state.db).await?))
 }
 
-pub async fn put_help_desk(a: AdminCaller, ApiJson(req): ApiJson<HelpDesk>) -> Answer<HelpDesk> {
+pub async fn put(a: AdminCaller, ApiJson(req): ApiJson<HelpDesk>) -> Answer<HelpDesk> {
     Ok(Json(help_desk::set(&a.state, &a.actor, &req).await?))
 }

@@ -13,18 +13,15 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::settings::notices;
 use crate::staff::AdminCaller;
 
-pub async fn list_notices(a: AdminCaller) -> Answer<Vec<AdminNotice>> {
+pub async fn list(a: AdminCaller) -> Answer<Vec<AdminNotice>> {
     Ok(Json(notices::list(&a.state.db).await?))
 }
 
-pub async fn create_notice(
-    a: AdminCaller,
-    ApiJson(n): ApiJson<NoticeInput>,
-) -> Created<AdminNotice> {
+pub async fn create(a: AdminCaller, ApiJson(n): ApiJson<NoticeInput>) -> Created<AdminNotice> {
     Ok(created(notices::create(&a.state, &a.actor, &n).await?))
 }
 
-pub async fn update_notice(
+pub async fn update(
     a: AdminCaller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(n): ApiJson<NoticeInput>,
@@ -32,7 +29,7 @@ pub async fn update_notice(
     Ok(Json(notices::update(&a.state, &a.actor, id, &n).await?))
 }
 
-pub async fn delete_notice(a: AdminCaller, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+pub async fn delete(a: AdminCaller, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
     notices::delete(&a.state, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,7 @@ use crate::accounts::staff;
 use crate::extract::{ApiJson, ApiPath};
 use crate::staff::AdminCaller;
 
-pub async fn update_role(
+pub async fn update(
     a: AdminCaller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RoleUpdate>,
