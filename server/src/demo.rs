@@ -10,7 +10,7 @@ use crate::accounts::Actor;
 use crate::audit::{self, AuditKind};
 use crate::password::generate_temporary_password;
 use crate::provisioning::{insert_domain, insert_user, NewDomain};
-use crate::site::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
+use crate::settings::help_desk::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
 use crate::state::AppState;
 use latchkey_shared::admin::Role;
 

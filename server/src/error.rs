@@ -60,6 +60,10 @@ pub enum AppError {
     /// 404: no such resource.
     #[error("not found")]
     NotFound,
+    /// 409: the resource exists already (e.g. a taken short name); the
+    /// message says which.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// 413: the body is larger than the API reads ([`crate::MAX_BODY_BYTES`]).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -105,7 +109,7 @@ impl AppError {
             Self::PasswordRejected(_) | Self::PasswordsDoNotMatch | Self::PasswordReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::PolicyChanged(_) => StatusCode::CONFLICT,
+            Self::PolicyChanged(_) | Self::Conflict(_) => StatusCode::CONFLICT,
             Self::SelfService(code) => match code {
                 ErrorCode::FlowExpired => StatusCode::GONE,
                 ErrorCode::SelfServiceBlocked => StatusCode::TOO_MANY_REQUESTS,
@@ -136,6 +140,7 @@ impl AppError {
             Self::ReauthRequired => ErrorCode::ReauthRequired,
             Self::SelfService(code) => *code,
             Self::NotFound => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Busy | Self::DirectoryUnavailable(_) => ErrorCode::Busy,
@@ -193,7 +198,7 @@ impl AppError {
                 ),
                 None,
             ),
-            Self::UnsupportedMediaType(m) => (m.clone(), None),
+            Self::Conflict(m) | Self::UnsupportedMediaType(m) => (m.clone(), None),
             Self::DirectoryUnavailable(_) => (
                 messages::DIRECTORY_UNAVAILABLE.to_owned(),
                 Some(ErrorDetails::RetryAfter {

@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use latchkey_shared::bounds::{Bounded, BoundedParam};
 use serde::de::DeserializeOwned;
 
+use crate::accounts::Actor;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// `axum::Json` with rejections mapped: a missing/wrong content type is 415,
 /// a body over the limit 413, a body that is not the expected JSON 400 with
@@ -130,5 +132,40 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| addr.ip().to_string()),
         ))
+    }
+}
+
+/// Who asks (the extractor `W`: a session, a staff member) and who that is
+/// in the audit trail (from the client's address), with the application
+/// state: what a handler hands to an operation. Destructure it in the
+/// handler's arguments: `Caller { state, who: AdminOnly(admin), actor }: AdminCaller`.
+#[derive(Clone)]
+pub struct Caller<W> {
+    pub state: AppState,
+    pub who: W,
+    pub actor: Actor,
+}
+
+/// An extractor that names someone for the audit trail.
+pub trait Acting {
+    /// The audit log's actor: `user@domain` for staff, the user name for a
+    /// user acting on their own account.
+    fn actor_name(&self) -> String;
+}
+
+impl<W> FromRequestParts<AppState> for Caller<W>
+where
+    W: Acting + FromRequestParts<AppState, Rejection = AppError> + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let who = W::from_request_parts(parts, state).await?;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        Ok(Self {
+            state: state.clone(),
+            actor: Actor::new(who.actor_name(), ip),
+            who,
+        })
     }
 }

@@ -30,6 +30,7 @@ pub mod routes;
 pub mod security_headers;
 pub mod self_service;
 pub mod session;
+pub mod settings;
 pub mod site;
 pub mod staff;
 pub mod state;

@@ -204,6 +204,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<SessionUser, 
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub SessionUser);
 
+impl crate::extract::Acting for Authenticated {
+    fn actor_name(&self) -> String {
+        self.0.username_key.clone()
+    }
+}
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = AppError;
 
@@ -218,6 +224,12 @@ impl FromRequestParts<AppState> for Authenticated {
 /// [`AppError::PasswordChangeRequired`].
 #[derive(Debug, Clone)]
 pub struct SignedIn(pub SessionUser);
+
+impl crate::extract::Acting for SignedIn {
+    fn actor_name(&self) -> String {
+        self.0.username_key.clone()
+    }
+}
 
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = AppError;

@@ -4,7 +4,7 @@
 //! content is (its `generated_at` is when this version was first produced).
 
 use axum::body::Bytes;
-use latchkey_shared::api::{Bootstrap, HelpDesk, Notice};
+use latchkey_shared::api::{Bootstrap, Notice};
 use latchkey_shared::PRODUCT_NAME;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -17,21 +17,6 @@ use crate::state::AppState;
 pub struct CachedBootstrap {
     pub etag: String,
     pub body: Bytes,
-}
-
-/// Settings keys of the help desk contact.
-pub const HELP_DESK_PHONE: &str = "help_desk_phone";
-pub const HELP_DESK_EMAIL: &str = "help_desk_email";
-
-async fn setting(state: &AppState, key: &str) -> Result<Option<String>, AppError> {
-    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    Ok(match row {
-        Some(r) => Some(r.try_get("value")?),
-        None => None,
-    })
 }
 
 /// The current content (with `generated_at` 0).
@@ -62,10 +47,7 @@ pub async fn load(state: &AppState) -> Result<Bootstrap, AppError> {
         product_name: PRODUCT_NAME.to_owned(),
         domains,
         notices,
-        help_desk: HelpDesk {
-            phone: setting(state, HELP_DESK_PHONE).await?.unwrap_or_default(),
-            email: setting(state, HELP_DESK_EMAIL).await?.unwrap_or_default(),
-        },
+        help_desk: crate::settings::help_desk::current(&state.db).await?,
         generated_at: 0,
     })
 }

@@ -1,5 +1,7 @@
 //! Staff roles, enforced on every request: the [`Staff`] extractor (an LRA or
-//! an administrator with a full session) and [`AdminOnly`]; the scope of an
+//! an administrator with a full session) and [`AdminOnly`], and the same
+//! with the caller as the audit trail's [`Actor`] ([`StaffCaller`],
+//! [`AdminCaller`]); the scope of an
 //! LRA (the domains in `staff_domains`); the re-authentication window for
 //! credential-changing actions. What staff may do is in
 //! [`crate::accounts::staff`].
@@ -9,7 +11,9 @@ use axum::http::request::Parts;
 use latchkey_shared::admin::{Role, MAX_REASON_CHARS, REAUTH_WINDOW_SECS};
 use sqlx::Row;
 
+use crate::accounts::Actor;
 use crate::error::AppError;
+use crate::extract::{Acting, Caller};
 use crate::session::{SessionUser, SignedIn};
 use crate::state::AppState;
 
@@ -31,8 +35,8 @@ impl Staff {
     }
 
     /// This person as the actor of an operation, from `ip`.
-    pub fn as_actor(&self, ip: Option<String>) -> crate::accounts::Actor {
-        crate::accounts::Actor::new(self.actor(), ip)
+    pub fn as_actor(&self, ip: Option<String>) -> Actor {
+        Actor::new(self.actor(), ip)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -105,6 +109,23 @@ impl FromRequestParts<AppState> for AdminOnly {
             ));
         }
         Ok(AdminOnly(staff))
+    }
+}
+
+/// A staff member with the state and their audit actor: `Caller { who: staff, .. }`.
+pub type StaffCaller = Caller<Staff>;
+/// An administrator with the state and their audit actor.
+pub type AdminCaller = Caller<AdminOnly>;
+
+impl Acting for Staff {
+    fn actor_name(&self) -> String {
+        self.actor()
+    }
+}
+
+impl Acting for AdminOnly {
+    fn actor_name(&self) -> String {
+        self.0.actor()
     }
 }
 

@@ -188,6 +188,8 @@ pub enum ErrorCode {
     ReauthRequired,
     /// 404: no such resource.
     NotFound,
+    /// 409: the resource exists already (e.g. a domain's short name is taken).
+    Conflict,
     /// 413: the request body is larger than the server reads.
     PayloadTooLarge,
     /// 415: state-changing requests must send `application/json`.
@@ -288,6 +290,7 @@ mod tests {
             (ErrorCode::Forbidden, "forbidden"),
             (ErrorCode::ReauthRequired, "reauth_required"),
             (ErrorCode::NotFound, "not_found"),
+            (ErrorCode::Conflict, "conflict"),
             (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
             (ErrorCode::TooManyRequests, "too_many_requests"),

@@ -4,7 +4,7 @@
 //! change its role. Each change is one transaction with its audit row.
 
 use latchkey_shared::admin::{
-    ReauthResponse, Role, TemporaryPasswordIssued, UserSearchResponse, UserState,
+    ReauthResponse, Role, RoleUpdate, TemporaryPasswordIssued, UserSearchResponse, UserState,
     REAUTH_WINDOW_SECS,
 };
 use sqlx::{Any, Row, Transaction};
@@ -360,6 +360,46 @@ pub async fn clear_enrolment(
     reload(state, id).await
 }
 
+/// A staff action on an account that answers with the account's new state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    Unlock,
+    ClearEnrolment,
+    Disable,
+    Enable,
+}
+
+/// `action` on the account `id` by a staff member, after
+/// [`prepare_action`]'s checks; the account's state after it.
+pub async fn act(
+    state: &AppState,
+    staff: &Staff,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+    action: UserAction,
+) -> AppResult<UserState> {
+    match action {
+        UserAction::Unlock => unlock_user(state, staff, actor, id, reason).await,
+        UserAction::ClearEnrolment => clear_enrolment(state, staff, actor, id, reason).await,
+        UserAction::Disable => set_disabled(state, staff, actor, id, reason, true).await,
+        UserAction::Enable => set_disabled(state, staff, actor, id, reason, false).await,
+    }
+}
+
+/// [`unlock`] by a staff member.
+pub async fn unlock_user(
+    state: &AppState,
+    staff: &Staff,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> AppResult<UserState> {
+    let (target, reason) = prepare_action(state, staff, id, reason).await?;
+    unlock(state, &target, actor, AuditKind::StaffUnlock, &reason).await?;
+    reload(state, id).await
+}
+
 /// Disables (ending the sessions) or enables an account.
 pub async fn set_disabled(
     state: &AppState,
@@ -495,13 +535,11 @@ pub async fn update_role(
     admin: &Staff,
     actor: &Actor,
     id: i64,
-    role: Role,
-    lra_domains: &[String],
-    reason: &str,
+    req: &RoleUpdate,
 ) -> AppResult<UserState> {
     let target = load_target(state, id).await?.ok_or(AppError::NotFound)?;
     admin.require_fresh(state.now())?;
-    let reason = valid_reason(reason)?;
+    let reason = valid_reason(&req.reason)?;
     if id == admin.user.user_id {
         return Err(AppError::BadRequest(
             "You cannot change your own role.".to_owned(),
@@ -512,8 +550,8 @@ pub async fn update_role(
         &target,
         actor,
         AuditKind::AdminRoleChange,
-        role,
-        lra_domains,
+        req.role,
+        &req.domains,
         Some(&reason),
     )
     .await?;

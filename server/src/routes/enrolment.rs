@@ -7,9 +7,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use latchkey_shared::self_service::{paths, EnrolRequest, EnrolmentStatus};
 
-use crate::accounts::{enrolment, Actor};
-use crate::error::AppResult;
-use crate::extract::{ApiJson, ClientIp};
+use super::Answer;
+use crate::accounts::enrolment;
+use crate::extract::{ApiJson, Caller};
 use crate::session::SignedIn;
 use crate::state::AppState;
 
@@ -18,22 +18,20 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn status(
-    State(state): State<AppState>,
     SignedIn(session): SignedIn,
-) -> AppResult<Json<EnrolmentStatus>> {
+    State(state): State<AppState>,
+) -> Answer<EnrolmentStatus> {
     Ok(Json(
         enrolment::status(&state, session.user_id, session.domain_id).await?,
     ))
 }
 
 async fn enrol(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    SignedIn(session): SignedIn,
+    u: Caller<SignedIn>,
     ApiJson(req): ApiJson<EnrolRequest>,
-) -> AppResult<Json<EnrolmentStatus>> {
-    let actor = Actor::new(session.username_key.clone(), ip);
+) -> Answer<EnrolmentStatus> {
+    let SignedIn(session) = &u.who;
     Ok(Json(
-        enrolment::enrol(&state, &session, &actor, &req).await?,
+        enrolment::enrol(&u.state, session, &u.actor, &req).await?,
     ))
 }

@@ -6,7 +6,7 @@
 //! password entry within the last [`REAUTH_WINDOW_SECS`]; each is an audit
 //! event.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_shared::admin::{
@@ -16,11 +16,11 @@ use latchkey_shared::admin::{
 use latchkey_shared::bounds::{check_text, Bounded, FieldError, TextKind, MAX_SEARCH_CHARS};
 use serde::Deserialize;
 
-use crate::accounts::staff::{self as ops, prepare_action};
-use crate::audit::AuditKind;
-use crate::error::AppResult;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
-use crate::staff::Staff;
+use super::Answer;
+use crate::accounts::staff::{self as ops, UserAction};
+use crate::error::AppError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::staff::StaffCaller;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,22 +28,28 @@ pub fn router() -> Router<AppState> {
         .route(paths::STAFF_REAUTH, post(reauth))
         .route(paths::STAFF_USERS, get(search))
         .route(paths::STAFF_USER, get(user_state))
-        .route(paths::STAFF_UNLOCK, post(unlock))
-        .route(paths::STAFF_TEMP_PASSWORD, post(temporary_password))
-        .route(paths::STAFF_CLEAR_ENROLMENT, post(clear_enrolment))
-        .route(paths::STAFF_DISABLE, post(disable))
-        .route(paths::STAFF_ENABLE, post(enable))
+        .route(
+            paths::STAFF_UNLOCK,
+            post(|a: OnUser| a.act(UserAction::Unlock)),
+        )
+        .route(paths::STAFF_TEMP_PASSWORD, post(OnUser::temporary_password))
+        .route(
+            paths::STAFF_CLEAR_ENROLMENT,
+            post(|a: OnUser| a.act(UserAction::ClearEnrolment)),
+        )
+        .route(
+            paths::STAFF_DISABLE,
+            post(|a: OnUser| a.act(UserAction::Disable)),
+        )
+        .route(
+            paths::STAFF_ENABLE,
+            post(|a: OnUser| a.act(UserAction::Enable)),
+        )
 }
 
-async fn reauth(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    staff: Staff,
-    ApiJson(req): ApiJson<ReauthRequest>,
-) -> AppResult<Json<ReauthResponse>> {
-    let actor = staff.as_actor(ip);
+async fn reauth(s: StaffCaller, ApiJson(req): ApiJson<ReauthRequest>) -> Answer<ReauthResponse> {
     Ok(Json(
-        ops::reauth(&state, &staff, &actor, &req.password).await?,
+        ops::reauth(&s.state, &s.who, &s.actor, &req.password).await?,
     ))
 }
 
@@ -59,83 +65,48 @@ impl Bounded for SearchQuery {
     }
 }
 
-async fn search(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiQuery(q): ApiQuery<SearchQuery>,
-) -> AppResult<Json<UserSearchResponse>> {
-    Ok(Json(ops::search(&state, &staff, &q.q).await?))
+async fn search(s: StaffCaller, ApiQuery(q): ApiQuery<SearchQuery>) -> Answer<UserSearchResponse> {
+    Ok(Json(ops::search(&s.state, &s.who, &q.q).await?))
 }
 
-async fn user_state(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiPath(id): ApiPath<i64>,
-) -> AppResult<Json<UserState>> {
-    Ok(Json(ops::visible_target(&state, &staff, id).await?.state))
+async fn user_state(s: StaffCaller, ApiPath(id): ApiPath<i64>) -> Answer<UserState> {
+    Ok(Json(ops::visible_target(&s.state, &s.who, id).await?.state))
 }
 
-async fn unlock(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    staff: Staff,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<StaffActionRequest>,
-) -> AppResult<Json<UserState>> {
-    let (target, reason) = prepare_action(&state, &staff, id, &req.reason).await?;
-    let actor = staff.as_actor(ip);
-    ops::unlock(&state, &target, &actor, AuditKind::StaffUnlock, &reason).await?;
-    Ok(Json(ops::reload(&state, id).await?))
+/// A request for an action on the account `{id}`: who asks (the session,
+/// then the address), on whom (the path), why (the body), read in that
+/// order.
+struct OnUser {
+    caller: StaffCaller,
+    id: i64,
+    reason: String,
 }
 
-async fn temporary_password(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    staff: Staff,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<StaffActionRequest>,
-) -> AppResult<Json<TemporaryPasswordIssued>> {
-    let actor = staff.as_actor(ip);
-    Ok(Json(
-        ops::temporary_password(&state, &staff, &actor, id, &req.reason).await?,
-    ))
+impl FromRequest<AppState> for OnUser {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let caller = StaffCaller::from_request_parts(&mut parts, state).await?;
+        let ApiPath(id) = ApiPath::<i64>::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let ApiJson(StaffActionRequest { reason }) = ApiJson::from_request(req, state).await?;
+        Ok(Self { caller, id, reason })
+    }
 }
 
-async fn clear_enrolment(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    staff: Staff,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<StaffActionRequest>,
-) -> AppResult<Json<UserState>> {
-    let actor = staff.as_actor(ip);
-    Ok(Json(
-        ops::clear_enrolment(&state, &staff, &actor, id, &req.reason).await?,
-    ))
-}
+impl OnUser {
+    /// [`ops::act`], answered with the account's new state.
+    async fn act(self, action: UserAction) -> Answer<UserState> {
+        let Caller { state, who, actor } = &self.caller;
+        let user = ops::act(state, who, actor, self.id, &self.reason, action).await?;
+        Ok(Json(user))
+    }
 
-async fn disable(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    staff: Staff,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<StaffActionRequest>,
-) -> AppResult<Json<UserState>> {
-    let actor = staff.as_actor(ip);
-    Ok(Json(
-        ops::set_disabled(&state, &staff, &actor, id, &req.reason, true).await?,
-    ))
-}
-
-async fn enable(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    staff: Staff,
-    ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<StaffActionRequest>,
-) -> AppResult<Json<UserState>> {
-    let actor = staff.as_actor(ip);
-    Ok(Json(
-        ops::set_disabled(&state, &staff, &actor, id, &req.reason, false).await?,
-    ))
+    /// [`ops::temporary_password`], shown once.
+    async fn temporary_password(self) -> Answer<TemporaryPasswordIssued> {
+        let Caller { state, who, actor } = &self.caller;
+        let issued = ops::temporary_password(state, who, actor, self.id, &self.reason).await?;
+        Ok(Json(issued))
+    }
 }

@@ -1,9 +1,10 @@
 //! The HTTP API under `/api`. Each module exposes `router()`.
 
+use axum::http::StatusCode;
 use axum::routing::any;
-use axum::Router;
+use axum::{Json, Router};
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub mod admin;
@@ -48,6 +49,16 @@ fn test_hooks_router() -> Router<AppState> {
     {
         Router::new()
     }
+}
+
+/// A handler's JSON answer (200).
+type Answer<T> = AppResult<Json<T>>;
+/// A handler's JSON answer to a creation (201).
+type Created<T> = AppResult<(StatusCode, Json<T>)>;
+
+/// `value` as the answer to a creation (201).
+fn created<T>(value: T) -> (StatusCode, Json<T>) {
+    (StatusCode::CREATED, Json(value))
 }
 
 async fn api_not_found() -> AppError {

@@ -213,6 +213,22 @@ const fn op(
     }
 }
 
+/// A step of a self-service flow: `POST` by anyone, with the flow id in
+/// the path and a JSON `body`, answered with `answer`.
+#[rustfmt::skip]
+const fn flow_step(path: &'static str, id: &'static str, summary: &'static str, body: SchemaFn, answer: SchemaFn) -> Operation {
+    op(Post, path, id, "self-service", summary, Public, Success::Json(200, answer)).param(PathParam::FlowId).body(body)
+}
+
+/// A staff action on a user: `POST` by staff, with the user's id in the
+/// path and a reason in the body, answered with `answer`; it needs a recent
+/// password entry and an LRA may act only on plain users.
+#[rustfmt::skip]
+const fn user_action(path: &'static str, id: &'static str, summary: &'static str, answer: SchemaFn) -> Operation {
+    op(Post, path, id, "staff", summary, Staff, Success::Json(200, answer))
+        .param(PathParam::UserId).body(json::<admin::StaffActionRequest>).errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON])
+}
+
 impl Operation {
     const fn param(mut self, param: PathParam) -> Self {
         self.param = param;
@@ -283,122 +299,45 @@ impl Operation {
     }
 }
 
-/// The reasons for error answers, shared by the rows.
+/// The reasons for error answers, shared by the rows: one a line, as a
+/// table.
+#[rustfmt::skip]
 pub mod why {
     use super::Why;
 
-    pub const INTERNAL: Why = (
-        500,
-        "`internal`: a failure on our side (e.g. the database); quote `request_id` to the Help Desk",
-    );
-    pub const BAD_BODY: Why = (
-        400,
-        "`bad_request`: the body is not JSON of the expected shape",
-    );
+    pub const INTERNAL: Why = (500, "`internal`: a failure on our side (e.g. the database); quote `request_id` to the Help Desk");
+    pub const BAD_BODY: Why = (400, "`bad_request`: the body is not JSON of the expected shape");
     pub const TOO_LARGE: Why = (413, "the body is larger than the server reads (64 KiB)");
-    pub const NOT_JSON: Why = (
-        415,
-        "`unsupported_media_type`: the body is not sent as `Content-Type: application/json`",
-    );
-    pub const CSRF: Why = (
-        403,
-        "`forbidden`: neither a JSON body nor the `x-latchkey-request` header (cross-site protection)",
-    );
+    pub const NOT_JSON: Why = (415, "`unsupported_media_type`: the body is not sent as `Content-Type: application/json`");
+    pub const CSRF: Why = (403, "`forbidden`: neither a JSON body nor the `x-latchkey-request` header (cross-site protection)");
     pub const BAD_ID: Why = (400, "`bad_request`: the id in the path is not an integer");
     pub const BAD_QUERY: Why = (400, "`bad_request`: a query parameter is not of its type");
-    pub const NO_SESSION: Why = (
-        401,
-        "`not_authenticated`: no session cookie, or the session ended",
-    );
-    pub const MUST_CHANGE: Why = (
-        403,
-        "`password_change_required`: this session may only change its temporary password",
-    );
-    pub const NOT_STAFF: Why = (
-        403,
-        "`forbidden`: only Local Registration Authorities and administrators",
-    );
+    pub const NO_SESSION: Why = (401, "`not_authenticated`: no session cookie, or the session ended");
+    pub const MUST_CHANGE: Why = (403, "`password_change_required`: this session may only change its temporary password");
+    pub const NOT_STAFF: Why = (403, "`forbidden`: only Local Registration Authorities and administrators");
     pub const NOT_ADMIN: Why = (403, "`forbidden`: only administrators");
     pub const NO_API_KEY: Why = (403, "`forbidden`: no valid API key");
-    pub const BUSY: Why = (
-        503,
-        "`busy`: too many passwords are being hashed; retry after `Retry-After` seconds \
-         (details `retry_after`)",
-    );
-    pub const WRONG_PASSWORD: Why = (
-        401,
-        "`invalid_credentials`: wrong domain, user name or password (never says which)",
-    );
-    pub const WRONG_CURRENT_PASSWORD: Why =
-        (401, "`invalid_credentials`: the current password is wrong");
-    pub const LOCKED: Why = (
-        423,
-        "`account_locked`: too many failed attempts (also for unknown user names)",
-    );
-    pub const SSPM_UNAVAILABLE: Why = (
-        403,
-        "`sspm_unavailable`: self-service is not offered for this domain (the message is the \
-         domain's text)",
-    );
-    pub const TEMP_EXPIRED: Why = (
-        403,
-        "`temporary_password_expired`: the temporary password was right but has expired",
-    );
-    pub const REAUTH: Why = (
-        403,
-        "`reauth_required`: enter the password again (`POST /api/staff/reauth`) within 5 \
-         minutes before this",
-    );
+    pub const BUSY: Why = (503, "`busy`: too many passwords are being hashed; retry after `Retry-After` seconds (details `retry_after`)");
+    pub const WRONG_PASSWORD: Why = (401, "`invalid_credentials`: wrong domain, user name or password (never says which)");
+    pub const WRONG_CURRENT_PASSWORD: Why = (401, "`invalid_credentials`: the current password is wrong");
+    pub const LOCKED: Why = (423, "`account_locked`: too many failed attempts (also for unknown user names)");
+    pub const SSPM_UNAVAILABLE: Why = (403, "`sspm_unavailable`: self-service is not offered for this domain (the message is the domain's text)");
+    pub const TEMP_EXPIRED: Why = (403, "`temporary_password_expired`: the temporary password was right but has expired");
+    pub const REAUTH: Why = (403, "`reauth_required`: enter the password again (`POST /api/staff/reauth`) within 5 minutes before this");
     pub const LRA_ON_STAFF: Why = (403, "`forbidden`: an LRA may act only on plain users");
-    pub const NO_USER: Why = (
-        404,
-        "`not_found`: no such user (or not in the caller's domains)",
-    );
+    pub const NO_USER: Why = (404, "`not_found`: no such user (or not in the caller's domains)");
     pub const REASON: Why = (400, "`bad_request`: the reason is missing or too long");
-    pub const INVALID: Why = (
-        400,
-        "`bad_request`: a field is not valid (the message says which)",
-    );
-    pub const POLICY_CHANGED: Why = (
-        409,
-        "`policy_changed`: the client checked against an outdated policy; details `policy` \
-         carry the current one",
-    );
-    pub const MISMATCH: Why = (
-        422,
-        "`passwords_do_not_match`: the new password and its confirmation differ",
-    );
-    pub const REJECTED: Why = (
-        422,
-        "`password_rejected`: the policy refuses the new password; details `password_report` \
-         say which rules failed",
-    );
-    pub const REUSED: Why = (
-        422,
-        "`password_reused`: the current password or one in the history",
-    );
-    pub const FLOW_EXPIRED: Why = (
-        410,
-        "`flow_expired`: the flow ran out of time, is unknown, or was used up; start again",
-    );
-    pub const WRONG_STEP: Why = (
-        400,
-        "`bad_request`: this step is not expected now, or the answers do not fit the questions",
-    );
-    pub const CAPTCHA: Why = (
-        422,
-        "`captcha_incorrect` or `captcha_expired`: the picture's characters were wrong or \
-         the picture expired; get a new one",
-    );
-    pub const VERIFICATION_FAILED: Why = (
-        422,
-        "`verification_failed`: one answer for every cause (no enumeration)",
-    );
-    pub const BLOCKED: Why = (
-        429,
-        "`self_service_blocked`: too many failed verifications; self-service is blocked for a \
-         while",
-    );
+    pub const INVALID: Why = (400, "`bad_request`: a field is not valid (the message says which)");
+    pub const POLICY_CHANGED: Why = (409, "`policy_changed`: the client checked against an outdated policy; details `policy` carry the current one");
+    pub const MISMATCH: Why = (422, "`passwords_do_not_match`: the new password and its confirmation differ");
+    pub const REJECTED: Why = (422, "`password_rejected`: the policy refuses the new password; details `password_report` say which rules failed");
+    pub const REUSED: Why = (422, "`password_reused`: the current password or one in the history");
+    pub const FLOW_EXPIRED: Why = (410, "`flow_expired`: the flow ran out of time, is unknown, or was used up; start again");
+    pub const WRONG_STEP: Why = (400, "`bad_request`: this step is not expected now, or the answers do not fit the questions");
+    pub const CAPTCHA: Why = (422, "`captcha_incorrect` or `captcha_expired`: the picture's characters were wrong or the picture expired; get a new one");
+    pub const VERIFICATION_FAILED: Why = (422, "`verification_failed`: one answer for every cause (no enumeration)");
+    pub const OWN_ACCOUNT: Why = (400, "`bad_request`: one's own account");
+    pub const BLOCKED: Why = (429, "`self_service_blocked`: too many failed verifications; self-service is blocked for a while");
 }
 
 use why::*;
@@ -450,30 +389,21 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<ss::CaptchaChallenge>))
         .param(PathParam::FlowId)
         .errors(&[FLOW_EXPIRED, (400, "`bad_request`: no picture is needed at this step")]),
-    op(Post, ss_paths::FLOW_IDENTIFY, "identify", "self-service",
-       "The user name and the first CAPTCHA: the questions to answer", Public,
-       Success::Json(200, json::<ss::QuestionsStep>))
-        .param(PathParam::FlowId)
-        .body(json::<ss::IdentifyRequest>)
+    flow_step(ss_paths::FLOW_IDENTIFY, "identify",
+              "The user name and the first CAPTCHA: the questions to answer",
+              json::<ss::IdentifyRequest>, json::<ss::QuestionsStep>)
         .errors(&[FLOW_EXPIRED, WRONG_STEP, (400, "`bad_request`: the user name is empty"),
                   SSPM_UNAVAILABLE, CAPTCHA, BLOCKED]),
-    op(Post, ss_paths::FLOW_ANSWERS, "answer_questions", "self-service",
-       "The answers: the second CAPTCHA, whatever they were", Public,
-       Success::Json(200, json::<ss::CaptchaChallenge>))
-        .param(PathParam::FlowId)
-        .body(json::<ss::AnswersRequest>)
+    flow_step(ss_paths::FLOW_ANSWERS, "answer_questions",
+              "The answers: the second CAPTCHA, whatever they were",
+              json::<ss::AnswersRequest>, json::<ss::CaptchaChallenge>)
         .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, BLOCKED, BUSY]),
-    op(Post, ss_paths::FLOW_FINISH, "finish_verification", "self-service",
-       "The second CAPTCHA: the verdict (unlocked, or choose the new password)", Public,
-       Success::Json(200, json::<ss::FinishResponse>))
-        .param(PathParam::FlowId)
-        .body(json::<ss::FinishRequest>)
+    flow_step(ss_paths::FLOW_FINISH, "finish_verification",
+              "The second CAPTCHA: the verdict (unlocked, or choose the new password)",
+              json::<ss::FinishRequest>, json::<ss::FinishResponse>)
         .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, CAPTCHA, VERIFICATION_FAILED]),
-    op(Post, ss_paths::FLOW_PASSWORD, "choose_new_password", "self-service",
-       "Forgot Password: the new password", Public,
-       Success::Json(200, json::<ss::Completed>))
-        .param(PathParam::FlowId)
-        .body(json::<ss::NewPasswordRequest>)
+    flow_step(ss_paths::FLOW_PASSWORD, "choose_new_password", "Forgot Password: the new password",
+              json::<ss::NewPasswordRequest>, json::<ss::Completed>)
         .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, VERIFICATION_FAILED,
                   POLICY_CHANGED, MISMATCH, REJECTED, REUSED, BUSY]),
     // ------------------------------------------------------------ staff
@@ -492,46 +422,29 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<admin::UserState>))
         .param(PathParam::UserId)
         .errors(&[NO_USER]),
-    op(Post, admin_paths::STAFF_UNLOCK, "unlock_user", "staff",
-       "Unlock an account (re-authentication, reason)", Staff,
-       Success::Json(200, json::<admin::UserState>))
-        .param(PathParam::UserId)
-        .body(json::<admin::StaffActionRequest>)
-        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON]),
-    op(Post, admin_paths::STAFF_TEMP_PASSWORD, "issue_temporary_password", "staff",
-       "Issue a temporary password, shown once (re-authentication, reason)", Staff,
-       Success::Json(200, json::<admin::TemporaryPasswordIssued>))
-        .param(PathParam::UserId)
-        .body(json::<admin::StaffActionRequest>)
+    user_action(admin_paths::STAFF_UNLOCK, "unlock_user",
+                "Unlock an account (re-authentication, reason)", json::<admin::UserState>),
+    user_action(admin_paths::STAFF_TEMP_PASSWORD, "issue_temporary_password",
+                "Issue a temporary password, shown once (re-authentication, reason)",
+                json::<admin::TemporaryPasswordIssued>)
         .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON, BUSY]),
-    op(Post, admin_paths::STAFF_CLEAR_ENROLMENT, "clear_enrolment", "staff",
-       "Clear the security-question enrolment (re-authentication, reason)", Staff,
-       Success::Json(200, json::<admin::UserState>))
-        .param(PathParam::UserId)
-        .body(json::<admin::StaffActionRequest>)
-        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON]),
-    op(Post, admin_paths::STAFF_DISABLE, "disable_user", "staff",
-       "Disable the account (re-authentication, reason)", Staff,
-       Success::Json(200, json::<admin::UserState>))
-        .param(PathParam::UserId)
-        .body(json::<admin::StaffActionRequest>)
-        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON,
-                  (400, "`bad_request`: one's own account")]),
-    op(Post, admin_paths::STAFF_ENABLE, "enable_user", "staff",
-       "Enable the account (re-authentication, reason)", Staff,
-       Success::Json(200, json::<admin::UserState>))
-        .param(PathParam::UserId)
-        .body(json::<admin::StaffActionRequest>)
-        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON,
-                  (400, "`bad_request`: one's own account")]),
+    user_action(admin_paths::STAFF_CLEAR_ENROLMENT, "clear_enrolment",
+                "Clear the security-question enrolment (re-authentication, reason)",
+                json::<admin::UserState>),
+    user_action(admin_paths::STAFF_DISABLE, "disable_user",
+                "Disable the account (re-authentication, reason)", json::<admin::UserState>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON, OWN_ACCOUNT]),
+    user_action(admin_paths::STAFF_ENABLE, "enable_user",
+                "Enable the account (re-authentication, reason)", json::<admin::UserState>)
+        .errors(&[NO_USER, LRA_ON_STAFF, REAUTH, REASON, OWN_ACCOUNT]),
     // ------------------------------------------------------------ admin
     op(Get, admin_paths::ADMIN_DOMAINS, "list_domains", "admin",
        "Every domain with its settings", Admin, Success::Json(200, list::<admin::AdminDomain>)),
     op(Post, admin_paths::ADMIN_DOMAINS, "create_domain", "admin", "Create a domain", Admin,
        Success::Json(201, json::<admin::AdminDomain>))
         .body(json::<admin::DomainCreate>)
-        .errors(&[(400, "`bad_request`: the short name or name is not valid, or the short name \
-                         is taken")]),
+        .errors(&[(400, "`bad_request`: the short name or name is not valid"),
+                  (409, "`conflict`: a domain with this short name exists already")]),
     op(Put, admin_paths::ADMIN_DOMAIN, "update_domain", "admin",
        "Edit a domain: SSPM flag and text, policy, lockout, self-service settings", Admin,
        Success::Json(200, json::<admin::AdminDomain>))

@@ -1,15 +1,13 @@
 //! `POST /api/password/change`.
 
-use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_shared::api::{messages, paths, ChangePasswordRequest, ChangePasswordResponse};
 
+use super::Answer;
 use crate::accounts::change::change_password;
 use crate::accounts::new_password::NewPasswordForm;
-use crate::accounts::Actor;
-use crate::error::AppResult;
-use crate::extract::{ApiJson, ClientIp};
+use crate::extract::{ApiJson, Caller};
 use crate::session::Authenticated;
 use crate::state::AppState;
 
@@ -18,18 +16,16 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn change(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Authenticated(session): Authenticated,
+    u: Caller<Authenticated>,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
-) -> AppResult<Json<ChangePasswordResponse>> {
-    let actor = Actor::new(session.username_key.clone(), ip);
+) -> Answer<ChangePasswordResponse> {
+    let Authenticated(session) = &u.who;
     let form = NewPasswordForm {
         new_password: &req.new_password,
         confirm_password: &req.confirm_password,
         policy_version: req.policy_version,
     };
-    change_password(&state, &session, &actor, &req.current_password, &form).await?;
+    change_password(&u.state, session, &u.actor, &req.current_password, &form).await?;
     Ok(Json(ChangePasswordResponse {
         message: messages::PASSWORD_CHANGED.to_owned(),
     }))

@@ -1,16 +1,19 @@
 //! Unlock Account and Forgot Password (`/api/self-service/flows`): the
 //! steps of [`crate::accounts::recovery`], one route each.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::routing::post;
 use axum::{Json, Router};
+use latchkey_shared::bounds::Bounded;
 use latchkey_shared::self_service::{
     paths, AnswersRequest, CaptchaChallenge, Completed, FinishRequest, FinishResponse, FlowStarted,
     IdentifyRequest, NewPasswordRequest, QuestionsStep, StartFlowRequest,
 };
+use serde::de::DeserializeOwned;
 
+use super::Answer;
 use crate::accounts::recovery;
-use crate::error::AppResult;
+use crate::error::AppError;
 use crate::extract::{ApiJson, ApiPath, ClientIp};
 use crate::state::AppState;
 
@@ -27,54 +30,64 @@ pub fn router() -> Router<AppState> {
 async fn start(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<StartFlowRequest>,
-) -> AppResult<Json<FlowStarted>> {
+) -> Answer<FlowStarted> {
     Ok(Json(recovery::start(&state, &req).await?))
 }
 
 async fn new_captcha(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
-) -> AppResult<Json<CaptchaChallenge>> {
+) -> Answer<CaptchaChallenge> {
     Ok(Json(recovery::new_captcha(&state, &token).await?))
 }
 
-async fn identify(
-    State(state): State<AppState>,
-    ApiPath(token): ApiPath<String>,
-    ApiJson(req): ApiJson<IdentifyRequest>,
-) -> AppResult<Json<QuestionsStep>> {
-    Ok(Json(recovery::identify(&state, &token, &req).await?))
+/// A request for a step of the flow `{id}`: the address, the flow id (the
+/// path) and the JSON body, read in that order.
+struct Step<B> {
+    state: AppState,
+    ip: Option<String>,
+    token: String,
+    body: B,
 }
 
-async fn answers(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    ApiPath(token): ApiPath<String>,
-    ApiJson(req): ApiJson<AnswersRequest>,
-) -> AppResult<Json<CaptchaChallenge>> {
+impl<B: DeserializeOwned + Bounded + Send> FromRequest<AppState> for Step<B> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, state).await;
+        let ApiPath(token) = ApiPath::<String>::from_request_parts(&mut parts, state).await?;
+        let ApiJson(body) = ApiJson::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            state: state.clone(),
+            ip,
+            token,
+            body,
+        })
+    }
+}
+
+async fn identify(s: Step<IdentifyRequest>) -> Answer<QuestionsStep> {
+    Ok(Json(recovery::identify(&s.state, &s.token, &s.body).await?))
+}
+
+async fn answers(s: Step<AnswersRequest>) -> Answer<CaptchaChallenge> {
+    let ip = s.ip.as_deref();
     Ok(Json(
-        recovery::answers(&state, ip.as_deref(), &token, &req).await?,
+        recovery::answers(&s.state, ip, &s.token, &s.body).await?,
     ))
 }
 
-async fn finish(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    ApiPath(token): ApiPath<String>,
-    ApiJson(req): ApiJson<FinishRequest>,
-) -> AppResult<Json<FinishResponse>> {
+async fn finish(s: Step<FinishRequest>) -> Answer<FinishResponse> {
+    let ip = s.ip.as_deref();
     Ok(Json(
-        recovery::finish(&state, ip.as_deref(), &token, &req).await?,
+        recovery::finish(&s.state, ip, &s.token, &s.body).await?,
     ))
 }
 
-async fn new_password(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    ApiPath(token): ApiPath<String>,
-    ApiJson(req): ApiJson<NewPasswordRequest>,
-) -> AppResult<Json<Completed>> {
+async fn new_password(s: Step<NewPasswordRequest>) -> Answer<Completed> {
+    let ip = s.ip.as_deref();
     Ok(Json(
-        recovery::new_password(&state, ip.as_deref(), &token, &req).await?,
+        recovery::new_password(&s.state, ip, &s.token, &s.body).await?,
     ))
 }

@@ -15,6 +15,7 @@ use crate::staff::administrator;
 both_backends!(
     an_administrator_edits_domains_policies_and_lockout,
     domain_edits_refuse_bad_input,
+    a_taken_domain_short_name_is_a_conflict,
     notices_are_managed_and_the_mandatory_reset_is_one_step,
     the_help_desk_contact_is_edited,
     the_audit_log_filters_and_exports_csv,
@@ -161,7 +162,6 @@ async fn domain_edits_refuse_bad_input(backend: Backend) {
     assert_error(r, StatusCode::NOT_FOUND, ErrorCode::NotFound).await;
     for body in [
         json!({"slug": "Bad Slug", "name": "X"}),
-        json!({"slug": "partners", "name": "Again"}),
         json!({"slug": "ok", "name": ""}),
     ] {
         let r = c
@@ -172,6 +172,29 @@ async fn domain_edits_refuse_bad_input(backend: Backend) {
             .unwrap();
         assert_error(r, StatusCode::BAD_REQUEST, ErrorCode::BadRequest).await;
     }
+}
+
+async fn a_taken_domain_short_name_is_a_conflict(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, c) = administrator(&app).await;
+    let before = domain_count(&app).await;
+    for slug in ["partners", "Partners"] {
+        let r = c
+            .post(app.url(paths::ADMIN_DOMAINS))
+            .json(&json!({"slug": slug, "name": "Again"}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(r, StatusCode::CONFLICT, ErrorCode::Conflict).await;
+        assert!(body.message.contains("\"partners\""), "{}", body.message);
+    }
+    assert_eq!(domain_count(&app).await, before, "nothing was created");
+    let kinds: Vec<String> = app.audit_events().await.into_iter().map(|e| e.0).collect();
+    assert!(!kinds.contains(&"admin.domain_create".into()));
+}
+
+async fn domain_count(app: &TestApp) -> usize {
+    bootstrap(app).await.domains.len()
 }
 
 async fn notices_are_managed_and_the_mandatory_reset_is_one_step(backend: Backend) {

@@ -1,71 +1,17 @@
-//! The Help Desk contact shown on every page.
+//! The Help Desk contact shown on every page ([`crate::settings::help_desk`]).
 
-use axum::extract::State;
 use axum::Json;
 use latchkey_shared::api::HelpDesk;
-use sqlx::Row;
 
-use crate::audit::{self, AuditKind};
-use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ClientIp};
-use crate::site::{HELP_DESK_EMAIL, HELP_DESK_PHONE};
-use crate::staff::AdminOnly;
-use crate::state::AppState;
+use super::super::Answer;
+use crate::extract::ApiJson;
+use crate::settings::help_desk;
+use crate::staff::AdminCaller;
 
-pub(super) async fn read_setting(state: &AppState, key: &str) -> AppResult<String> {
-    Ok(sqlx::query("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .map(|r| r.try_get::<String, _>("value"))
-        .transpose()?
-        .unwrap_or_default())
+pub async fn get(a: AdminCaller) -> Answer<HelpDesk> {
+    Ok(Json(help_desk::current(&a.state.db).await?))
 }
 
-pub(super) async fn get_help_desk(
-    State(state): State<AppState>,
-    _admin: AdminOnly,
-) -> AppResult<Json<HelpDesk>> {
-    Ok(Json(HelpDesk {
-        phone: read_setting(&state, HELP_DESK_PHONE).await?,
-        email: read_setting(&state, HELP_DESK_EMAIL).await?,
-    }))
-}
-
-pub(super) async fn put_help_desk(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    AdminOnly(admin): AdminOnly,
-    ApiJson(req): ApiJson<HelpDesk>,
-) -> AppResult<Json<HelpDesk>> {
-    let phone = req.phone.trim();
-    let email = req.email.trim();
-    if !email.is_empty() && !email.contains('@') {
-        return Err(AppError::BadRequest(
-            "The e-mail address must contain an @.".to_owned(),
-        ));
-    }
-    let mut tx = state.db.pool.begin().await?;
-    for (key, value) in [(HELP_DESK_PHONE, phone), (HELP_DESK_EMAIL, email)] {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let actor = admin.as_actor(ip);
-    audit::record(
-        &mut *tx,
-        state.now(),
-        &actor.did(AuditKind::AdminHelpDeskUpdate),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(HelpDesk {
-        phone: phone.to_owned(),
-        email: email.to_owned(),
-    }))
+pub async fn put(a: AdminCaller, ApiJson(req): ApiJson<HelpDesk>) -> Answer<HelpDesk> {
+    Ok(Json(help_desk::set(&a.state, &a.actor, &req).await?))
 }
