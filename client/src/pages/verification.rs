@@ -368,10 +368,7 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
             };
         }
         (Some(d), Some(false)) => {
-            let text = d
-                .unavailable_text
-                .clone()
-                .unwrap_or_else(|| format!("SSPM is not available for {} Domain Users.", d.name));
+            let text = d.unavailable_message();
             return html! {
                 <section class="card page-narrow" aria-labelledby="ss-heading">
                     <h1 id="ss-heading">{ title }</h1>

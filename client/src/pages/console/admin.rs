@@ -13,11 +13,12 @@ use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
 use yew::prelude::*;
 
 use super::{
-    area_field, check_field, delete, get_json, needs_reauth, number_field, parse_date, post_json,
-    put_json, select_field, text_field, today, when, Reauth,
+    area_field, check_field, needs_reauth, number_field, parse_date, select_field, text_field,
+    today, when, Reauth,
 };
 use crate::components::password_checklist::PasswordChecklist;
 use crate::services::api::ApiClientError;
+use crate::services::requests::{delete, get as get_json, post as post_json, put as put_json};
 
 /// Messages of one tab.
 #[derive(Clone, PartialEq, Default)]
