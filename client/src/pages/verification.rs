@@ -21,6 +21,7 @@ use crate::components::password_checklist::PasswordChecklist;
 use crate::components::password_field::PasswordField;
 use crate::components::strength_meter::StrengthMeter;
 use crate::hooks::{use_bootstrap, use_password_check};
+use crate::pages::send;
 use crate::services::api::ApiClientError;
 use crate::services::self_service as ss;
 use crate::services::storage::now_ms;
@@ -56,19 +57,6 @@ fn submit_step<F>(
             });
         }
     }
-}
-
-/// A callback that dispatches `action(value)`.
-fn send<R, V>(
-    dispatcher: &UseReducerDispatcher<R>,
-    action: impl Fn(V) -> R::Action + 'static,
-) -> Callback<V>
-where
-    R: Reducible + 'static,
-    V: 'static,
-{
-    let dispatcher = dispatcher.clone();
-    Callback::from(move |v| dispatcher.dispatch(action(v)))
 }
 
 fn input_value(e: InputEvent) -> String {

@@ -98,3 +98,17 @@ pub async fn change_password(
 ) -> Result<ChangePasswordResponse, ApiClientError> {
     requests::post(paths::CHANGE_PASSWORD, request).await
 }
+
+/// An error the server could have sent, for the reducers' tests.
+#[cfg(test)]
+pub fn api_error(
+    code: ErrorCode,
+    details: Option<latchkey_shared::api::ErrorDetails>,
+) -> ApiClientError {
+    ApiClientError::Api(ApiError {
+        code,
+        message: "server says no".into(),
+        request_id: None,
+        details,
+    })
+}

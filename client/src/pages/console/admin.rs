@@ -12,6 +12,7 @@ mod domains;
 mod notices;
 
 use std::future::Future;
+use std::rc::Rc;
 
 pub use api_keys::ApiKeys;
 pub use audit::Audit;
@@ -49,17 +50,66 @@ impl Status {
     }
 }
 
-/// What every tab's reducer does alike: it has a [`Status`], and is told of
-/// a failed request and of a password entered again.
-trait TabState: Reducible + 'static {
-    fn status(&self) -> &Status;
-    fn failed(e: ApiClientError) -> Self::Action;
-    fn reauthed() -> Self::Action;
+/// A tab's own state; [`Tab`] adds what every tab does alike.
+trait TabState: Clone + PartialEq + 'static {
+    type Action;
+    /// Applies `action`; the new status where the action has one to say.
+    fn apply(&mut self, action: Self::Action) -> Option<Status>;
 }
 
-fn status_view<R: TabState>(state: &UseReducerHandle<R>) -> Html {
-    let status = state.status();
-    let ondone = send(&state.dispatcher(), |()| R::reauthed());
+/// A tab's reducer: its state, and the outcome of its last request (a
+/// failure, or a password entered again).
+#[derive(Clone, PartialEq)]
+struct Tab<S> {
+    state: S,
+    status: Status,
+}
+
+impl<S> Tab<S> {
+    fn new(state: S) -> Self {
+        Tab {
+            state,
+            status: Status::default(),
+        }
+    }
+}
+
+impl<S> std::ops::Deref for Tab<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.state
+    }
+}
+
+enum TabAction<A> {
+    Do(A),
+    Failed(ApiClientError),
+    Reauthed,
+}
+
+impl<S: TabState> Reducible for Tab<S> {
+    type Action = TabAction<S::Action>;
+
+    fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            TabAction::Do(action) => {
+                if let Some(status) = next.state.apply(action) {
+                    next.status = status;
+                }
+            }
+            TabAction::Failed(e) => next.status = Status::err(&e),
+            TabAction::Reauthed => next.status = Status::reauthed(),
+        }
+        Rc::new(next)
+    }
+}
+
+type Dispatcher<S> = UseReducerDispatcher<Tab<S>>;
+
+fn status_view<S: TabState>(tab: &UseReducerHandle<Tab<S>>) -> Html {
+    let status = &tab.status;
+    let ondone = crate::pages::send(&tab.dispatcher(), |()| TabAction::Reauthed);
     html! {
         <>
             if let Some(m) = &status.err {
@@ -73,42 +123,44 @@ fn status_view<R: TabState>(state: &UseReducerHandle<R>) -> Html {
     }
 }
 
-/// A callback that dispatches `action(value)`.
-fn send<R, V>(
-    dispatcher: &UseReducerDispatcher<R>,
-    action: impl Fn(V) -> R::Action + 'static,
-) -> Callback<V>
-where
-    R: Reducible + 'static,
-    V: 'static,
-{
-    let dispatcher = dispatcher.clone();
-    Callback::from(move |v| dispatcher.dispatch(action(v)))
+/// A callback that dispatches the tab's `action(value)`.
+fn send<S: TabState, V: 'static>(
+    dispatcher: &Dispatcher<S>,
+    action: impl Fn(V) -> S::Action + 'static,
+) -> Callback<V> {
+    crate::pages::send(dispatcher, move |v| TabAction::Do(action(v)))
 }
 
 /// Runs `request`; its answer becomes `ok(answer)` (then `reload`, for the
-/// requests that change the tab's list), its failure the tab's `failed`.
-fn run<R, T>(
-    dispatcher: &UseReducerDispatcher<R>,
+/// requests that change the tab's list), its failure the tab's status.
+fn run<S: TabState, T: 'static>(
+    dispatcher: &Dispatcher<S>,
     request: impl Future<Output = Result<T, ApiClientError>> + 'static,
-    ok: impl FnOnce(T) -> R::Action + 'static,
+    ok: impl FnOnce(T) -> S::Action + 'static,
     reload: Option<Callback<()>>,
-) where
-    R: TabState,
-    T: 'static,
-{
+) {
     let dispatcher = dispatcher.clone();
     wasm_bindgen_futures::spawn_local(async move {
         match request.await {
             Ok(answer) => {
-                dispatcher.dispatch(ok(answer));
+                dispatcher.dispatch(TabAction::Do(ok(answer)));
                 if let Some(reload) = reload {
                     reload.emit(());
                 }
             }
-            Err(e) => dispatcher.dispatch(R::failed(e)),
+            Err(e) => dispatcher.dispatch(TabAction::Failed(e)),
         }
     });
+}
+
+/// `load` once, when the tab opens; it is also the tab's reload.
+#[hook]
+fn use_load(load: Callback<()>) -> Callback<()> {
+    {
+        let load = load.clone();
+        use_effect_with((), move |_| load.emit(()));
+    }
+    load
 }
 
 fn opt_num(s: &str) -> Option<i64> {

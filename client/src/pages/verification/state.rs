@@ -367,18 +367,9 @@ impl Reducible for NewPasswordState {
 
 #[cfg(test)]
 mod tests {
-    use latchkey_shared::api::ApiError;
+    use crate::services::api::api_error;
 
     use super::*;
-
-    fn api_error(code: ErrorCode, details: Option<ErrorDetails>) -> ApiClientError {
-        ApiClientError::Api(ApiError {
-            code,
-            message: "server says no".into(),
-            request_id: None,
-            details,
-        })
-    }
 
     fn questions() -> Rc<FlowState> {
         Rc::new(FlowState::new(0.0)).reduce(Action::Questions(

@@ -1,13 +1,10 @@
 //! API keys for the portal (`POST /api/portal/verify`): create, list, revoke.
 
-use std::rc::Rc;
-
 use latchkey_shared::admin::{paths, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo};
 use yew::prelude::*;
 
 use super::super::{text_field, when};
-use super::{run, send, status_view, Status, TabState};
-use crate::services::api::ApiClientError;
+use super::{run, send, status_view, use_load, Status, Tab, TabState};
 use crate::services::requests::{delete, get, post};
 
 #[derive(Clone, PartialEq, Default)]
@@ -17,7 +14,6 @@ pub struct ApiKeysState {
     name: String,
     /// The key just created: shown once.
     created: Option<String>,
-    status: Status,
 }
 
 pub enum Action {
@@ -25,46 +21,31 @@ pub enum Action {
     Name(String),
     Created(ApiKeyCreated),
     Revoked,
-    Failed(ApiClientError),
-    Reauthed,
-}
-
-impl Reducible for ApiKeysState {
-    type Action = Action;
-
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = (*self).clone();
-        match action {
-            Action::Loaded(keys) => next.keys = keys,
-            Action::Name(v) => next.name = v,
-            Action::Created(k) => {
-                next.created = Some(k.key);
-                next.name.clear();
-                next.status = Status::ok("The key is created. Copy it now: it is shown only once.");
-            }
-            Action::Revoked => next.status = Status::ok("The key is revoked."),
-            Action::Failed(e) => next.status = Status::err(&e),
-            Action::Reauthed => next.status = Status::reauthed(),
-        }
-        Rc::new(next)
-    }
 }
 
 impl TabState for ApiKeysState {
-    fn status(&self) -> &Status {
-        &self.status
-    }
-    fn failed(e: ApiClientError) -> Action {
-        Action::Failed(e)
-    }
-    fn reauthed() -> Action {
-        Action::Reauthed
+    type Action = Action;
+
+    fn apply(&mut self, action: Action) -> Option<Status> {
+        match action {
+            Action::Loaded(keys) => self.keys = keys,
+            Action::Name(v) => self.name = v,
+            Action::Created(k) => {
+                self.created = Some(k.key);
+                self.name.clear();
+                return Some(Status::ok(
+                    "The key is created. Copy it now: it is shown only once.",
+                ));
+            }
+            Action::Revoked => return Some(Status::ok("The key is revoked.")),
+        }
+        None
     }
 }
 
 #[component]
 pub fn ApiKeys() -> Html {
-    let state = use_reducer(ApiKeysState::default);
+    let state = use_reducer(|| Tab::new(ApiKeysState::default()));
     let dispatcher = state.dispatcher();
     let load = {
         let dispatcher = dispatcher.clone();
@@ -77,10 +58,7 @@ pub fn ApiKeys() -> Html {
             );
         })
     };
-    {
-        let load = load.clone();
-        use_effect_with((), move |_| load.emit(()));
-    }
+    let load = use_load(load);
     let oncreate = {
         let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
         Callback::from(move |e: SubmitEvent| {

@@ -1,15 +1,12 @@
 //! The audit log: filters (the kind is one of [`AuditKind::ALL`]), the
 //! newest events, and the CSV export of the same filters.
 
-use std::rc::Rc;
-
 use latchkey_shared::admin::{paths, AuditPage, AuditQuery};
 use latchkey_shared::audit::AuditKind;
 use yew::prelude::*;
 
 use super::super::{parse_date, select_field, text_field, when};
-use super::{run, send, status_view, Status, TabState};
-use crate::services::api::ApiClientError;
+use super::{run, send, status_view, use_load, Status, Tab, TabState};
 use crate::services::requests::get;
 
 #[derive(Clone, PartialEq, Default)]
@@ -22,7 +19,6 @@ pub struct AuditState {
     from: String,
     to: String,
     page: Option<AuditPage>,
-    status: Status,
 }
 
 pub enum Action {
@@ -32,8 +28,6 @@ pub enum Action {
     From(String),
     To(String),
     Loaded(AuditPage),
-    Failed(ApiClientError),
-    Reauthed,
 }
 
 fn non_blank(s: &str) -> Option<String> {
@@ -54,37 +48,22 @@ impl AuditState {
     }
 }
 
-impl Reducible for AuditState {
+impl TabState for AuditState {
     type Action = Action;
 
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = (*self).clone();
+    fn apply(&mut self, action: Action) -> Option<Status> {
         match action {
-            Action::User(v) => next.user = v,
-            Action::Domain(v) => next.domain = v,
-            Action::Kind(v) => next.kind = v,
-            Action::From(v) => next.from = v,
-            Action::To(v) => next.to = v,
+            Action::User(v) => self.user = v,
+            Action::Domain(v) => self.domain = v,
+            Action::Kind(v) => self.kind = v,
+            Action::From(v) => self.from = v,
+            Action::To(v) => self.to = v,
             Action::Loaded(p) => {
-                next.status = Status::default();
-                next.page = Some(p);
+                self.page = Some(p);
+                return Some(Status::default());
             }
-            Action::Failed(e) => next.status = Status::err(&e),
-            Action::Reauthed => next.status = Status::reauthed(),
         }
-        Rc::new(next)
-    }
-}
-
-impl TabState for AuditState {
-    fn status(&self) -> &Status {
-        &self.status
-    }
-    fn failed(e: ApiClientError) -> Action {
-        Action::Failed(e)
-    }
-    fn reauthed() -> Action {
-        Action::Reauthed
+        None
     }
 }
 
@@ -101,7 +80,7 @@ fn kind_options() -> Vec<(String, String)> {
 
 #[component]
 pub fn Audit() -> Html {
-    let state = use_reducer(AuditState::default);
+    let state = use_reducer(|| Tab::new(AuditState::default()));
     let dispatcher = state.dispatcher();
     let query = state.query().to_query_string();
     let search = {
@@ -116,10 +95,7 @@ pub fn Audit() -> Html {
             );
         })
     };
-    {
-        let search = search.clone();
-        use_effect_with((), move |_| search.emit(()));
-    }
+    let search = use_load(search);
     let onsubmit = Callback::from(move |e: SubmitEvent| {
         e.prevent_default();
         search.emit(());
@@ -183,10 +159,10 @@ mod tests {
 
     #[test]
     fn query_leaves_out_blank_filters_and_takes_the_whole_last_day() {
-        let s = Rc::new(AuditState::default())
-            .reduce(Action::Kind("staff.unlock".into()))
-            .reduce(Action::User("  ".into()))
-            .reduce(Action::To("1970-01-02".into()));
+        let mut s = AuditState::default();
+        s.apply(Action::Kind("staff.unlock".into()));
+        s.apply(Action::User("  ".into()));
+        s.apply(Action::To("1970-01-02".into()));
         let q = s.query();
         assert_eq!(q.kind.as_deref(), Some("staff.unlock"));
         assert_eq!(q.user, None);

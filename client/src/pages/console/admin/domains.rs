@@ -2,16 +2,15 @@
 //! preview of the checklist users will see, lockout, security questions;
 //! and a new domain.
 
-use std::rc::Rc;
-
 use latchkey_shared::admin::{paths, AdminDomain, DomainCreate, DomainUpdate};
 use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleResult, PRODUCT_NAME};
 use yew::prelude::*;
 
 use super::super::{area_field, check_field, number_field, select_field, text_field};
-use super::{opt_num, run, send, status_view, Status, TabState};
+use super::{
+    opt_num, run, send, status_view, use_load, Dispatcher, Status, Tab, TabAction, TabState,
+};
 use crate::components::password_checklist::PasswordChecklist;
-use crate::services::api::ApiClientError;
 use crate::services::requests::{get, post, put};
 use crate::services::strength;
 
@@ -39,7 +38,6 @@ pub struct DomainsState {
     sample: String,
     new_slug: String,
     new_name: String,
-    status: Status,
     /// The strength worker's report, with the (policy, password) it is for.
     preview: Option<((PasswordPolicy, String), PolicyReport)>,
 }
@@ -56,8 +54,6 @@ pub enum Action {
     Estimated((PasswordPolicy, String), PolicyReport),
     Saved,
     Created(AdminDomain),
-    Failed(ApiClientError),
-    Reauthed,
 }
 
 impl DomainsState {
@@ -108,68 +104,53 @@ impl DomainsState {
     }
 }
 
-impl Reducible for DomainsState {
+impl TabState for DomainsState {
     type Action = Action;
 
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = (*self).clone();
+    fn apply(&mut self, action: Action) -> Option<Status> {
         match action {
             Action::Loaded(list) => {
                 let pick = list
                     .iter()
-                    .find(|d| d.slug == next.current)
+                    .find(|d| d.slug == self.current)
                     .or(list.first())
                     .cloned();
                 match pick {
-                    Some(d) => next.select(d),
-                    None => next.form = None,
+                    Some(d) => self.select(d),
+                    None => self.form = None,
                 }
-                next.domains = list;
+                self.domains = list;
             }
-            Action::Choose(slug) => match next.domains.iter().find(|d| d.slug == slug).cloned() {
-                Some(d) => next.select(d),
-                None => next.current = slug,
+            Action::Choose(slug) => match self.domains.iter().find(|d| d.slug == slug).cloned() {
+                Some(d) => self.select(d),
+                None => self.current = slug,
             },
             Action::Edit(edit) => {
-                if let Some(d) = &mut next.form {
+                if let Some(d) = &mut self.form {
                     edit(d);
                 }
             }
-            Action::Threshold(v) => next.threshold = v,
-            Action::Minutes(v) => next.minutes = v,
-            Action::Sample(v) => next.sample = v,
-            Action::NewSlug(v) => next.new_slug = v,
-            Action::NewName(v) => next.new_name = v,
-            Action::Estimated(for_input, report) => next.preview = Some((for_input, report)),
-            Action::Saved => next.status = Status::ok("The domain is saved."),
+            Action::Threshold(v) => self.threshold = v,
+            Action::Minutes(v) => self.minutes = v,
+            Action::Sample(v) => self.sample = v,
+            Action::NewSlug(v) => self.new_slug = v,
+            Action::NewName(v) => self.new_name = v,
+            Action::Estimated(for_input, report) => self.preview = Some((for_input, report)),
+            Action::Saved => return Some(Status::ok("The domain is saved.")),
             Action::Created(d) => {
-                next.status = Status::ok("The domain is created.");
-                next.current = d.slug;
-                next.new_slug.clear();
-                next.new_name.clear();
+                self.current = d.slug;
+                self.new_slug.clear();
+                self.new_name.clear();
+                return Some(Status::ok("The domain is created."));
             }
-            Action::Failed(e) => next.status = Status::err(&e),
-            Action::Reauthed => next.status = Status::reauthed(),
         }
-        Rc::new(next)
-    }
-}
-
-impl TabState for DomainsState {
-    fn status(&self) -> &Status {
-        &self.status
-    }
-    fn failed(e: ApiClientError) -> Action {
-        Action::Failed(e)
-    }
-    fn reauthed() -> Action {
-        Action::Reauthed
+        None
     }
 }
 
 /// A field's callback that edits the domain with `f`.
 fn edit<V: 'static>(
-    dispatcher: &UseReducerDispatcher<DomainsState>,
+    dispatcher: &Dispatcher<DomainsState>,
     f: fn(&mut AdminDomain, V),
 ) -> Callback<V> {
     send(dispatcher, move |v: V| {
@@ -179,7 +160,7 @@ fn edit<V: 'static>(
 
 /// A number field's callback: what does not parse leaves the domain as it is.
 fn edit_num(
-    dispatcher: &UseReducerDispatcher<DomainsState>,
+    dispatcher: &Dispatcher<DomainsState>,
     f: fn(&mut AdminDomain, u32),
 ) -> Callback<String> {
     send(dispatcher, move |v: String| {
@@ -194,7 +175,7 @@ fn edit_num(
 
 #[component]
 pub fn Domains() -> Html {
-    let state = use_reducer(DomainsState::default);
+    let state = use_reducer(|| Tab::new(DomainsState::default()));
     let dispatcher = state.dispatcher();
     let load = {
         let dispatcher = dispatcher.clone();
@@ -202,10 +183,7 @@ pub fn Domains() -> Html {
             run(&dispatcher, get(paths::ADMIN_DOMAINS), Action::Loaded, None);
         })
     };
-    {
-        let load = load.clone();
-        use_effect_with((), move |_| load.emit(()));
-    }
+    let load = use_load(load);
     {
         // Hooks before any early return.
         let dispatcher = dispatcher.clone();
@@ -224,7 +202,8 @@ pub fn Domains() -> Html {
                     &preview_context(&name),
                     password,
                     Callback::from(move |report| {
-                        dispatcher.dispatch(Action::Estimated(for_input.clone(), report))
+                        dispatcher
+                            .dispatch(TabAction::Do(Action::Estimated(for_input.clone(), report)))
                     }),
                 );
             }

@@ -1,8 +1,6 @@
 //! Notices on the sign-in page, the one-step mandatory password reset, and
 //! the Help Desk contact.
 
-use std::rc::Rc;
-
 use latchkey_shared::admin::{
     paths, AdminDomain, AdminNotice, MandatoryResetRequest, MandatoryResetResponse, NoticeInput,
     MANDATORY_RESET_NOTICE_TITLE,
@@ -11,8 +9,7 @@ use latchkey_shared::api::HelpDesk;
 use yew::prelude::*;
 
 use super::super::{area_field, check_field, number_field, text_field, today};
-use super::{run, send, status_view, Status, TabState};
-use crate::services::api::ApiClientError;
+use super::{run, send, status_view, use_load, Status, Tab, TabAction, TabState};
 use crate::services::requests::{delete, get, post, put};
 
 fn blank_notice() -> NoticeInput {
@@ -39,7 +36,6 @@ pub struct NoticesState {
     reset_users: String,
     reset_reason: String,
     help: HelpDesk,
-    status: Status,
 }
 
 pub enum Action {
@@ -59,8 +55,6 @@ pub enum Action {
     Phone(String),
     Email(String),
     HelpSaved,
-    Failed(ApiClientError),
-    Reauthed,
 }
 
 impl NoticesState {
@@ -78,7 +72,6 @@ impl NoticesState {
                 phone: String::new(),
                 email: String::new(),
             },
-            status: Status::default(),
         }
     }
 
@@ -116,19 +109,18 @@ fn reset_done_message(r: &MandatoryResetResponse) -> String {
     m
 }
 
-impl Reducible for NoticesState {
+impl TabState for NoticesState {
     type Action = Action;
 
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut next = (*self).clone();
+    fn apply(&mut self, action: Action) -> Option<Status> {
         match action {
-            Action::Notices(n) => next.notices = n,
-            Action::Domains(d) => next.domains = d,
-            Action::HelpDesk(h) => next.help = h,
+            Action::Notices(n) => self.notices = n,
+            Action::Domains(d) => self.domains = d,
+            Action::HelpDesk(h) => self.help = h,
             Action::Pick(n) => {
-                next.editing = Some(n.id);
-                next.order = n.sort_order.to_string();
-                next.form = NoticeInput {
+                self.editing = Some(n.id);
+                self.order = n.sort_order.to_string();
+                self.form = NoticeInput {
                     title: n.title,
                     body: n.body,
                     posted_on: n.posted_on,
@@ -137,54 +129,40 @@ impl Reducible for NoticesState {
                 };
             }
             Action::New => {
-                next.editing = None;
-                next.form = blank_notice();
+                self.editing = None;
+                self.form = blank_notice();
             }
-            Action::Edit(edit) => edit(&mut next.form),
-            Action::Order(v) => next.order = v,
+            Action::Edit(edit) => edit(&mut self.form),
+            Action::Order(v) => self.order = v,
             Action::Saved(n) => {
-                next.editing = Some(n.id);
-                next.status = Status::ok("The notice is saved.");
+                self.editing = Some(n.id);
+                return Some(Status::ok("The notice is saved."));
             }
             Action::Deleted => {
-                next.editing = None;
-                next.form = blank_notice();
-                next.status = Status::ok("The notice is deleted.");
+                self.editing = None;
+                self.form = blank_notice();
+                return Some(Status::ok("The notice is deleted."));
             }
             Action::ResetDomain(slug, on) => {
-                next.reset_domains.retain(|s| *s != slug);
+                self.reset_domains.retain(|s| *s != slug);
                 if on {
-                    next.reset_domains.push(slug);
+                    self.reset_domains.push(slug);
                 }
             }
-            Action::ResetUsers(v) => next.reset_users = v,
-            Action::ResetReason(v) => next.reset_reason = v,
-            Action::ResetDone(r) => next.status = Status::ok(reset_done_message(&r)),
-            Action::Phone(v) => next.help.phone = v,
-            Action::Email(v) => next.help.email = v,
-            Action::HelpSaved => next.status = Status::ok("The Help Desk contact is saved."),
-            Action::Failed(e) => next.status = Status::err(&e),
-            Action::Reauthed => next.status = Status::reauthed(),
+            Action::ResetUsers(v) => self.reset_users = v,
+            Action::ResetReason(v) => self.reset_reason = v,
+            Action::ResetDone(r) => return Some(Status::ok(reset_done_message(&r))),
+            Action::Phone(v) => self.help.phone = v,
+            Action::Email(v) => self.help.email = v,
+            Action::HelpSaved => return Some(Status::ok("The Help Desk contact is saved.")),
         }
-        Rc::new(next)
-    }
-}
-
-impl TabState for NoticesState {
-    fn status(&self) -> &Status {
-        &self.status
-    }
-    fn failed(e: ApiClientError) -> Action {
-        Action::Failed(e)
-    }
-    fn reauthed() -> Action {
-        Action::Reauthed
+        None
     }
 }
 
 #[component]
 pub fn Notices() -> Html {
-    let state = use_reducer(NoticesState::new);
+    let state = use_reducer(|| Tab::new(NoticesState::new()));
     let dispatcher = state.dispatcher();
     let load = {
         let dispatcher = dispatcher.clone();
@@ -194,22 +172,19 @@ pub fn Notices() -> Html {
             // only the notices' failure is said.
             wasm_bindgen_futures::spawn_local(async move {
                 match get(paths::ADMIN_NOTICES).await {
-                    Ok(n) => dispatcher.dispatch(Action::Notices(n)),
-                    Err(e) => dispatcher.dispatch(Action::Failed(e)),
+                    Ok(n) => dispatcher.dispatch(TabAction::Do(Action::Notices(n))),
+                    Err(e) => dispatcher.dispatch(TabAction::Failed(e)),
                 }
                 if let Ok(d) = get(paths::ADMIN_DOMAINS).await {
-                    dispatcher.dispatch(Action::Domains(d));
+                    dispatcher.dispatch(TabAction::Do(Action::Domains(d)));
                 }
                 if let Ok(h) = get(paths::ADMIN_HELP_DESK).await {
-                    dispatcher.dispatch(Action::HelpDesk(h));
+                    dispatcher.dispatch(TabAction::Do(Action::HelpDesk(h)));
                 }
             });
         })
     };
-    {
-        let load = load.clone();
-        use_effect_with((), move |_| load.emit(()));
-    }
+    let load = use_load(load);
 
     let onsave = {
         let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
