@@ -8,6 +8,7 @@
 
 use std::rc::Rc;
 
+use latchkey_shared::admin::encode;
 use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
@@ -95,19 +96,6 @@ fn decode(segment: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-/// Percent-encoding of one path segment (unreserved characters kept).
-fn encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn current() -> Route {

@@ -58,6 +58,16 @@ pub struct DomainInfo {
     pub policy: PasswordPolicy,
 }
 
+impl DomainInfo {
+    /// What its users are told when self-service is not offered: the
+    /// domain's own text, else [`messages::sspm_unavailable`].
+    pub fn unavailable_message(&self) -> String {
+        self.unavailable_text
+            .clone()
+            .unwrap_or_else(|| messages::sspm_unavailable(&self.name))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
@@ -212,6 +222,26 @@ pub enum ErrorCode {
     SelfServiceBlocked,
 }
 
+impl ErrorCode {
+    /// The code an answer without an [`ApiError`] body most likely means
+    /// (a proxy's or load balancer's page): the inverse of the status each
+    /// code is sent with, taking the most general code where several share one.
+    pub fn from_status(status: u16) -> ErrorCode {
+        match status {
+            400 => ErrorCode::BadRequest,
+            401 => ErrorCode::NotAuthenticated,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            423 => ErrorCode::AccountLocked,
+            429 => ErrorCode::TooManyRequests,
+            502..=504 => ErrorCode::Busy,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
@@ -261,11 +291,43 @@ pub mod messages {
     pub const DIRECTORY_UNAVAILABLE: &str = "Your organisation's directory is not answering. Nothing was changed and no attempt was counted: please try again in a few minutes.";
     pub const INTERNAL: &str =
         "Something went wrong on our side. Please try again; if it keeps happening, call the Help Desk and quote the reference.";
+
+    /// Said when a domain does not offer self-service and has no text of its own.
+    pub fn sspm_unavailable(domain_name: &str) -> String {
+        format!(
+            "Self-service is not available for {domain_name} Domain Users. \
+             Please use your own organization's password tool."
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_status_inverts_the_unambiguous_statuses() {
+        assert_eq!(ErrorCode::from_status(401), ErrorCode::NotAuthenticated);
+        assert_eq!(ErrorCode::from_status(423), ErrorCode::AccountLocked);
+        assert_eq!(ErrorCode::from_status(503), ErrorCode::Busy);
+        assert_eq!(ErrorCode::from_status(500), ErrorCode::Internal);
+        assert_eq!(ErrorCode::from_status(418), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn unavailable_message_prefers_the_domain_text() {
+        let mut d = DomainInfo {
+            id: "hhsc".into(),
+            name: "HHSC".into(),
+            sspm_available: false,
+            unavailable_text: None,
+            policy: PasswordPolicy::default(),
+        };
+        assert_eq!(d.unavailable_message(), messages::sspm_unavailable("HHSC"));
+        assert!(d.unavailable_message().contains("HHSC Domain Users"));
+        d.unavailable_text = Some("Use the HHSC tool.".into());
+        assert_eq!(d.unavailable_message(), "Use the HHSC tool.");
+    }
 
     #[test]
     fn error_codes_are_snake_case() {

@@ -142,6 +142,31 @@ pub fn score_label(score: u8) -> &'static str {
     }
 }
 
+/// The rules only the strength estimator decides, after [`check_rules`]:
+/// NotCommon (when the policy blocks common passwords), then MinStrength.
+/// One wording for the server's full check and the client's check made
+/// before the estimator has answered.
+pub fn estimator_rules(
+    policy: &PasswordPolicy,
+    not_common: bool,
+    strong_enough: bool,
+) -> Vec<RuleResult> {
+    let mut rules = Vec::with_capacity(2);
+    if policy.block_common_passwords {
+        rules.push(rule(
+            RuleId::NotCommon,
+            not_common,
+            "Not a commonly used password",
+        ));
+    }
+    rules.push(rule(
+        RuleId::MinStrength,
+        strong_enough,
+        format!("Strength at least {}", score_label(policy.min_strength)),
+    ));
+    rules
+}
+
 impl PasswordPolicy {
     /// Checks the bounds an administrator could get wrong when editing a
     /// policy; the error is a sentence to show them.

@@ -7,8 +7,7 @@ use zxcvbn::matching::patterns::MatchPattern;
 
 use crate::normalize::normalize_password;
 use crate::policy::{
-    check_rules, score_label, PasswordPolicy, PolicyContext, PolicyReport, RuleId, RuleResult,
-    StrengthEstimate,
+    check_rules, estimator_rules, PasswordPolicy, PolicyContext, PolicyReport, StrengthEstimate,
 };
 
 /// Only this many leading code points are estimated: matching is quadratic
@@ -51,18 +50,11 @@ pub fn check_password(
     let input_refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let (strength, common) = run_zxcvbn(&normalized, &input_refs);
 
-    if policy.block_common_passwords {
-        rules.push(RuleResult {
-            rule: RuleId::NotCommon,
-            passed: !common,
-            message: "Not a commonly used password".into(),
-        });
-    }
-    rules.push(RuleResult {
-        rule: RuleId::MinStrength,
-        passed: strength.score >= policy.min_strength,
-        message: format!("Strength at least {}", score_label(policy.min_strength)),
-    });
+    rules.extend(estimator_rules(
+        policy,
+        !common,
+        strength.score >= policy.min_strength,
+    ));
 
     PolicyReport {
         rules,
@@ -178,6 +170,7 @@ fn failed_estimate() -> StrengthEstimate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{RuleId, RuleResult};
     use proptest::prelude::*;
 
     fn ctx() -> PolicyContext {

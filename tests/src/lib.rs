@@ -490,6 +490,35 @@ impl Browser {
         Ok(())
     }
 
+    /// Signs in from the sign-in page, in the demo's Partners domain. The
+    /// form re-renders once the bootstrap data arrives, so a step that met an
+    /// element just replaced is tried again (typing replaces what is there).
+    pub async fn sign_in(&self, server: &Server, username: &str, password: &str) -> Result<()> {
+        self.client.goto(&server.url("/")).await?;
+        let mut attempt = 0;
+        loop {
+            let tried: Result<()> = async {
+                self.find("#domain option[value='partners']").await?;
+                self.find("#domain")
+                    .await?
+                    .select_by_value("partners")
+                    .await?;
+                self.type_into("#username", username).await?;
+                self.type_into("#password", password).await?;
+                self.click("#login").await
+            }
+            .await;
+            match tried {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt >= 20 => return Err(e.context("cannot sign in")),
+                Err(_) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+            }
+        }
+    }
+
     /// Saves `<name>-phone.png` and `<name>-desktop.png`, then restores the
     /// desktop size.
     pub async fn screenshots(&self, name: &str) -> Result<()> {

@@ -9,16 +9,6 @@ use latchkey_e2e::{Browser, Server};
 
 const NEW_PASSWORD: &str = "correct horse battery staple orbit";
 
-async fn sign_in(b: &Browser, server: &Server, username: &str, password: &str) -> Result<()> {
-    b.client.goto(&server.url("/")).await?;
-    let domain = b.find("#domain").await?;
-    domain.select_by_value("partners").await?;
-    b.type_into("#username", username).await?;
-    b.type_into("#password", password).await?;
-    b.click("#login").await?;
-    Ok(())
-}
-
 async fn checklist_state(b: &Browser, rule: &str) -> Result<Option<String>> {
     b.attr(
         &format!("#requirements li[data-rule='{rule}']"),
@@ -54,7 +44,7 @@ async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the
     b.screenshots("01-sign-in").await?;
 
     // A temporary password holder lands on Change Password.
-    sign_in(&b, &server, "demo", &temporary).await?;
+    b.sign_in(&server, "demo", &temporary).await?;
     b.find("#new-password").await?;
     b.wait_until("the account page", || async {
         Ok(b.client.current_url().await?.path() == "/account")
@@ -126,14 +116,14 @@ async fn a_temporary_password_holder_changes_it_in_the_browser_and_then_only_the
     .await?;
 
     // The old (temporary) password now fails...
-    sign_in(&b, &server, "demo", &temporary).await?;
+    b.sign_in(&server, "demo", &temporary).await?;
     let error = b.text("#form-error").await?;
     ensure!(error.contains("not correct"), "old password error: {error}");
     b.screenshots("06-old-password-refused").await?;
 
     // ...and the new one signs in, to a normal session: one that has not
     // enrolled yet is asked to enrol first (issue 3).
-    sign_in(&b, &server, "demo", NEW_PASSWORD).await?;
+    b.sign_in(&server, "demo", NEW_PASSWORD).await?;
     b.find("#enrol-form").await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     b.screenshots("07-signed-in-with-new-password").await?;

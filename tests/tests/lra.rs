@@ -12,22 +12,6 @@ use latchkey_e2e::{Browser, Server};
 const LRA_NEW_PASSWORD: &str = "maple rocket quiet harbor zebra";
 const USER_NEW_PASSWORD: &str = "correct horse battery staple orbit";
 
-async fn sign_in(b: &Browser, server: &Server, username: &str, password: &str) -> Result<()> {
-    b.client.goto(&server.url("/")).await?;
-    // The select re-renders once the bootstrap data arrives: wait for it.
-    b.find("#notices .notice").await?;
-    let mut tries = 0;
-    while let Err(e) = b.find("#domain").await?.select_by_value("partners").await {
-        tries += 1;
-        ensure!(tries < 20, "cannot choose the domain: {e}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    b.type_into("#username", username).await?;
-    b.type_into("#password", password).await?;
-    b.click("#login").await?;
-    Ok(())
-}
-
 /// Fills the Change Password form and waits for the success message.
 async fn change_password(b: &Browser, current: &str, new: &str) -> Result<()> {
     b.find("#new-password").await?;
@@ -82,13 +66,13 @@ async fn an_lra_unlocks_a_user_and_issues_a_temporary_password_that_the_user_cha
             .await?;
     }
     let b = Browser::start().await?;
-    sign_in(&b, &server, "demo", "wrong again").await?;
+    b.sign_in(&server, "demo", "wrong again").await?;
     let error = b.text("#form-error").await?;
     ensure!(error.contains("locked"), "locked message: {error}");
     b.screenshots("lra-01-user-locked").await?;
 
     // The LRA signs in, changes their temporary password, opens the console.
-    sign_in(&b, &server, "lra", &lra_temporary).await?;
+    b.sign_in(&server, "lra", &lra_temporary).await?;
     change_password(&b, &lra_temporary, LRA_NEW_PASSWORD).await?;
     b.click("#open-console").await?;
     b.find("#user-search").await?;
@@ -132,7 +116,7 @@ async fn an_lra_unlocks_a_user_and_issues_a_temporary_password_that_the_user_cha
     // The LRA leaves (the session cookie is HttpOnly: forget it); the user
     // signs in with the temporary password and must change it.
     b.client.delete_all_cookies().await?;
-    sign_in(&b, &server, "demo", &temporary).await?;
+    b.sign_in(&server, "demo", &temporary).await?;
     b.find("#must-change").await?;
     change_password(&b, &temporary, USER_NEW_PASSWORD).await?;
     b.screenshots("lra-06-user-changed-password").await?;
@@ -161,7 +145,7 @@ async fn an_administrator_sees_every_console_tab() -> Result<()> {
     let server = Server::start_demo_sqlite()?;
     let admin_temporary = banner_password(&server, "Demo administrator")?;
     let b = Browser::start().await?;
-    sign_in(&b, &server, "admin", &admin_temporary).await?;
+    b.sign_in(&server, "admin", &admin_temporary).await?;
     change_password(&b, &admin_temporary, LRA_NEW_PASSWORD).await?;
     b.click("#open-console").await?;
     b.click("#tab-domains").await?;

@@ -14,32 +14,6 @@ use latchkey_e2e::{workspace_root, Browser, Server};
 const NEW_PASSWORD: &str = "correct horse battery staple orbit";
 const RESET_PASSWORD: &str = "lantern quiver marble tundra swift";
 
-async fn sign_in(b: &Browser, server: &Server, username: &str, password: &str) -> Result<()> {
-    b.client.goto(&server.url("/")).await?;
-    // The page re-renders once the domains load: retry a step that met an
-    // element just replaced.
-    for attempt in 0..5 {
-        let r: Result<()> = async {
-            b.find("#domain option[value='partners']").await?;
-            b.find("#domain").await?.select_by_value("partners").await?;
-            b.type_into("#username", username).await?;
-            b.type_into("#password", password).await?;
-            b.click("#login").await?;
-            Ok(())
-        }
-        .await;
-        match r {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt < 4 => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 async fn captcha_answer(server: &Server) -> Result<String> {
     let r = reqwest::get(server.url("/api/test-hooks/captcha-latest")).await?;
     ensure!(r.status().is_success(), "test hook answered {}", r.status());
@@ -139,7 +113,7 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
         .send()
         .await?;
     ensure!(r.status().is_success(), "change: {}", r.status());
-    sign_in(&b, &server, "demo", NEW_PASSWORD).await?;
+    b.sign_in(&server, "demo", NEW_PASSWORD).await?;
     b.find("#enrol-form").await?;
     b.screenshots("ss-01-enrol-empty").await?;
     let demo_answers = ["Hamilton", "Alexander", "Biscuit"];
@@ -189,7 +163,7 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
 
     // --- Lock `enrolled` with 5 wrong passwords; the 6th says it is locked.
     for i in 1..=6 {
-        sign_in(&b, &server, "enrolled", "not-the-password-1").await?;
+        b.sign_in(&server, "enrolled", "not-the-password-1").await?;
         let expected = if i <= 5 { "not correct" } else { "locked" };
         if b.wait_until(expected, || async {
             Ok(b.text("#form-error").await?.contains(expected))
@@ -217,7 +191,7 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
     b.screenshots("ss-07-unlocked").await?;
 
     // --- Sign in again with the right password.
-    sign_in(&b, &server, "enrolled", &enrolled_password).await?;
+    b.sign_in(&server, "enrolled", &enrolled_password).await?;
     b.find("#whoami").await?;
     b.screenshots("ss-08-signed-in-after-unlock").await?;
     b.click("#sign-out").await?;
@@ -268,10 +242,10 @@ async fn enrol_lock_unlock_sign_in_and_reset_a_forgotten_password() -> Result<()
     ensure!(done.contains("reset successfully"), "{done}");
     b.screenshots("ss-11-password-reset").await?;
 
-    sign_in(&b, &server, "enrolled", &enrolled_password).await?;
+    b.sign_in(&server, "enrolled", &enrolled_password).await?;
     let e = b.text("#form-error").await?;
     ensure!(e.contains("not correct"), "old password: {e}");
-    sign_in(&b, &server, "enrolled", RESET_PASSWORD).await?;
+    b.sign_in(&server, "enrolled", RESET_PASSWORD).await?;
     b.find("#whoami").await?;
     b.screenshots("ss-12-signed-in-with-reset-password").await?;
     b.close().await

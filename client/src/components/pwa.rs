@@ -127,7 +127,7 @@ pub fn PwaBar() -> Html {
             let ticker = Interval::new(30_000, move || {
                 now.set(storage::now_ms());
                 ticks += 1;
-                if ticks % 120 == 0 {
+                if ticks.is_multiple_of(120) {
                     check_for_update();
                 }
             });

@@ -197,13 +197,15 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
         },
     };
     // Said before they try; once the server has said it, once is enough.
-    let unavailable = selected.filter(|d| !d.sspm_available && error.is_none()).map(|d| {
-        html! {
-            <p class="alert alert-info" id="domain-note">
-                { d.unavailable_text.clone().unwrap_or_else(|| format!("Self-service is not available for {} Domain Users.", d.name)) }
-            </p>
-        }
-    });
+    let unavailable = selected
+        .filter(|d| !d.sspm_available && error.is_none())
+        .map(|d| {
+            html! {
+                <p class="alert alert-info" id="domain-note">
+                    { d.unavailable_message() }
+                </p>
+            }
+        });
 
     html! {
         <form class="sign-in-form" {onsubmit} novalidate=true>

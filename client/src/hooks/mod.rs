@@ -1,6 +1,7 @@
 mod use_bootstrap;
 mod use_online;
 mod use_password_check;
+mod use_required_session;
 mod use_session;
 
 pub use use_bootstrap::{
@@ -8,4 +9,5 @@ pub use use_bootstrap::{
 };
 pub use use_online::{is_online, use_online, WindowListener};
 pub use use_password_check::use_password_check;
+pub use use_required_session::{use_required_session, RequiredSession};
 pub use use_session::{use_session, use_session_provider, SessionAction, SessionContext};

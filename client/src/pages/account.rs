@@ -9,8 +9,10 @@ use yew::prelude::*;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
-use crate::hooks::{use_bootstrap, use_session, BootstrapAction, SessionAction};
-use crate::services::api::{self, ApiClientError};
+use crate::hooks::{
+    use_bootstrap, use_required_session, BootstrapAction, RequiredSession, SessionAction,
+};
+use crate::services::api;
 use change_password::ChangePassword;
 use latchkey_shared::self_service::EnrolmentStatus;
 
@@ -19,46 +21,18 @@ use crate::services::self_service as ss;
 
 #[component]
 pub fn Account() -> Html {
-    let session = use_session();
+    let RequiredSession {
+        session,
+        load_error,
+        onended: session_ended,
+    } = use_required_session();
     let bootstrap = use_bootstrap();
     let navigator = use_navigator();
-    let load_error = use_state(|| None::<AttrValue>);
     let sign_out_error = use_state(|| None::<AttrValue>);
     let signing_out = use_state(|| false);
     // Which tab is open: false = Change Password, true = Security questions.
     let questions_tab = use_state(|| false);
     let enrolment = use_state(|| None::<EnrolmentStatus>);
-
-    // Back to the sign-in page with a word of explanation.
-    let session_ended = {
-        let (session, navigator) = (session.clone(), navigator.clone());
-        Callback::from(move |error: ApiClientError| {
-            session.dispatch(SessionAction::Ended {
-                notice: Some(error.message().into()),
-            });
-            if let Some(nav) = &navigator {
-                nav.replace(&Route::SignIn);
-            }
-        })
-    };
-
-    // After a reload the session is only known to the server: ask it.
-    {
-        let (session, load_error, session_ended) =
-            (session.clone(), load_error.clone(), session_ended.clone());
-        let known = session.info.is_some();
-        use_effect_with((), move |_| {
-            if !known {
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::get_session().await {
-                        Ok(info) => session.dispatch(SessionAction::SignedIn(info)),
-                        Err(e) if e.is_not_authenticated() => session_ended.emit(e),
-                        Err(e) => load_error.set(Some(e.message().into())),
-                    }
-                });
-            }
-        });
-    }
 
     // A signed-in user who has not enrolled enrols first (unless the domain
     // lets them skip and they chose "Later").
@@ -130,7 +104,7 @@ pub fn Account() -> Html {
     let Some(info) = session.info.clone() else {
         return html! {
             <section class="card page-narrow">
-                if let Some(message) = &*load_error {
+                if let Some(message) = &load_error {
                     <FormError message={message.clone()} />
                 } else {
                     <p class="muted" aria-busy="true">{ "Loading your account…" }</p>

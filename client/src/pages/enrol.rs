@@ -4,7 +4,7 @@
 
 use crate::router::use_navigator;
 use latchkey_shared::self_service::{
-    check_enrolment, messages, EnrolAnswer, EnrolRequest, EnrolmentStatus,
+    check_enrolment, messages, EnrolAnswer, EnrolRequest, EnrolmentStatus, MIN_ANSWER_CHARS,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -12,8 +12,7 @@ use yew::prelude::*;
 use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::components::password_field::PasswordField;
-use crate::hooks::{use_session, SessionAction};
-use crate::services::api;
+use crate::hooks::{use_required_session, RequiredSession};
 use crate::services::self_service as ss;
 
 /// `<select>` value for "write my own question".
@@ -216,7 +215,7 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
             <FormError message={(*error).clone()} />
             <p class="muted">
                 { format!("Choose {count} different questions and answer them. Answers are not case-sensitive; \
-                           each needs at least 3 characters, must differ from the others, and may not contain \
+                           each needs at least {MIN_ANSWER_CHARS} characters, must differ from the others, and may not contain \
                            its question's words or your user name. You will answer some of them to unlock your \
                            account or reset a forgotten password.") }
             </p>
@@ -241,43 +240,26 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
 /// `/enrol`: the first enrolment, before anything else.
 #[component]
 pub fn Enrol() -> Html {
-    let session = use_session();
+    let RequiredSession {
+        session,
+        load_error,
+        ..
+    } = use_required_session();
     let navigator = use_navigator();
     let status = use_state(|| None::<EnrolmentStatus>);
     let error = use_state(|| None::<AttrValue>);
 
     {
-        let (session, status, error, navigator) = (
-            session.clone(),
-            status.clone(),
-            error.clone(),
-            navigator.clone(),
-        );
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if session.info.is_none() {
-                    match api::get_session().await {
-                        Ok(info) => session.dispatch(SessionAction::SignedIn(info)),
-                        Err(e) => {
-                            if e.is_not_authenticated() {
-                                session.dispatch(SessionAction::Ended {
-                                    notice: Some(e.message().into()),
-                                });
-                                if let Some(nav) = &navigator {
-                                    nav.replace(&Route::SignIn);
-                                }
-                            } else {
-                                error.set(Some(e.message().into()));
-                            }
-                            return;
-                        }
+        let (status, error) = (status.clone(), error.clone());
+        use_effect_with(session.info.is_some(), move |known| {
+            if *known {
+                wasm_bindgen_futures::spawn_local(async move {
+                    match ss::enrolment().await {
+                        Ok(s) => status.set(Some(s)),
+                        Err(e) => error.set(Some(e.message().into())),
                     }
-                }
-                match ss::enrolment().await {
-                    Ok(s) => status.set(Some(s)),
-                    Err(e) => error.set(Some(e.message().into())),
-                }
-            });
+                });
+            }
         });
     }
 
@@ -315,7 +297,7 @@ pub fn Enrol() -> Html {
                 }
             </>
         },
-        _ => match &*error {
+        _ => match load_error.as_ref().or(error.as_ref()) {
             Some(m) => html! { <FormError message={m.clone()} /> },
             None => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
         },

@@ -44,10 +44,7 @@ pub fn Manage(props: &ManageProps) -> Html {
     };
 
     if !domain.sspm_available {
-        let text = domain
-            .unavailable_text
-            .clone()
-            .unwrap_or_else(|| format!("SSPM is not available for {} Domain Users.", domain.name));
+        let text = domain.unavailable_message();
         return html! {
             <section class="card page-narrow" aria-labelledby="manage-heading">
                 <h1 id="manage-heading">{ format!("{} Domain Users", domain.name) }</h1>

@@ -7,3 +7,18 @@ pub mod not_found;
 pub mod sign_in;
 pub mod unlock;
 pub mod verification;
+
+use yew::prelude::*;
+
+/// A callback that dispatches `action(value)` to a page's reducer.
+pub(crate) fn send<R, V>(
+    dispatcher: &UseReducerDispatcher<R>,
+    action: impl Fn(V) -> R::Action + 'static,
+) -> Callback<V>
+where
+    R: Reducible + 'static,
+    V: 'static,
+{
+    let dispatcher = dispatcher.clone();
+    Callback::from(move |v| dispatcher.dispatch(action(v)))
+}

@@ -1,15 +1,16 @@
 //! The verification Unlock Account and Forgot Password share (the seeds'
 //! steps 3 to 5): user name + CAPTCHA, the timed security questions, a
 //! second CAPTCHA, then the final button; and for Forgot Password the new
-//! password on the Change Password checklist and meter.
+//! password on the Change Password checklist and meter. The state and its
+//! rules are in [`state`].
+
+mod state;
+
+use std::future::Future;
 
 use crate::router::Link;
-use latchkey_shared::api::ErrorCode;
-use latchkey_shared::self_service::{
-    AnswersRequest, CaptchaChallenge, FinishRequest, FinishResponse, FlowKind, IdentifyRequest,
-    NewPasswordRequest, StartFlowRequest,
-};
-use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
+use latchkey_shared::self_service::{FlowKind, StartFlowRequest};
+use latchkey_shared::{PasswordPolicy, PolicyContext};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -20,30 +21,46 @@ use crate::components::password_checklist::PasswordChecklist;
 use crate::components::password_field::PasswordField;
 use crate::components::strength_meter::StrengthMeter;
 use crate::hooks::{use_bootstrap, use_password_check};
+use crate::pages::send;
 use crate::services::api::ApiClientError;
 use crate::services::self_service as ss;
 use crate::services::storage::now_ms;
-
-#[derive(Clone, PartialEq)]
-enum Step {
-    Starting,
-    Identify,
-    Questions(Vec<String>),
-    Confirm,
-    Password {
-        policy: PasswordPolicy,
-        context: PolicyContext,
-    },
-    /// Finished: the success message.
-    Done(String),
-    /// Ended without success: the message, and whether starting again helps.
-    Ended(String),
-}
+use state::{
+    ends_flow, needs_new_captcha, Action, FlowState, NewPasswordState, PasswordAction, Step,
+};
 
 /// "04:18"
 pub fn mm_ss(secs: i64) -> String {
     let s = secs.max(0);
     format!("{:02}:{:02}", s / 60, s % 60)
+}
+
+/// One step's submission: what the form lacks is said at once; else the
+/// request goes with the form disabled, and its answer becomes an action.
+fn submit_step<F>(
+    dispatcher: &UseReducerDispatcher<FlowState>,
+    on_error: &Callback<ApiClientError>,
+    request: Result<F, &'static str>,
+) where
+    F: Future<Output = Result<Action, ApiClientError>> + 'static,
+{
+    match request {
+        Err(lacking) => dispatcher.dispatch(Action::Incomplete(lacking)),
+        Ok(request) => {
+            dispatcher.dispatch(Action::Busy);
+            let (dispatcher, on_error) = (dispatcher.clone(), on_error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match request.await {
+                    Ok(action) => dispatcher.dispatch(action),
+                    Err(e) => on_error.emit(e),
+                }
+            });
+        }
+    }
+}
+
+fn input_value(e: InputEvent) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
 }
 
 #[derive(Properties, PartialEq)]
@@ -55,17 +72,8 @@ pub struct FlowProps {
 #[component]
 pub fn SelfServiceFlow(props: &FlowProps) -> Html {
     let bootstrap = use_bootstrap();
-    let attempt = use_state(|| 0u32);
-    let step = use_state(|| Step::Starting);
-    let flow_id = use_state(String::new);
-    let captcha = use_state(|| None::<CaptchaChallenge>);
-    let captcha_text = use_state(String::new);
-    let username = use_state(String::new);
-    let answers = use_state(Vec::<String>::new);
-    let deadline_ms = use_state(|| None::<f64>);
-    let now = use_state(now_ms);
-    let busy = use_state(|| false);
-    let error = use_state(|| None::<AttrValue>);
+    let state = use_reducer(|| FlowState::new(now_ms()));
+    let dispatcher = state.dispatcher();
 
     let domain = bootstrap
         .data
@@ -79,35 +87,19 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
 
     // Start a flow once we know the domain offers self-service (and again on "Start again").
     {
-        let (step, flow_id, captcha, error, deadline_ms, answers, captcha_text) = (
-            step.clone(),
-            flow_id.clone(),
-            captcha.clone(),
-            error.clone(),
-            deadline_ms.clone(),
-            answers.clone(),
-            captcha_text.clone(),
-        );
+        let dispatcher = dispatcher.clone();
         let request = StartFlowRequest {
             kind: props.kind,
             domain: props.domain.to_string(),
         };
-        use_effect_with((available, *attempt), move |(available, _)| {
+        use_effect_with((available, state.attempt), move |(available, _)| {
             if *available == Some(true) {
-                step.set(Step::Starting);
-                deadline_ms.set(None);
-                answers.set(Vec::new());
-                captcha_text.set(String::new());
+                dispatcher.dispatch(Action::Starting);
                 wasm_bindgen_futures::spawn_local(async move {
-                    match ss::start(&request).await {
-                        Ok(started) => {
-                            flow_id.set(started.flow_id);
-                            captcha.set(Some(started.captcha));
-                            error.set(None);
-                            step.set(Step::Identify);
-                        }
-                        Err(e) => step.set(Step::Ended(e.message())),
-                    }
+                    dispatcher.dispatch(match ss::start(&request).await {
+                        Ok(started) => Action::Started(started),
+                        Err(e) => Action::StartFailed(e),
+                    });
                 });
             }
         });
@@ -115,235 +107,84 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
 
     // The countdown ticks while a deadline runs.
     {
-        let now = now.clone();
-        use_effect_with(deadline_ms.is_some(), move |running| {
-            let interval = running
-                .then(|| gloo_timers::callback::Interval::new(1000, move || now.set(now_ms())));
+        let dispatcher = dispatcher.clone();
+        use_effect_with(state.deadline_ms.is_some(), move |running| {
+            let interval = running.then(|| {
+                gloo_timers::callback::Interval::new(1000, move || {
+                    dispatcher.dispatch(Action::Tick(now_ms()))
+                })
+            });
             move || drop(interval)
         });
     }
-    // `now` only triggers the re-render each second; read the clock itself.
-    let _tick = *now;
-    let secs_left = deadline_ms.map(|d| ((d - now_ms()) / 1000.0).floor() as i64);
-    let timed_out = secs_left.is_some_and(|s| s <= 0)
-        && matches!(
-            *step,
-            Step::Questions(_) | Step::Confirm | Step::Password { .. }
-        );
+    // The tick only re-renders; the clock itself is read here, so that a
+    // render for any other reason is as current.
+    let secs_left = state.secs_left(now_ms());
+    let timed_out = state.timed_out(now_ms());
 
     let refresh_captcha = {
-        let (flow_id, captcha, captcha_text) =
-            (flow_id.clone(), captcha.clone(), captcha_text.clone());
-        Callback::from(move |_: ()| {
-            let (flow_id, captcha, captcha_text) =
-                (flow_id.clone(), captcha.clone(), captcha_text.clone());
-            captcha_text.set(String::new());
+        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        Callback::from(move |()| {
+            dispatcher.dispatch(Action::NewCaptcha);
+            let (flow_id, dispatcher) = (state.flow_id.clone(), dispatcher.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(c) = ss::new_captcha(&flow_id).await {
-                    captcha.set(Some(c));
+                    dispatcher.dispatch(Action::Captcha(c));
                 }
             });
         })
     };
 
-    // What an error means for the flow.
+    // What an error means for the flow is the reducer's; a used-up CAPTCHA
+    // also needs a new picture.
     let on_error = {
-        let (step, error, refresh_captcha, deadline_ms) = (
-            step.clone(),
-            error.clone(),
-            refresh_captcha.clone(),
-            deadline_ms.clone(),
-        );
+        let (dispatcher, refresh_captcha) = (dispatcher.clone(), refresh_captcha.clone());
         Callback::from(move |e: ApiClientError| {
-            match e.code() {
-                Some(ErrorCode::CaptchaIncorrect | ErrorCode::CaptchaExpired) => {
-                    error.set(Some(e.message().into()));
-                    refresh_captcha.emit(());
-                }
-                Some(
-                    ErrorCode::FlowExpired
-                    | ErrorCode::VerificationFailed
-                    | ErrorCode::SelfServiceBlocked,
-                ) => {
-                    error.set(None);
-                    deadline_ms.set(None);
-                    step.set(Step::Ended(e.message()));
-                }
-                _ => error.set(Some(e.message().into())),
+            let new_picture = needs_new_captcha(&e);
+            dispatcher.dispatch(Action::Failed(e));
+            if new_picture {
+                refresh_captcha.emit(());
             }
             crate::dom::focus_by_id("form-error");
         })
     };
 
-    let run = {
-        let busy = busy.clone();
-        move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>| {
-            busy.set(true);
-            let busy = busy.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                fut.await;
-                busy.set(false);
-            });
-        }
-    };
-
     let on_identify = {
-        let (flow_id, username, captcha_text, step, answers, deadline_ms, error, on_error) = (
-            flow_id.clone(),
-            username.clone(),
-            captcha_text.clone(),
-            step.clone(),
-            answers.clone(),
-            deadline_ms.clone(),
-            error.clone(),
-            on_error.clone(),
-        );
-        let run = run.clone();
+        let (state, dispatcher, on_error) = (state.clone(), dispatcher.clone(), on_error.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if username.trim().is_empty() || captcha_text.trim().is_empty() {
-                error.set(Some(
-                    "Enter your user name and the characters of the picture.".into(),
-                ));
-                return;
-            }
-            let request = IdentifyRequest {
-                username: username.trim().to_owned(),
-                captcha: (*captcha_text).clone(),
-            };
-            let (flow_id, step, answers, deadline_ms, error, on_error, captcha_text) = (
-                (*flow_id).clone(),
-                step.clone(),
-                answers.clone(),
-                deadline_ms.clone(),
-                error.clone(),
-                on_error.clone(),
-                captcha_text.clone(),
-            );
-            run(Box::pin(async move {
-                match ss::identify(&flow_id, &request).await {
-                    Ok(q) => {
-                        error.set(None);
-                        captcha_text.set(String::new());
-                        deadline_ms.set(Some(now_ms() + q.seconds_left as f64 * 1000.0));
-                        answers.set(vec![String::new(); q.questions.len()]);
-                        step.set(Step::Questions(q.questions));
-                    }
-                    Err(e) => on_error.emit(e),
-                }
-            }));
+            let flow_id = state.flow_id.clone();
+            let request = state.identify_request().map(|r| async move {
+                let q = ss::identify(&flow_id, &r).await?;
+                Ok(Action::Questions(q, now_ms()))
+            });
+            submit_step(&dispatcher, &on_error, request);
         })
     };
-
     let on_answers = {
-        let (flow_id, answers, step, captcha, error, on_error) = (
-            flow_id.clone(),
-            answers.clone(),
-            step.clone(),
-            captcha.clone(),
-            error.clone(),
-            on_error.clone(),
-        );
-        let run = run.clone();
+        let (state, dispatcher, on_error) = (state.clone(), dispatcher.clone(), on_error.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if answers.iter().any(|a| a.trim().is_empty()) {
-                error.set(Some("Answer every question.".into()));
-                return;
-            }
-            let request = AnswersRequest {
-                answers: (*answers).clone(),
-            };
-            let (flow_id, step, captcha, error, on_error, answers) = (
-                (*flow_id).clone(),
-                step.clone(),
-                captcha.clone(),
-                error.clone(),
-                on_error.clone(),
-                answers.clone(),
-            );
-            run(Box::pin(async move {
-                match ss::answers(&flow_id, &request).await {
-                    Ok(c) => {
-                        error.set(None);
-                        answers.set(Vec::new());
-                        captcha.set(Some(c));
-                        step.set(Step::Confirm);
-                    }
-                    Err(e) => on_error.emit(e),
-                }
-            }));
+            let flow_id = state.flow_id.clone();
+            let request = state
+                .answers_request()
+                .map(|r| async move { Ok(Action::Confirm(ss::answers(&flow_id, &r).await?)) });
+            submit_step(&dispatcher, &on_error, request);
         })
     };
-
     let on_finish = {
-        let (flow_id, captcha_text, step, deadline_ms, error, on_error) = (
-            flow_id.clone(),
-            captcha_text.clone(),
-            step.clone(),
-            deadline_ms.clone(),
-            error.clone(),
-            on_error.clone(),
-        );
-        let run = run.clone();
+        let (state, dispatcher, on_error) = (state.clone(), dispatcher.clone(), on_error.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if captcha_text.trim().is_empty() {
-                error.set(Some("Type the characters of the picture.".into()));
-                return;
-            }
-            let request = FinishRequest {
-                captcha: (*captcha_text).clone(),
-            };
-            let (flow_id, step, deadline_ms, error, on_error, captcha_text) = (
-                (*flow_id).clone(),
-                step.clone(),
-                deadline_ms.clone(),
-                error.clone(),
-                on_error.clone(),
-                captcha_text.clone(),
-            );
-            run(Box::pin(async move {
-                match ss::finish(&flow_id, &request).await {
-                    Ok(FinishResponse::Unlocked { message }) => {
-                        error.set(None);
-                        deadline_ms.set(None);
-                        step.set(Step::Done(message));
-                    }
-                    Ok(FinishResponse::ChoosePassword {
-                        username,
-                        display_name,
-                        domain_name,
-                        policy,
-                        seconds_left,
-                    }) => {
-                        error.set(None);
-                        captcha_text.set(String::new());
-                        deadline_ms.set(Some(now_ms() + seconds_left as f64 * 1000.0));
-                        step.set(Step::Password {
-                            policy,
-                            context: PolicyContext {
-                                username,
-                                display_name,
-                                domain_name,
-                                product_name: PRODUCT_NAME.to_owned(),
-                            },
-                        });
-                    }
-                    Err(e) => on_error.emit(e),
-                }
-            }));
+            let flow_id = state.flow_id.clone();
+            let request = state.finish_request().map(|r| async move {
+                let finished = ss::finish(&flow_id, &r).await?;
+                Ok(Action::Finished(finished, now_ms()))
+            });
+            submit_step(&dispatcher, &on_error, request);
         })
     };
-
-    let start_again = {
-        let attempt = attempt.clone();
-        let error = error.clone();
-        Callback::from(move |_: MouseEvent| {
-            error.set(None);
-            attempt.set(*attempt + 1);
-        })
-    };
+    let start_again = send(&dispatcher, |_: MouseEvent| Action::StartAgain);
 
     let back = html! {
         <p class="back-link"><Link to={Route::Manage { domain: props.domain.to_string() }}>{ "← Back" }</Link></p>
@@ -368,10 +209,7 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
             };
         }
         (Some(d), Some(false)) => {
-            let text = d
-                .unavailable_text
-                .clone()
-                .unwrap_or_else(|| format!("SSPM is not available for {} Domain Users.", d.name));
+            let text = d.unavailable_message();
             return html! {
                 <section class="card page-narrow" aria-labelledby="ss-heading">
                     <h1 id="ss-heading">{ title }</h1>
@@ -385,21 +223,15 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
     }
 
     let captcha_block = |input_label: &str| {
-        let on_input = {
-            let captcha_text = captcha_text.clone();
-            Callback::from(move |e: InputEvent| {
-                captcha_text.set(e.target_unchecked_into::<HtmlInputElement>().value())
-            })
-        };
-        let on_new = {
-            let refresh = refresh_captcha.clone();
-            Callback::from(move |_: MouseEvent| refresh.emit(()))
-        };
+        let on_input = send(&dispatcher, |e: InputEvent| {
+            Action::CaptchaText(input_value(e))
+        });
+        let on_new = refresh_captcha.reform(|_: MouseEvent| ());
         html! {
             <div class="captcha">
                 <p id="captcha-instructions">{ input_label.to_owned() }</p>
                 <div class="captcha-row">
-                    if let Some(c) = &*captcha {
+                    if let Some(c) = &state.captcha {
                         <img
                             id="captcha-image"
                             src={format!("data:image/png;base64,{}", c.image_png_base64)}
@@ -408,7 +240,7 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
                             height={c.height.to_string()}
                         />
                     }
-                    <button id="captcha-new" type="button" class="button button-secondary" onclick={on_new} disabled={*busy}>
+                    <button id="captcha-new" type="button" class="button button-secondary" onclick={on_new} disabled={state.busy}>
                         { "New image" }
                     </button>
                 </div>
@@ -420,26 +252,20 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
                     <input
                         id="captcha-input"
                         type="text"
-                        value={(*captcha_text).clone()}
+                        value={state.captcha_text.clone()}
                         oninput={on_input}
                         autocomplete="off"
                         autocapitalize="characters"
                         spellcheck="false"
                         aria-describedby="captcha-instructions captcha-help"
-                        disabled={*busy}
+                        disabled={state.busy}
                     />
                 </div>
             </div>
         }
     };
 
-    let countdown = secs_left.filter(|_| {
-        matches!(
-            *step,
-            Step::Questions(_) | Step::Confirm | Step::Password { .. }
-        )
-    });
-    let countdown_html = countdown.map(|s| {
+    let countdown_html = secs_left.map(|s| {
         html! {
             <p id="countdown" class={classes!("countdown", (s <= 60).then_some("countdown-low"))} role="timer" aria-live="off">
                 { "Time left for this operation : " }<strong>{ mm_ss(s) }</strong>
@@ -455,83 +281,65 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
             </div>
         }
     } else {
-        match &*step {
+        match &state.step {
             Step::Starting => html! { <p class="muted" aria-busy="true">{ "Preparing…" }</p> },
             Step::Identify => {
-                let on_username = {
-                    let username = username.clone();
-                    Callback::from(move |e: InputEvent| {
-                        username.set(e.target_unchecked_into::<HtmlInputElement>().value())
-                    })
-                };
+                let on_username = send(&dispatcher, |e: InputEvent| {
+                    Action::Username(input_value(e))
+                });
                 html! {
                     <form id="ss-identify" onsubmit={on_identify.clone()} novalidate=true>
-                        <FormError message={(*error).clone()} />
+                        <FormError message={state.error.clone()} />
                         <p>{ "Please provide your user name." }</p>
                         <div class="field">
                             <label for="ss-username">{ "Domain User Name (Example : Jsmith)" }</label>
-                            <input id="ss-username" type="text" value={(*username).clone()} oninput={on_username}
-                                autocomplete="username" autocapitalize="off" spellcheck="false" disabled={*busy} />
+                            <input id="ss-username" type="text" value={state.username.clone()} oninput={on_username}
+                                autocomplete="username" autocapitalize="off" spellcheck="false" disabled={state.busy} />
                         </div>
                         { captcha_block("Type the characters you see in the picture below.") }
-                        <button id="ss-continue" type="submit" class="button button-primary" disabled={*busy}>
-                            { if *busy { "Please wait…" } else { "Continue" } }
+                        <button id="ss-continue" type="submit" class="button button-primary" disabled={state.busy}>
+                            { if state.busy { "Please wait…" } else { "Continue" } }
                         </button>
                     </form>
                 }
             }
             Step::Questions(questions) => html! {
                 <form id="ss-questions" onsubmit={on_answers.clone()} novalidate=true>
-                    <FormError message={(*error).clone()} />
+                    <FormError message={state.error.clone()} />
                     <h2>{ "Security Questions" }</h2>
                     <p>{ "Please answer the following question(s) as per your enrollment profile." }</p>
                     <ol id="questions" class="questions">
                         { for questions.iter().enumerate().map(|(i, q)| {
-                            let oninput = {
-                                let answers = answers.clone();
-                                Callback::from(move |e: InputEvent| {
-                                    let mut next = (*answers).clone();
-                                    if let Some(a) = next.get_mut(i) {
-                                        *a = e.target_unchecked_into::<HtmlInputElement>().value();
-                                    }
-                                    answers.set(next);
-                                })
-                            };
+                            let oninput = send(&dispatcher, move |e: InputEvent| Action::Answer(i, input_value(e)));
                             html! {
                                 <li class="question">
                                     <label for={format!("answer-{i}")}><span class="muted">{ "Que: " }</span>{ q.clone() }</label>
                                     <input id={format!("answer-{i}")} class="answer" type="text"
-                                        value={answers.get(i).cloned().unwrap_or_default()} {oninput}
-                                        autocomplete="off" autocapitalize="off" spellcheck="false" disabled={*busy} />
+                                        value={state.answers.get(i).cloned().unwrap_or_default()} {oninput}
+                                        autocomplete="off" autocapitalize="off" spellcheck="false" disabled={state.busy} />
                                 </li>
                             }
                         }) }
                     </ol>
-                    <button id="answers-continue" type="submit" class="button button-primary" disabled={*busy}>
-                        { if *busy { "Please wait…" } else { "Continue" } }
+                    <button id="answers-continue" type="submit" class="button button-primary" disabled={state.busy}>
+                        { if state.busy { "Please wait…" } else { "Continue" } }
                     </button>
                 </form>
             },
             Step::Confirm => html! {
                 <form id="ss-confirm" onsubmit={on_finish.clone()} novalidate=true>
-                    <FormError message={(*error).clone()} />
+                    <FormError message={state.error.clone()} />
                     { captcha_block(&format!("Type the characters shown in the picture, then click {final_label}.")) }
-                    <button id={final_id} type="submit" class="button button-primary" disabled={*busy}>
-                        { if *busy { "Please wait…" } else { final_label } }
+                    <button id={final_id} type="submit" class="button button-primary" disabled={state.busy}>
+                        { if state.busy { "Please wait…" } else { final_label } }
                     </button>
                 </form>
             },
             Step::Password { policy, context } => {
-                let ondone = {
-                    let (step, deadline_ms) = (step.clone(), deadline_ms.clone());
-                    Callback::from(move |m: String| {
-                        deadline_ms.set(None);
-                        step.set(Step::Done(m));
-                    })
-                };
+                let ondone = send(&dispatcher, Action::PasswordSet);
                 html! {
                     <NewPasswordStep
-                        flow_id={AttrValue::from((*flow_id).clone())}
+                        flow_id={AttrValue::from(state.flow_id.clone())}
                         policy={policy.clone()}
                         context={context.clone()}
                         {ondone}
@@ -582,25 +390,22 @@ struct NewPasswordProps {
 /// The new password, on the same checklist and meter as Change Password.
 #[component]
 fn NewPasswordStep(props: &NewPasswordProps) -> Html {
-    let new = use_state(String::new);
-    let confirm = use_state(String::new);
-    let revealed = use_state(|| false);
-    let busy = use_state(|| false);
-    let error = use_state(|| None::<(AttrValue, Vec<AttrValue>)>);
-    let policy = use_state(|| props.policy.clone());
-    let check = use_password_check((*policy).clone(), props.context.clone(), (*new).clone());
-    let typed = !new.is_empty();
-    let matches = typed && *new == *confirm;
-    let can_submit = !*busy && check.report.passed() && !check.estimating && matches;
+    let state = use_reducer({
+        let policy = props.policy.clone();
+        move || NewPasswordState::new(policy)
+    });
+    let dispatcher = state.dispatcher();
+    let check = use_password_check(
+        state.policy.clone(),
+        props.context.clone(),
+        state.new.clone(),
+    );
+    let typed = !state.new.is_empty();
+    let matches = state.confirmation_matches();
+    let can_submit = !state.busy && check.report.passed() && !check.estimating && matches;
 
     let onsubmit = {
-        let (new, confirm, busy, error, policy) = (
-            new.clone(),
-            confirm.clone(),
-            busy.clone(),
-            error.clone(),
-            policy.clone(),
-        );
+        let (state, dispatcher) = (state.clone(), dispatcher.clone());
         let (ondone, onended, flow_id) = (
             props.ondone.clone(),
             props.onended.clone(),
@@ -611,69 +416,25 @@ fn NewPasswordStep(props: &NewPasswordProps) -> Html {
             if !can_submit {
                 return;
             }
-            let request = NewPasswordRequest {
-                new_password: (*new).clone(),
-                confirm_password: (*confirm).clone(),
-                policy_version: policy.version,
-            };
-            busy.set(true);
-            let (busy, error, policy, ondone, onended, flow_id) = (
-                busy.clone(),
-                error.clone(),
-                policy.clone(),
+            let request = state.request();
+            dispatcher.dispatch(PasswordAction::Submitting);
+            let (dispatcher, ondone, onended, flow_id) = (
+                dispatcher.clone(),
                 ondone.clone(),
                 onended.clone(),
                 flow_id.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                let result = ss::new_password(&flow_id, &request).await;
-                busy.set(false);
-                match result {
+                match ss::new_password(&flow_id, &request).await {
                     Ok(done) => ondone.emit(done.message),
+                    Err(e) if ends_flow(&e) => onended.emit(e),
                     Err(e) => {
-                        if let ApiClientError::Api(api) = &e {
-                            match (&api.code, &api.details) {
-                                (ErrorCode::FlowExpired | ErrorCode::VerificationFailed, _) => {
-                                    onended.emit(e);
-                                    return;
-                                }
-                                (
-                                    ErrorCode::PolicyChanged,
-                                    Some(latchkey_shared::api::ErrorDetails::Policy { policy: p }),
-                                ) => policy.set(p.clone()),
-                                _ => {}
-                            }
-                            let details = match &api.details {
-                                Some(latchkey_shared::api::ErrorDetails::PasswordReport {
-                                    report,
-                                }) => report
-                                    .rules
-                                    .iter()
-                                    .filter(|r| !r.passed)
-                                    .map(|r| AttrValue::from(r.message.clone()))
-                                    .collect(),
-                                _ => Vec::new(),
-                            };
-                            error.set(Some((api.message.clone().into(), details)));
-                        } else {
-                            error.set(Some((e.message().into(), Vec::new())));
-                        }
+                        dispatcher.dispatch(PasswordAction::Refused(e));
                         crate::dom::focus_by_id("form-error");
                     }
                 }
             });
         })
-    };
-    let set = |s: &UseStateHandle<String>| {
-        let (s, error) = (s.clone(), error.clone());
-        Callback::from(move |v: String| {
-            s.set(v);
-            error.set(None);
-        })
-    };
-    let on_reveal = {
-        let revealed = revealed.clone();
-        Callback::from(move |_: Event| revealed.set(!*revealed))
     };
     let estimate = if typed {
         check.report.strength.clone()
@@ -685,31 +446,31 @@ fn NewPasswordStep(props: &NewPasswordProps) -> Html {
         <form id="ss-new-password" class="change-password-form" {onsubmit} novalidate=true>
             <p>{ format!("Choose a new password for {}.", props.context.username) }</p>
             <FormError
-                message={error.as_ref().map(|e| e.0.clone())}
-                details={error.as_ref().map(|e| e.1.clone()).unwrap_or_default()}
+                message={state.error.as_ref().map(|e| e.0.clone())}
+                details={state.error.as_ref().map(|e| e.1.clone()).unwrap_or_default()}
             />
             <div class="form-grid">
                 <div class="form-fields">
-                    <PasswordField id="new-password" label="New password" value={AttrValue::from((*new).clone())}
-                        oninput={set(&new)} autocomplete="new-password" revealed={*revealed}
-                        describedby={Some(AttrValue::Static("requirements-heading strength"))} disabled={*busy} />
-                    <PasswordField id="confirm-password" label="Confirm new password" value={AttrValue::from((*confirm).clone())}
-                        oninput={set(&confirm)} autocomplete="new-password" revealed={*revealed} disabled={*busy} />
+                    <PasswordField id="new-password" label="New password" value={AttrValue::from(state.new.clone())}
+                        oninput={send(&dispatcher, PasswordAction::New)} autocomplete="new-password" revealed={state.revealed}
+                        describedby={Some(AttrValue::Static("requirements-heading strength"))} disabled={state.busy} />
+                    <PasswordField id="confirm-password" label="Confirm new password" value={AttrValue::from(state.confirm.clone())}
+                        oninput={send(&dispatcher, PasswordAction::Confirm)} autocomplete="new-password" revealed={state.revealed} disabled={state.busy} />
                     <div class="field field-check">
-                        <input id="show-passwords" type="checkbox" checked={*revealed} onchange={on_reveal} />
+                        <input id="show-passwords" type="checkbox" checked={state.revealed} onchange={send(&dispatcher, |_: Event| PasswordAction::ToggleReveal)} />
                         <label for="show-passwords">{ "Show passwords" }</label>
                     </div>
-                    <StrengthMeter {estimate} pending={typed && check.estimating} min_strength={policy.min_strength} />
+                    <StrengthMeter {estimate} pending={typed && check.estimating} min_strength={state.policy.min_strength} />
                 </div>
                 <PasswordChecklist
                     rules={check.report.rules.clone()}
                     confirmation_matches={matches}
                     pristine={!typed}
-                    confirmation_pristine={confirm.is_empty()}
+                    confirmation_pristine={state.confirm.is_empty()}
                 />
             </div>
             <button id="set-password" type="submit" class="button button-primary" disabled={!can_submit}>
-                { if *busy { "Saving…" } else { "Reset Password" } }
+                { if state.busy { "Saving…" } else { "Reset Password" } }
             </button>
         </form>
     }

@@ -1,5 +1,6 @@
 pub mod api;
 pub mod json;
+pub mod requests;
 pub mod self_service;
 pub mod storage;
 pub mod strength;

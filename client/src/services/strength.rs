@@ -13,8 +13,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use latchkey_shared::policy::{check_rules, score_label};
-use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleId, RuleResult};
+use latchkey_shared::policy::{check_rules, estimator_rules};
+use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -28,18 +28,7 @@ const WORKER_URL: &str = "/latchkey-strength-worker_loader.js";
 /// the same wording as the full check, and no estimate.
 pub fn quick_report(policy: &PasswordPolicy, password: &str, ctx: &PolicyContext) -> PolicyReport {
     let mut rules = check_rules(policy, password, ctx);
-    if policy.block_common_passwords {
-        rules.push(RuleResult {
-            rule: RuleId::NotCommon,
-            passed: false,
-            message: "Not a commonly used password".into(),
-        });
-    }
-    rules.push(RuleResult {
-        rule: RuleId::MinStrength,
-        passed: false,
-        message: format!("Strength at least {}", score_label(policy.min_strength)),
-    });
+    rules.extend(estimator_rules(policy, false, false));
     PolicyReport {
         rules,
         strength: None,

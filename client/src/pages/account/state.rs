@@ -228,7 +228,7 @@ impl Reducible for ChangePasswordState {
 
 #[cfg(test)]
 mod tests {
-    use latchkey_shared::api::ApiError;
+    use crate::services::api::api_error;
     use latchkey_shared::strength::check_password;
 
     use super::*;
@@ -243,15 +243,6 @@ mod tests {
             product_name: "Latchkey".into(),
         };
         Rc::new(ChangePasswordState::new(PasswordPolicy::default(), context))
-    }
-
-    fn api_error(code: ErrorCode, details: Option<ErrorDetails>) -> ApiClientError {
-        ApiClientError::Api(ApiError {
-            code,
-            message: "server says no".into(),
-            request_id: None,
-            details,
-        })
     }
 
     fn rule(s: &ChangePasswordState, id: RuleId) -> bool {

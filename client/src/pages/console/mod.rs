@@ -6,42 +6,17 @@
 mod admin;
 mod users;
 
-use crate::router::{use_navigator, Link};
-use gloo_net::http::Request;
-use latchkey_shared::admin::{ReauthRequest, ReauthResponse, Role};
+use crate::router::Link;
+use latchkey_shared::admin::{ReauthRequest, ReauthResponse, Role, REAUTH_WINDOW_SECS};
 use latchkey_shared::api::ErrorCode;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
-use crate::hooks::{use_session, SessionAction};
-use crate::services::api::{self, check, decode, send, send_json, ApiClientError};
-
-// ---------------------------------------------------------------- HTTP
-pub(crate) async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiClientError> {
-    decode(check(send(Request::get(url)).await?).await?).await
-}
-
-pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(
-    url: &str,
-    body: &B,
-) -> Result<T, ApiClientError> {
-    decode(check(send_json(Request::post(url), body).await?).await?).await
-}
-
-pub(crate) async fn put_json<B: Serialize, T: DeserializeOwned>(
-    url: &str,
-    body: &B,
-) -> Result<T, ApiClientError> {
-    decode(check(send_json(Request::put(url), body).await?).await?).await
-}
-
-pub(crate) async fn delete(url: &str) -> Result<(), ApiClientError> {
-    check(send(Request::delete(url)).await?).await.map(|_| ())
-}
+use crate::hooks::{use_required_session, RequiredSession};
+use crate::services::api::ApiClientError;
+use crate::services::requests;
 
 pub(crate) fn needs_reauth(e: &ApiClientError) -> bool {
     e.code() == Some(ErrorCode::ReauthRequired)
@@ -206,7 +181,7 @@ pub fn Reauth(props: &ReauthProps) -> Html {
                     password: (*password).clone(),
                 };
                 let res: Result<ReauthResponse, _> =
-                    post_json(latchkey_shared::admin::paths::STAFF_REAUTH, &req).await;
+                    requests::post(latchkey_shared::admin::paths::STAFF_REAUTH, &req).await;
                 busy.set(false);
                 match res {
                     Ok(_) => {
@@ -228,7 +203,10 @@ pub fn Reauth(props: &ReauthProps) -> Html {
     html! {
         <form id="reauth" class="card reauth" {onsubmit}>
             <h2>{ "Confirm it is you" }</h2>
-            <p class="muted">{ "Changing a credential needs your password entered within the last 5 minutes." }</p>
+            <p class="muted">{ format!(
+                "Changing a credential needs your password entered within the last {} minutes.",
+                REAUTH_WINDOW_SECS / 60
+            ) }</p>
             if let Some(m) = &*error {
                 <div class="alert alert-error" role="alert"><p>{ m.clone() }</p></div>
             }
@@ -276,37 +254,16 @@ impl Tab {
 
 #[component]
 pub fn Console() -> Html {
-    let session = use_session();
-    let navigator = use_navigator();
+    let RequiredSession {
+        session,
+        load_error,
+        ..
+    } = use_required_session();
     let tab = use_state(|| Tab::Users);
-    let load_error = use_state(|| None::<AttrValue>);
-    {
-        let (session, load_error, navigator) =
-            (session.clone(), load_error.clone(), navigator.clone());
-        let known = session.info.is_some();
-        use_effect_with((), move |_| {
-            if !known {
-                wasm_bindgen_futures::spawn_local(async move {
-                    match api::get_session().await {
-                        Ok(info) => session.dispatch(SessionAction::SignedIn(info)),
-                        Err(e) if e.is_not_authenticated() => {
-                            session.dispatch(SessionAction::Ended {
-                                notice: Some(e.message().into()),
-                            });
-                            if let Some(nav) = &navigator {
-                                nav.replace(&Route::SignIn);
-                            }
-                        }
-                        Err(e) => load_error.set(Some(e.message().into())),
-                    }
-                });
-            }
-        });
-    }
     let Some(info) = session.info.clone() else {
         return html! {
             <section class="card page-narrow">
-                if let Some(m) = &*load_error {
+                if let Some(m) = &load_error {
                     <FormError message={m.clone()} />
                 } else {
                     <p class="muted" aria-busy="true">{ "Loading…" }</p>
@@ -374,8 +331,4 @@ pub fn Console() -> Html {
             </div>
         </div>
     }
-}
-
-pub(crate) fn encode_query(s: &str) -> String {
-    latchkey_shared::admin::encode(s)
 }

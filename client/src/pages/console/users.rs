@@ -6,8 +6,9 @@ use latchkey_shared::admin::{
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::{area_field, encode_query, get_json, needs_reauth, post_json, when, Reauth};
+use super::{area_field, needs_reauth, when, Reauth};
 use crate::services::api::ApiClientError;
+use crate::services::requests::{get, post};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Act {
@@ -60,9 +61,13 @@ pub fn Users() -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let (results, error) = (results.clone(), error.clone());
-            let url = format!("{}?q={}", paths::STAFF_USERS, encode_query(&query));
+            let url = format!(
+                "{}?q={}",
+                paths::STAFF_USERS,
+                latchkey_shared::admin::encode(&query)
+            );
             wasm_bindgen_futures::spawn_local(async move {
-                match get_json::<UserSearchResponse>(&url).await {
+                match get::<UserSearchResponse>(&url).await {
                     Ok(r) => {
                         error.set(None);
                         results.set(Some(r));
@@ -86,7 +91,7 @@ pub fn Users() -> Html {
             message.set(None);
             reason.set(String::new());
             wasm_bindgen_futures::spawn_local(async move {
-                match get_json::<UserState>(&paths::with_id(paths::STAFF_USER, id)).await {
+                match get::<UserState>(&paths::with_id(paths::STAFF_USER, id)).await {
                     Ok(s) => {
                         error.set(None);
                         selected.set(Some(s));
@@ -128,14 +133,14 @@ pub fn Users() -> Html {
             message.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let res: Result<UserState, ApiClientError> = if act == Act::TempPassword {
-                    post_json::<_, TemporaryPasswordIssued>(&url, &body)
+                    post::<_, TemporaryPasswordIssued>(&url, &body)
                         .await
                         .map(|issued| {
                             temp.set(Some((issued.temporary_password, issued.expires_at)));
                             issued.user
                         })
                 } else {
-                    post_json::<_, UserState>(&url, &body).await
+                    post::<_, UserState>(&url, &body).await
                 };
                 busy.set(false);
                 match res {

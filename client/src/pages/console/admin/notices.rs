@@ -1,0 +1,300 @@
+//! Notices on the sign-in page, the one-step mandatory password reset, and
+//! the Help Desk contact.
+
+use latchkey_shared::admin::{
+    paths, AdminDomain, AdminNotice, MandatoryResetRequest, MandatoryResetResponse, NoticeInput,
+    MANDATORY_RESET_NOTICE_TITLE,
+};
+use latchkey_shared::api::HelpDesk;
+use yew::prelude::*;
+
+use super::super::{area_field, check_field, number_field, text_field, today};
+use super::{run, send, status_view, use_load, Status, Tab, TabAction, TabState};
+use crate::services::requests::{delete, get, post, put};
+
+fn blank_notice() -> NoticeInput {
+    NoticeInput {
+        title: String::new(),
+        body: String::new(),
+        posted_on: today(),
+        published: true,
+        sort_order: 0,
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct NoticesState {
+    notices: Vec<AdminNotice>,
+    /// The notice the form edits; `None` for a new one.
+    editing: Option<i64>,
+    form: NoticeInput,
+    /// The order field as typed.
+    order: String,
+    /// The domains the mandatory reset can apply to.
+    domains: Vec<AdminDomain>,
+    reset_domains: Vec<String>,
+    reset_users: String,
+    reset_reason: String,
+    help: HelpDesk,
+}
+
+pub enum Action {
+    Notices(Vec<AdminNotice>),
+    Domains(Vec<AdminDomain>),
+    HelpDesk(HelpDesk),
+    Pick(AdminNotice),
+    New,
+    Edit(Box<dyn FnOnce(&mut NoticeInput)>),
+    Order(String),
+    Saved(AdminNotice),
+    Deleted,
+    ResetDomain(String, bool),
+    ResetUsers(String),
+    ResetReason(String),
+    ResetDone(MandatoryResetResponse),
+    Phone(String),
+    Email(String),
+    HelpSaved,
+}
+
+impl NoticesState {
+    fn new() -> Self {
+        NoticesState {
+            notices: Vec::new(),
+            editing: None,
+            form: blank_notice(),
+            order: "0".to_owned(),
+            domains: Vec::new(),
+            reset_domains: Vec::new(),
+            reset_users: String::new(),
+            reset_reason: String::new(),
+            help: HelpDesk {
+                phone: String::new(),
+                email: String::new(),
+            },
+        }
+    }
+
+    fn notice(&self) -> NoticeInput {
+        NoticeInput {
+            sort_order: self.order.trim().parse().unwrap_or(0),
+            ..self.form.clone()
+        }
+    }
+
+    fn reset_request(&self) -> MandatoryResetRequest {
+        MandatoryResetRequest {
+            domains: self.reset_domains.clone(),
+            usernames: self
+                .reset_users
+                .split([',', '\n', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            notice_id: None,
+            reason: self.reset_reason.clone(),
+        }
+    }
+}
+
+fn reset_done_message(r: &MandatoryResetResponse) -> String {
+    let mut m = format!(
+        "{} users must change their password at next sign-in; \"{}\" is published.",
+        r.users_marked, r.notice.title
+    );
+    if !r.unknown_usernames.is_empty() {
+        m.push_str(&format!(" Unknown: {}.", r.unknown_usernames.join(", ")));
+    }
+    m
+}
+
+impl TabState for NoticesState {
+    type Action = Action;
+
+    fn apply(&mut self, action: Action) -> Option<Status> {
+        match action {
+            Action::Notices(n) => self.notices = n,
+            Action::Domains(d) => self.domains = d,
+            Action::HelpDesk(h) => self.help = h,
+            Action::Pick(n) => {
+                self.editing = Some(n.id);
+                self.order = n.sort_order.to_string();
+                self.form = NoticeInput {
+                    title: n.title,
+                    body: n.body,
+                    posted_on: n.posted_on,
+                    published: n.published,
+                    sort_order: n.sort_order,
+                };
+            }
+            Action::New => {
+                self.editing = None;
+                self.form = blank_notice();
+            }
+            Action::Edit(edit) => edit(&mut self.form),
+            Action::Order(v) => self.order = v,
+            Action::Saved(n) => {
+                self.editing = Some(n.id);
+                return Some(Status::ok("The notice is saved."));
+            }
+            Action::Deleted => {
+                self.editing = None;
+                self.form = blank_notice();
+                return Some(Status::ok("The notice is deleted."));
+            }
+            Action::ResetDomain(slug, on) => {
+                self.reset_domains.retain(|s| *s != slug);
+                if on {
+                    self.reset_domains.push(slug);
+                }
+            }
+            Action::ResetUsers(v) => self.reset_users = v,
+            Action::ResetReason(v) => self.reset_reason = v,
+            Action::ResetDone(r) => return Some(Status::ok(reset_done_message(&r))),
+            Action::Phone(v) => self.help.phone = v,
+            Action::Email(v) => self.help.email = v,
+            Action::HelpSaved => return Some(Status::ok("The Help Desk contact is saved.")),
+        }
+        None
+    }
+}
+
+#[component]
+pub fn Notices() -> Html {
+    let state = use_reducer(|| Tab::new(NoticesState::new()));
+    let dispatcher = state.dispatcher();
+    let load = {
+        let dispatcher = dispatcher.clone();
+        Callback::from(move |()| {
+            let dispatcher = dispatcher.clone();
+            // Without the domains or the contact the notices still work:
+            // only the notices' failure is said.
+            wasm_bindgen_futures::spawn_local(async move {
+                match get(paths::ADMIN_NOTICES).await {
+                    Ok(n) => dispatcher.dispatch(TabAction::Do(Action::Notices(n))),
+                    Err(e) => dispatcher.dispatch(TabAction::Failed(e)),
+                }
+                if let Ok(d) = get(paths::ADMIN_DOMAINS).await {
+                    dispatcher.dispatch(TabAction::Do(Action::Domains(d)));
+                }
+                if let Ok(h) = get(paths::ADMIN_HELP_DESK).await {
+                    dispatcher.dispatch(TabAction::Do(Action::HelpDesk(h)));
+                }
+            });
+        })
+    };
+    let load = use_load(load);
+
+    let onsave = {
+        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = state.notice();
+            let id = state.editing;
+            let request = async move {
+                match id {
+                    Some(id) => put(&paths::with_id(paths::ADMIN_NOTICE, id), &body).await,
+                    None => post(paths::ADMIN_NOTICES, &body).await,
+                }
+            };
+            run(&dispatcher, request, Action::Saved, Some(load.clone()));
+        })
+    };
+    let ondelete = {
+        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(id) = state.editing else { return };
+            let request = async move { delete(&paths::with_id(paths::ADMIN_NOTICE, id)).await };
+            run(
+                &dispatcher,
+                request,
+                |()| Action::Deleted,
+                Some(load.clone()),
+            );
+        })
+    };
+    let onreset = {
+        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = state.reset_request();
+            let request = async move { post(paths::ADMIN_MANDATORY_RESET, &body).await };
+            run(&dispatcher, request, Action::ResetDone, Some(load.clone()));
+        })
+    };
+    let onhelp = {
+        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let body = state.help.clone();
+            let request = async move { put::<_, HelpDesk>(paths::ADMIN_HELP_DESK, &body).await };
+            run(&dispatcher, request, |_| Action::HelpSaved, None);
+        })
+    };
+    let edit = |f: fn(&mut NoticeInput, String)| {
+        send(&dispatcher, move |v: String| {
+            Action::Edit(Box::new(move |n| f(n, v)))
+        })
+    };
+    let form = &state.form;
+
+    html! {
+        <div class="console-notices">
+            <h1 class="visually-hidden">{ "Notices and Help Desk" }</h1>
+            { status_view(&state) }
+            <h2>{ "Notices on the sign-in page" }</h2>
+            <ul id="admin-notices" class="admin-list">
+                { for state.notices.iter().map(|n| {
+                    let pick = { let n = n.clone(); send(&dispatcher, move |_: MouseEvent| Action::Pick(n.clone())) };
+                    html! {
+                        <li class="admin-notice">
+                            <button type="button" class="link-button" onclick={pick}>{ n.title.clone() }</button>
+                            <span class="muted small">{ format!(" {} · order {} · {}", n.posted_on, n.sort_order, if n.published { "published" } else { "hidden" }) }</span>
+                        </li>
+                    }
+                }) }
+            </ul>
+            <form id="notice-form" class="console-form" onsubmit={onsave}>
+                <h3>{ if state.editing.is_some() { "Edit notice" } else { "New notice" } }</h3>
+                { text_field("notice-title", "Title", &form.title, edit(|n, v| n.title = v)) }
+                { area_field("notice-body", "Text", &form.body, edit(|n, v| n.body = v)) }
+                <div class="grid-2">
+                    { text_field("notice-date", "Posted (YYYY-MM-DD)", &form.posted_on, edit(|n, v| n.posted_on = v)) }
+                    { number_field("notice-order", "Order", &state.order, send(&dispatcher, Action::Order)) }
+                </div>
+                { check_field("notice-published", "Published", form.published,
+                    send(&dispatcher, |v: bool| Action::Edit(Box::new(move |n| n.published = v)))) }
+                <div class="actions">
+                    <button id="notice-save" type="submit" class="button button-primary">{ "Save notice" }</button>
+                    <button id="notice-new" type="button" class="button button-secondary"
+                        onclick={send(&dispatcher, |_: MouseEvent| Action::New)}>{ "New notice" }</button>
+                    if state.editing.is_some() {
+                        <button id="notice-delete" type="button" class="button button-secondary" onclick={ondelete}>{ "Delete" }</button>
+                    }
+                </div>
+            </form>
+            <form id="mandatory-reset-form" class="console-form" onsubmit={onreset}>
+                <h2>{ MANDATORY_RESET_NOTICE_TITLE }</h2>
+                <p class="muted">{ "Every user of the chosen domains (or only the listed user names) must change their password at next sign-in, and the notice is published — in one step." }</p>
+                { for state.domains.iter().map(|d| {
+                    let slug = d.slug.clone();
+                    let on = send(&dispatcher, move |v: bool| Action::ResetDomain(slug.clone(), v));
+                    check_field(&format!("reset-domain-{}", d.slug), &d.name, state.reset_domains.contains(&d.slug), on)
+                }) }
+                { area_field("reset-usernames", "Only these user names (optional; comma or line separated)", &state.reset_users, send(&dispatcher, Action::ResetUsers)) }
+                { area_field("reset-reason", "Reason (recorded in the audit log)", &state.reset_reason, send(&dispatcher, Action::ResetReason)) }
+                <button id="mandatory-reset" type="submit" class="button button-primary"
+                    disabled={state.reset_domains.is_empty() || state.reset_reason.trim().is_empty()}>{ "Require a new password and publish the notice" }</button>
+            </form>
+            <form id="helpdesk-form" class="console-form" onsubmit={onhelp}>
+                <h2>{ "Help Desk contact" }</h2>
+                <div class="grid-2">
+                    { text_field("helpdesk-phone", "Phone", &state.help.phone, send(&dispatcher, Action::Phone)) }
+                    { text_field("helpdesk-email", "E-mail", &state.help.email, send(&dispatcher, Action::Email)) }
+                </div>
+                <button id="helpdesk-save" type="submit" class="button button-primary">{ "Save contact" }</button>
+            </form>
+        </div>
+    }
+}
