@@ -84,12 +84,9 @@ impl Domain {
 
     /// What people are told when self-service is not offered here.
     pub fn unavailable_message(&self) -> String {
-        self.unavailable_text.clone().unwrap_or_else(|| {
-            format!(
-                "Self-service is not available for {} users. Please use your own organization's password tool.",
-                self.name
-            )
-        })
+        self.unavailable_text
+            .clone()
+            .unwrap_or_else(|| latchkey_shared::api::messages::sspm_unavailable(&self.name))
     }
 
     pub fn info(&self) -> DomainInfo {
