@@ -28,6 +28,17 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
+setup_lint() {
+  # `./x test` checks formatting and lints first; a minimal rustup profile
+  # has neither tool.
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+      say "adding the $component component"
+      rustup component add "$component"
+    fi
+  done
+}
+
 setup_wasm() {
   # trunk's post-build hook (scripts/build/postbuild.mjs: service worker,
   # .br/.gz files) and scripts/perf run on Node's standard library alone.
@@ -98,6 +109,7 @@ case "${1:-all}" in
   postgres) setup_postgres ;;
   schemathesis) setup_schemathesis ;;
   lighthouse) setup_lighthouse ;;
-  all) setup_wasm; setup_chromium; setup_postgres ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|schemathesis|lighthouse]" >&2; exit 2 ;;
+  lint) setup_lint ;;
+  all) setup_lint; setup_wasm; setup_chromium; setup_postgres ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
 esac

@@ -127,6 +127,7 @@ async fn lookup(state: &AppState, domain_slug: &str, key: &str) -> Result<Option
 /// hashing queue is full or too many sign-ins are already looking up (see
 /// [`crate::password::Hasher::admit`]), else when the check is about to hash
 /// and the queue has filled meanwhile.
+#[tracing::instrument(level = "debug", skip_all, fields(domain = %domain_slug))]
 pub async fn check(
     state: &AppState,
     domain_slug: &str,

@@ -105,6 +105,7 @@ pub async fn unlock(
     let reason = staff::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
     unlock_user(state, &t, &CLI, kind::CLI_UNLOCK, &reason)
         .await
+        .map(|()| state.metrics.unlock(crate::metrics::Channel::Cli))
         .map_err(|e| anyhow!("{e}"))
 }
 
@@ -121,6 +122,7 @@ pub async fn temporary_password(
         issue_temporary_password(state, &t, &CLI, kind::CLI_TEMPORARY_PASSWORD, &reason)
             .await
             .map_err(|e| anyhow!("{e}"))?;
+    state.metrics.reset(crate::metrics::Channel::Cli);
     Ok(password)
 }
 

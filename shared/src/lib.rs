@@ -6,8 +6,8 @@
 //! tokio, sqlx, axum and web-sys.
 
 pub mod admin;
-pub mod audit;
 pub mod api;
+pub mod audit;
 pub mod bounds;
 pub mod normalize;
 pub mod policy;

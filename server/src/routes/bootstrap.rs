@@ -79,6 +79,7 @@ pub async fn load(state: &AppState) -> Result<Bootstrap, AppError> {
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Bootstrap {
         product_name: PRODUCT_NAME.to_owned(),
+        portal_name: state.config.portal_name.clone(),
         domains,
         notices,
         help_desk: HelpDesk {

@@ -146,6 +146,7 @@ async fn reauth(
         )
         .await?;
         if locks {
+            state.metrics.lock();
             record(
                 &state,
                 &actor,
@@ -412,6 +413,7 @@ async fn unlock(
         ip: ip.as_deref(),
     };
     unlock_user(&state, &target, &actor, kind::UNLOCK, &reason).await?;
+    state.metrics.unlock(crate::metrics::Channel::Lra);
     Ok(Json(reload(&state, id).await?))
 }
 
@@ -431,6 +433,7 @@ async fn temporary_password(
     let (temporary_password, expires_at) =
         issue_temporary_password(&state, &target, &actor, kind::TEMPORARY_PASSWORD, &reason)
             .await?;
+    state.metrics.reset(crate::metrics::Channel::Lra);
     Ok(Json(TemporaryPasswordIssued {
         temporary_password,
         expires_at,

@@ -116,6 +116,7 @@ async fn change_password(
         )
         .await?;
         if locks {
+            state.metrics.lock();
             let mut ev = audit_event(result::LOCKED, "failed sign-in threshold reached");
             ev.kind = kind::ACCOUNT_LOCKED;
             audit::record(&state.db.pool, state.now(), &ev).await?;
@@ -212,6 +213,6 @@ async fn change_password(
     tx.commit().await?;
 
     Ok(Json(ChangePasswordResponse {
-        message: messages::PASSWORD_CHANGED.to_owned(),
+        message: messages::password_changed(&state.config.portal_name),
     }))
 }

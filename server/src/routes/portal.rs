@@ -79,6 +79,7 @@ async fn verify(
         };
 
     let mut check = credentials::check(&state, &req.domain, &req.username, &req.password).await?;
+    state.metrics.portal_sign_in(&check.outcome);
     drop(check.ticket.take());
     let slug = check.domain.as_ref().map(|d| d.slug.clone());
     let key = check.key.clone();

@@ -96,6 +96,7 @@ async fn sign_in(
     // 503 at once when the hashing queue is full; otherwise the check takes
     // its place in the queue only once it knows it will hash.
     let mut check = credentials::check(&state, &req.domain, &req.username, &req.password).await?;
+    state.metrics.pwa_sign_in(&check.outcome);
     let ticket = check.ticket.take();
     let attempt = Attempt {
         state: &state,

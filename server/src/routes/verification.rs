@@ -490,6 +490,7 @@ async fn finish(
             )
             .await?;
             tx.commit().await?;
+            state.metrics.unlock(crate::metrics::Channel::SelfService);
             Ok(Json(FinishResponse::Unlocked {
                 message: messages::UNLOCKED.to_owned(),
             }))
@@ -626,6 +627,7 @@ async fn new_password(
     )
     .await?;
     tx.commit().await?;
+    state.metrics.reset(crate::metrics::Channel::SelfService);
     Ok(Json(Completed {
         message: messages::PASSWORD_RESET.to_owned(),
     }))

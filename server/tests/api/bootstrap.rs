@@ -206,7 +206,10 @@ async fn bootstrap_is_sent_compressed_to_a_client_that_accepts_gzip_or_brotli(ba
     assert_eq!(gzipped.status(), StatusCode::OK);
     assert_eq!(gzipped.headers()[CONTENT_ENCODING], "gzip");
     assert_eq!(gzipped.headers()[ETAG], etag);
-    let vary = gzipped.headers()[VARY].to_str().unwrap().to_ascii_lowercase();
+    let vary = gzipped.headers()[VARY]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(vary.contains("accept-encoding"), "{vary}");
     let wire = gzipped.bytes().await.unwrap();
     let json = gunzip(&wire);
@@ -274,7 +277,10 @@ async fn answers_with_secrets_are_never_compressed(backend: Backend) {
     assert_eq!(signed_in.status(), StatusCode::OK);
     assert!(signed_in.headers().get(CONTENT_ENCODING).is_none());
     let body = signed_in.bytes().await.unwrap();
-    assert!(body.len() > 32, "long enough to be compressed if it could be");
+    assert!(
+        body.len() > 32,
+        "long enough to be compressed if it could be"
+    );
     serde_json::from_slice::<serde_json::Value>(&body).expect("plain JSON");
 
     let session = app
