@@ -28,6 +28,17 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
+setup_lint() {
+  # `./x test` checks formatting and lints first; a minimal rustup profile
+  # has neither tool.
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+      say "adding the $component component"
+      rustup component add "$component"
+    fi
+  done
+}
+
 setup_wasm() {
   # trunk's post-build hook (scripts/build/postbuild.mjs: service worker,
   # .br/.gz files) and scripts/perf run on Node's standard library alone.
@@ -104,9 +115,10 @@ case "${1:-all}" in
   wasm) setup_wasm ;;
   chromium) setup_chromium ;;
   postgres) setup_postgres ;;
-  directories) setup_directories ;;
   schemathesis) setup_schemathesis ;;
   lighthouse) setup_lighthouse ;;
-  all) setup_wasm; setup_chromium; setup_postgres; setup_directories ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|schemathesis|lighthouse]" >&2; exit 2 ;;
+  lint) setup_lint ;;
+  directories) setup_directories ;;
+  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
 esac

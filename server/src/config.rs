@@ -45,7 +45,22 @@ pub struct Config {
     /// Directory connections by name (`[directories.<name>]`), for domains
     /// whose passwords live in OpenLDAP or Active Directory.
     pub directories: std::collections::BTreeMap<String, crate::directory::DirectoryConfig>,
+    /// What people call the portal whose password Latchkey manages, in the
+    /// messages that send them back to it (the demo: `ClinicalConnect`).
+    pub portal_name: String,
+    /// Bearer token that opens `GET /metrics`; without it (or
+    /// `metrics_token_file`) the endpoint is off. Secret.
+    pub metrics_token: Option<SecretString>,
+    /// A file holding the metrics token (first line), for secret stores
+    /// that mount files.
+    pub metrics_token_file: Option<PathBuf>,
 }
+
+/// [`Config::portal_name`] unless configured: no particular product.
+pub const DEFAULT_PORTAL_NAME: &str = "your organisation's portal";
+
+/// Longest [`Config::portal_name`]: it is part of sentences on small screens.
+pub const MAX_PORTAL_NAME_CHARS: usize = 60;
 
 impl Default for Config {
     fn default() -> Self {
@@ -64,6 +79,9 @@ impl Default for Config {
             public_url: None,
             purge_interval_secs: 300,
             directories: std::collections::BTreeMap::new(),
+            portal_name: DEFAULT_PORTAL_NAME.to_owned(),
+            metrics_token: None,
+            metrics_token_file: None,
         }
     }
 }
@@ -85,6 +103,12 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("directories", &self.directories.keys().collect::<Vec<_>>())
+            .field("portal_name", &self.portal_name)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<secret>"),
+            )
+            .field("metrics_token_file", &self.metrics_token_file)
             .finish()
     }
 }
@@ -134,6 +158,20 @@ impl Config {
                 "hash_permits must be at least 1".into(),
             ));
         }
+        let portal = self.portal_name.trim();
+        if portal.is_empty() || portal.chars().count() > MAX_PORTAL_NAME_CHARS {
+            return Err(ConfigError::Invalid(format!(
+                "portal_name must have 1 to {MAX_PORTAL_NAME_CHARS} characters"
+            )));
+        }
+        if self.metrics_token.is_some() && self.metrics_token_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "set metrics_token or metrics_token_file, not both".into(),
+            ));
+        }
+        if let Some(token) = &self.metrics_token {
+            check_metrics_token(token.expose_secret())?;
+        }
         let url = self.database_url.expose_secret();
         if crate::db::Backend::from_url(url).is_none() {
             return Err(ConfigError::Invalid(
@@ -141,6 +179,27 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The token that opens `/metrics`, read from `metrics_token_file` if
+    /// that is the one set; `None`: the endpoint is off.
+    pub fn effective_metrics_token(&self) -> Result<Option<SecretString>, ConfigError> {
+        if let Some(token) = &self.metrics_token {
+            return Ok(Some(token.clone()));
+        }
+        let Some(path) = &self.metrics_token_file else {
+            return Ok(None);
+        };
+        // The error names the file, never its content.
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "cannot read metrics_token_file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let token = text.lines().next().unwrap_or_default().trim();
+        check_metrics_token(token)?;
+        Ok(Some(SecretString::from(token.to_owned())))
     }
 
     pub fn effective_hash_permits(&self) -> usize {
@@ -172,6 +231,18 @@ impl Config {
     }
 }
 
+fn check_metrics_token(token: &str) -> Result<(), ConfigError> {
+    let min = crate::metrics::MIN_TOKEN_CHARS;
+    // Bounded like every other input; printable so it fits in a header.
+    let printable = token.chars().all(|c| c.is_ascii_graphic());
+    if token.chars().count() < min || token.len() > 512 || !printable {
+        return Err(ConfigError::Invalid(format!(
+            "the metrics token must be {min} to 512 printable ASCII characters without spaces"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +261,35 @@ mod tests {
         assert_eq!(c.session_idle_minutes, 15);
         assert_eq!(c.effective_hash_queue(), 32 * c.effective_hash_permits());
         assert!(!c.secure_cookies());
+        assert_eq!(c.portal_name, DEFAULT_PORTAL_NAME);
+        assert!(c.effective_metrics_token().expect("no file").is_none());
+    }
+
+    #[test]
+    fn metrics_tokens_are_long_and_never_printed() {
+        let mut c = Config {
+            metrics_token: Some(SecretString::from("short")),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        c.metrics_token = Some(SecretString::from("a-long-enough-metrics-token"));
+        assert!(c.validate().is_ok());
+        assert!(!format!("{c:?}").contains("metrics-token"));
+        c.metrics_token_file = Some(PathBuf::from("/run/secrets/metrics"));
+        assert!(c.validate().is_err(), "both set");
+    }
+
+    #[test]
+    fn the_metrics_token_may_come_from_a_file() {
+        let path = std::env::temp_dir().join(format!("latchkey-metrics-{}", std::process::id()));
+        std::fs::write(&path, "a-long-enough-metrics-token\n").expect("written");
+        let c = Config {
+            metrics_token_file: Some(path.clone()),
+            ..Config::default()
+        };
+        let token = c.effective_metrics_token().expect("read").expect("set");
+        assert_eq!(token.expose_secret(), "a-long-enough-metrics-token");
+        std::fs::remove_file(path).expect("removed");
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! The one error type of every handler, and how it becomes an HTTP answer: an
-//! [`ApiError`] JSON body with a stable [`ErrorCode`] and the status given in
-//! that code's doc comment. Internal failures are logged with a request id and
-//! answered with that id only, never their details.
+//! [`ApiError`] JSON body with a stable [`ErrorCode`] and that code's status
+//! ([`ErrorCode::status`]). An internal failure keeps the error itself (its
+//! whole `source()` chain) in the response's extensions as an
+//! [`InternalError`]; the [`crate::middleware::internal_errors`] layer logs it
+//! once, with the request id, and answers with that id only, never the
+//! details.
+
+use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +16,9 @@ use latchkey_shared::{PasswordPolicy, PolicyReport};
 
 /// Seconds a client is asked to wait after a 503.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+/// Any error of ours or of a library, kept whole for the log.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -53,8 +61,8 @@ pub enum AppError {
     /// 403: a credential-changing staff action needs a recent password entry.
     #[error("re-authentication required")]
     ReauthRequired,
-    /// A self-service verification error (CAPTCHA, expiry, failed
-    /// verification, block); status and message follow from the code.
+    /// 422, 410 or 429: a self-service verification error (CAPTCHA, expiry,
+    /// failed verification, block); status and message follow from the code.
     #[error("self-service: {0:?}")]
     SelfService(ErrorCode),
     /// 404: no such resource.
@@ -78,12 +86,15 @@ pub enum AppError {
     /// for the log only.
     #[error("directory unavailable: {0}")]
     DirectoryUnavailable(String),
-    /// 500: database failure (logged, never shown).
-    #[error("database error: {0}")]
+    /// 500: database failure (logged once with its chain, never shown).
+    // Transparent: the CLI prints the cause, and a log's chain does not
+    // repeat it.
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
-    /// 500: any other failure on our side (logged, never shown).
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: any other failure on our side (logged once with its chain, never
+    /// shown).
+    #[error(transparent)]
+    Internal(BoxError),
 }
 
 impl AppError {
@@ -92,35 +103,19 @@ impl AppError {
         Self::BadRequest(e.to_string())
     }
 
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        Self::Internal(e.to_string())
+    /// Any error (or a message: `&str`, `String`) as a 500, keeping its
+    /// `source()` chain.
+    pub fn internal(e: impl Into<BoxError>) -> Self {
+        Self::Internal(e.into())
     }
 
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Database(_) | Self::Internal(_))
+    }
+
+    /// The status of [`Self::code`]: the map lives once, in `shared`.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidCredentials | Self::NotAuthenticated => StatusCode::UNAUTHORIZED,
-            Self::AccountLocked => StatusCode::LOCKED,
-            Self::TemporaryPasswordExpired
-            | Self::PasswordChangeRequired
-            | Self::SspmUnavailable(_)
-            | Self::Forbidden(_)
-            | Self::ReauthRequired => StatusCode::FORBIDDEN,
-            Self::PasswordRejected(_) | Self::PasswordsDoNotMatch | Self::PasswordReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Self::PolicyChanged(_) | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::SelfService(code) => match code {
-                ErrorCode::FlowExpired => StatusCode::GONE,
-                ErrorCode::SelfServiceBlocked => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            },
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Busy | Self::DirectoryUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -223,16 +218,12 @@ impl AppError {
 }
 
 impl IntoResponse for AppError {
+    /// Internal errors are not logged here: the answer carries the error in
+    /// its extensions, and [`crate::middleware::internal_errors`] logs it
+    /// once and puts the request id into the body.
     fn into_response(self) -> Response {
         let status = self.status();
-        let request_id = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            let id = uuid::Uuid::new_v4().to_string();
-            tracing::error!(request_id = %id, error = %self, "internal error");
-            Some(id)
-        } else {
-            None
-        };
-        let body = self.to_api_error(request_id);
+        let body = self.to_api_error(None);
         let mut response = (status, Json(body)).into_response();
         if matches!(self, Self::Busy | Self::DirectoryUnavailable(_)) {
             response.headers_mut().insert(
@@ -240,7 +231,31 @@ impl IntoResponse for AppError {
                 HeaderValue::from(BUSY_RETRY_AFTER_SECS),
             );
         }
+        if self.is_internal() {
+            response
+                .extensions_mut()
+                .insert(InternalError(Arc::new(self)));
+        }
         response
+    }
+}
+
+/// The failure behind a 500, in the response's extensions until the
+/// middleware logs it.
+#[derive(Clone, Debug)]
+pub struct InternalError(pub Arc<AppError>);
+
+impl InternalError {
+    /// The error and each of its sources, outermost first, joined by ": ".
+    pub fn chain(&self) -> String {
+        let mut text = self.0.to_string();
+        let mut next = std::error::Error::source(&*self.0);
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        text
     }
 }
 
@@ -267,17 +282,38 @@ mod tests {
         );
         assert_eq!(AppError::Busy.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
-            AppError::Internal("x".into()).status(),
+            AppError::internal("x").status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 
     #[test]
     fn internal_errors_never_show_their_details() {
-        let e = AppError::Internal("secret detail".into());
+        let e = AppError::internal("secret detail");
         let body = e.to_api_error(Some("id".into()));
         assert!(!body.message.contains("secret"));
         assert_eq!(body.code, ErrorCode::Internal);
         assert_eq!(body.request_id.as_deref(), Some("id"));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not write the row")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_internal_error_keeps_its_whole_chain() {
+        let e = AppError::internal(Outer(std::io::Error::other("disk full")));
+        let response = e.into_response();
+        let stashed = response
+            .extensions()
+            .get::<InternalError>()
+            .expect("the error travels with the answer");
+        assert_eq!(stashed.chain(), "could not write the row: disk full");
+    }
+
+    #[test]
+    fn only_internal_errors_travel_with_the_answer() {
+        let response = AppError::NotFound.into_response();
+        assert!(response.extensions().get::<InternalError>().is_none());
     }
 }

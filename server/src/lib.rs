@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
@@ -22,6 +23,7 @@ pub mod domains;
 pub mod error;
 pub mod extract;
 pub mod lockout;
+pub mod metrics;
 pub mod middleware;
 pub mod password;
 pub mod provisioning;
@@ -50,6 +52,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
     routes::api_router()
         .merge(extra)
+        .merge(metrics::router())
         .fallback(static_files::serve)
         .layer(axum::middleware::from_fn(middleware::api_headers))
         .layer(axum::middleware::from_fn(middleware::csrf))
@@ -58,12 +61,23 @@ pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             security_headers::layer,
         ))
-        // A 5xx is not logged here at ERROR: a 500 is logged where it is
-        // made (with the request id it answers), and a 503 is a designed
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::count_busy,
+        ))
+        .layer(axum::middleware::from_fn(middleware::internal_errors))
+        // A 5xx is not logged here at ERROR: a 500 is logged by
+        // `internal_errors` (with the request id it answers), and a 503 is a designed
         // answer to overload that the hasher reports once a second; an
         // ERROR line per 503 would be written a thousand times a second
         // during the very flood the 503s are there to shed.
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID_HEADER))
+        .layer(SetRequestIdLayer::new(
+            middleware::REQUEST_ID_HEADER,
+            MakeRequestUuid,
+        ))
+        .layer(axum::middleware::from_fn(middleware::foreign_request_ids))
         .with_state(state)
 }
 

@@ -1,13 +1,85 @@
-//! Cross-cutting request handling: CSRF refusal and API response headers.
+//! Cross-cutting request handling: request ids, the one log line of an
+//! internal error, the count of 503s, CSRF refusal and API response headers.
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_shared::api::{ApiError, ErrorCode, CSRF_HEADER};
+use tower_http::request_id::RequestId;
 
-use crate::error::AppError;
+use crate::error::{AppError, InternalError};
+use crate::state::AppState;
+
+/// The header that carries a request's id, in and out.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id taken from a proxy in front of us.
+pub const MAX_REQUEST_ID_CHARS: usize = 64;
+
+/// Drops an `x-request-id` the request came with unless it looks like an id
+/// (a proxy's, to correlate its logs with ours): it is written into every
+/// error's log line and body, so it must be short and plain. The request id
+/// layer then makes a fresh one.
+pub async fn foreign_request_ids(mut req: Request, next: Next) -> Response {
+    let plausible = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= MAX_REQUEST_ID_CHARS
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    };
+    let all_plausible = req
+        .headers()
+        .get_all(&REQUEST_ID_HEADER)
+        .iter()
+        .enumerate()
+        .all(|(i, v)| i == 0 && plausible(v));
+    if !all_plausible {
+        req.headers_mut().remove(&REQUEST_ID_HEADER);
+    }
+    next.run(req).await
+}
+
+/// Logs the error behind a 500 once, with its whole chain and the request's
+/// id, and gives the body that id for the Help Desk. Handlers never log what
+/// they return: the error travels here in the answer's extensions.
+pub async fn internal_errors(req: Request, next: Next) -> Response {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .map(str::to_owned);
+    let method = req.method().clone();
+    let mut response = next.run(req).await;
+    let Some(error) = response.extensions_mut().remove::<InternalError>() else {
+        return response;
+    };
+    tracing::error!(
+        request_id = request_id.as_deref().unwrap_or("-"),
+        %method,
+        error = %error.chain(),
+        "internal error"
+    );
+    let body = error.0.to_api_error(request_id);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    match serde_json::to_vec(&body) {
+        Ok(json) => Response::from_parts(parts, Body::from(json)),
+        Err(_) => Response::from_parts(parts, Body::empty()),
+    }
+}
+
+/// Counts the 503s, whichever part of the server answered them.
+pub async fn count_busy(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        state.metrics.busy();
+    }
+    response
+}
 
 pub fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")

@@ -193,7 +193,8 @@ impl HashPool {
             .lock()
             .map_err(|_| AppError::internal("hash pool lock poisoned"))?
             .send(job)
-            .map_err(AppError::internal)?;
+            // The error holds the job itself, which cannot be shared.
+            .map_err(|_| AppError::internal("the hashing threads have stopped"))?;
         result.await.map_err(AppError::internal)
     }
 }
@@ -344,6 +345,17 @@ impl Hasher {
         self.hashes.load(Ordering::SeqCst)
     }
 
+    /// Places in the hashing queue held now: running or waiting for a
+    /// thread.
+    pub fn queue_depth(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Places there are (`permits + queue`); one more request gets a 503.
+    pub fn queue_capacity(&self) -> usize {
+        self.max_in_flight
+    }
+
     /// Queues `work` straight on the pool: its `permits` threads bound how
     /// much runs at once, the tickets how much waits, and a thread that
     /// finishes a job takes the next one at once instead of idling until an
@@ -420,6 +432,8 @@ impl Drop for HashTicket {
 
 impl HashTicket {
     /// Verifies `password` against `phc`.
+    // The password and the hash never go into a span.
+    #[tracing::instrument(name = "password.verify", level = "debug", skip_all)]
     pub async fn verify(&self, password: &str, phc: &str) -> Result<Verification, AppError> {
         self.hasher.verifications.fetch_add(1, Ordering::SeqCst);
         let password = password.to_owned();
@@ -431,12 +445,14 @@ impl HashTicket {
 
     /// Spends the same work as a real verification, for unknown users and
     /// domains; always "no match".
+    #[tracing::instrument(name = "password.verify_dummy", level = "debug", skip_all)]
     pub async fn verify_dummy(&self, password: &str) -> Result<(), AppError> {
         let dummy = self.hasher.dummy_hash.clone();
         self.verify(password, &dummy).await.map(|_| ())
     }
 
     /// Hashes `password` with the current parameters.
+    #[tracing::instrument(name = "password.hash", level = "debug", skip_all)]
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         self.hasher.hashes.fetch_add(1, Ordering::SeqCst);
         let password = password.to_owned();

@@ -44,6 +44,7 @@ pub async fn load(state: &AppState) -> Result<Bootstrap, AppError> {
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Bootstrap {
+        portal_name: state.config.portal_name.clone(),
         product_name: PRODUCT_NAME.to_owned(),
         domains,
         notices,

@@ -19,6 +19,8 @@ pub struct AppState {
     /// Audit events written in batches (refusals of locked accounts); the
     /// server flushes it every second and at shutdown.
     pub deferred_audit: Arc<crate::audit::Deferred>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The CSP and the other headers of every response.
     pub security_headers: Arc<crate::security_headers::SecurityHeaders>,
     /// The directory connections of the configuration, by name.
@@ -57,6 +59,7 @@ impl AppState {
         )
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare the password hasher: {e}"))?;
+        let metrics = crate::metrics::Metrics::new(config.effective_metrics_token()?.as_ref());
         let security_headers = Arc::new(crate::security_headers::SecurityHeaders::new(
             &config.static_dir,
             config.secure_cookies(),
@@ -76,6 +79,7 @@ impl AppState {
             hasher,
             blocklist: Arc::new(blocklist),
             deferred_audit: Arc::default(),
+            metrics: Arc::new(metrics),
             bootstrap_cache: Arc::new(Mutex::new(None)),
         })
     }

@@ -37,6 +37,11 @@ pub mod paths {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bootstrap {
     pub product_name: String,
+    /// What people call the portal whose password this is (the server's
+    /// `portal_name`), for the sentences that send them back to it. Absent
+    /// from copies cached by an older release.
+    #[serde(default)]
+    pub portal_name: String,
     pub domains: Vec<DomainInfo>,
     pub notices: Vec<Notice>,
     pub help_desk: HelpDesk,
@@ -240,6 +245,36 @@ impl ErrorCode {
             _ => ErrorCode::Internal,
         }
     }
+
+    /// The HTTP status every answer with this code has (the one in its doc
+    /// comment). The server answers with it; the client reads it back when a
+    /// body is missing.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::InvalidCredentials | Self::NotAuthenticated => 401,
+            Self::TemporaryPasswordExpired
+            | Self::PasswordChangeRequired
+            | Self::SspmUnavailable
+            | Self::Forbidden
+            | Self::ReauthRequired => 403,
+            Self::NotFound => 404,
+            Self::PolicyChanged | Self::Conflict => 409,
+            Self::FlowExpired => 410,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::PasswordRejected
+            | Self::PasswordsDoNotMatch
+            | Self::PasswordReused
+            | Self::CaptchaIncorrect
+            | Self::CaptchaExpired
+            | Self::VerificationFailed => 422,
+            Self::AccountLocked => 423,
+            Self::TooManyRequests | Self::SelfServiceBlocked => 429,
+            Self::Internal => 500,
+            Self::Busy => 503,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,8 +313,14 @@ pub mod messages {
          Contact your Local Registration Authority or the Help Desk for a new one.";
     pub const PASSWORD_CHANGE_REQUIRED: &str =
         "You cannot use your temporary password to sign in. You must change it first.";
-    pub const PASSWORD_CHANGED: &str = "Your password has been changed successfully. \
-         Sign out, then sign in to ClinicalConnect with your new password.";
+    /// After a change: where to use the new password. `portal` is the
+    /// server's `portal_name`.
+    pub fn password_changed(portal: &str) -> String {
+        format!(
+            "Your password has been changed successfully. \
+             Sign out, then sign in to {portal} with your new password."
+        )
+    }
     pub const NOT_AUTHENTICATED: &str = "Your session has ended. Please sign in again.";
     pub const PASSWORDS_DO_NOT_MATCH: &str = "The new password and its confirmation do not match.";
     pub const PASSWORD_REUSED: &str =
@@ -372,6 +413,42 @@ mod tests {
                 code
             );
         }
+    }
+
+    /// The status of each code is written twice, in its doc comment (what
+    /// the OpenAPI document and readers see) and in `status()`: they agree.
+    #[test]
+    fn each_status_is_the_one_in_the_doc_comment() {
+        let source = include_str!("api.rs");
+        let start = source.find("pub enum ErrorCode {").expect("the enum");
+        let body = &source[start..];
+        let body = &body[..body.find("\n}").expect("its end")];
+        let mut documented: Option<u16> = None;
+        let mut checked = 0;
+        for line in body.lines().skip(1).map(str::trim) {
+            if let Some(doc) = line.strip_prefix("/// ") {
+                if documented.is_none() {
+                    documented = doc.get(..3).and_then(|n| n.parse().ok());
+                }
+            } else if let Some(variant) = line.strip_suffix(',') {
+                let mut snake = String::new();
+                for (i, c) in variant.chars().enumerate() {
+                    if c.is_ascii_uppercase() && i > 0 {
+                        snake.push('_');
+                    }
+                    snake.push(c.to_ascii_lowercase());
+                }
+                let code: ErrorCode =
+                    serde_json::from_str(&format!("\"{snake}\"")).expect("a known code");
+                assert_eq!(
+                    Some(code.status()),
+                    documented.take(),
+                    "{variant}: status() and the doc comment differ"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 24, "every code was checked");
     }
 
     #[test]

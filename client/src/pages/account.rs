@@ -187,7 +187,15 @@ pub fn Account() -> Html {
                 <div id="must-change" class="alert alert-warning" role="note">
                     <p>
                         <strong>{ "! " }</strong>
-                        { "You cannot use your temporary password to log into ClinicalConnect. You must change it first." }
+                        { format!(
+                            "You cannot use your temporary password to log into {}. You must change it first.",
+                            bootstrap
+                                .data
+                                .as_ref()
+                                .map(|d| d.portal_name.as_str())
+                                .filter(|name| !name.is_empty())
+                                .unwrap_or("your organisation's portal")
+                        ) }
                     </p>
                 </div>
             }

@@ -74,6 +74,7 @@ pub async fn verify_current_password(
             .detail("wrong current password");
         audit::record(&mut *tx, now, &failed).await?;
         if locks {
+            state.metrics.lock();
             let locked = event
                 .clone()
                 .as_kind(AuditKind::AccountLocked, AuditResult::Locked)

@@ -59,6 +59,7 @@ pub async fn verify(
 ) -> AppResult<PortalVerifyResponse> {
     let actor = format!("api-key:{key_name}");
     let mut check = check(state, domain, username, password).await?;
+    state.metrics.portal_sign_in(&check.outcome);
     drop(check.ticket.take());
     let event = AuditEvent::new(AuditKind::PortalVerify, AuditResult::Success)
         .actor(&actor)

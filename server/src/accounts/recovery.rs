@@ -468,6 +468,7 @@ pub async fn finish(
             delete_flow(&mut tx, &flow.id).await?;
             audit::record(&mut *tx, now, &event.detail("account unlocked")).await?;
             tx.commit().await?;
+            state.metrics.unlock(crate::metrics::Channel::SelfService);
             Ok(FinishResponse::Unlocked {
                 message: messages::UNLOCKED.to_owned(),
             })
@@ -579,6 +580,7 @@ pub async fn new_password(
         .await?;
     audit::record(&mut *tx, now, &event.detail("password reset")).await?;
     tx.commit().await?;
+    state.metrics.reset(crate::metrics::Channel::SelfService);
     Ok(Completed {
         message: messages::PASSWORD_RESET.to_owned(),
     })

@@ -304,6 +304,7 @@ async fn record_refusal_rows(
             let mut tx = state.db.pool.begin().await?;
             audit::record(&mut *tx, now, &failed).await?;
             if *locks {
+                state.metrics.lock();
                 let locked = event
                     .clone()
                     .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
@@ -379,6 +380,7 @@ pub async fn sign_in(
     // 503 at once when the hashing queue is full; otherwise the check takes
     // its place in the queue only once it knows it will hash.
     let mut check = check(state, domain_slug, username, password).await?;
+    state.metrics.pwa_sign_in(&check.outcome);
     let mut ticket = check.ticket.take();
     if !matches!(check.outcome, Outcome::Accepted { .. }) {
         // Its place in the queue is for someone else while the refusal is written.

@@ -241,6 +241,14 @@ async fn account_of(state: &AppState, target: &Target) -> AppResult<(UserRecord,
     Ok((account, Store::for_domain(state, &domain)?))
 }
 
+/// Who acted, for the metrics: the command line or the console.
+fn channel(kind: AuditKind) -> crate::metrics::Channel {
+    match kind {
+        AuditKind::CliUnlock | AuditKind::CliTemporaryPassword => crate::metrics::Channel::Cli,
+        _ => crate::metrics::Channel::Lra,
+    }
+}
+
 /// Lifts a lock: Latchkey's failure counter and the store's own lock, with
 /// the audit row, in one transaction.
 pub async fn unlock(
@@ -261,6 +269,7 @@ pub async fn unlock(
         .detail(reason);
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
+    state.metrics.unlock(channel(kind));
     Ok(())
 }
 
@@ -302,6 +311,7 @@ pub async fn issue_temporary_password(
         .detail(reason);
     audit::record(&mut *tx, now, &ev).await?;
     tx.commit().await?;
+    state.metrics.reset(channel(kind));
     Ok((password, expires_at))
 }
 

@@ -27,6 +27,6 @@ async fn change(
     };
     change_password(&u.state, session, &u.actor, &req.current_password, &form).await?;
     Ok(Json(ChangePasswordResponse {
-        message: messages::PASSWORD_CHANGED.to_owned(),
+        message: messages::password_changed(&u.state.config.portal_name),
     }))
 }

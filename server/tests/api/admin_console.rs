@@ -104,7 +104,7 @@ async fn an_administrator_edits_domains_policies_and_lockout(backend: Backend) {
     app.add_user_in("hrcc", "hr1", "HR One", STRONG, false)
         .await;
     let anon = new_client();
-    for _ in 0..3 {
+    for _ in 0..app.threshold_of("hrcc").await {
         app.sign_in_with(&anon, "hrcc", "hr1", "wrong").await;
     }
     let r = app.sign_in_with(&anon, "hrcc", "hr1", STRONG).await;
@@ -123,7 +123,12 @@ async fn an_administrator_edits_domains_policies_and_lockout(backend: Backend) {
         .domains
         .iter()
         .any(|d| d.id == "stjoes"));
-    let kinds: Vec<String> = app.audit_events().await.into_iter().map(|e| e.0).collect();
+    let kinds: Vec<String> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
     assert!(
         kinds.contains(&"admin.domain_update".into())
             && kinds.contains(&"admin.domain_create".into())
@@ -189,7 +194,12 @@ async fn a_taken_domain_short_name_is_a_conflict(backend: Backend) {
         assert!(body.message.contains("\"partners\""), "{}", body.message);
     }
     assert_eq!(domain_count(&app).await, before, "nothing was created");
-    let kinds: Vec<String> = app.audit_events().await.into_iter().map(|e| e.0).collect();
+    let kinds: Vec<String> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
     assert!(!kinds.contains(&"admin.domain_create".into()));
 }
 
@@ -558,8 +568,9 @@ async fn the_portal_verifies_passwords_and_counts_toward_the_lockout(backend: Ba
             latchkey_shared::api::messages::INVALID_CREDENTIALS
         );
     }
-    // Four more failures at the portal lock the account for sign-in too.
-    for _ in 0..4 {
+    // The rest of the threshold's failures at the portal lock the account
+    // for sign-in too.
+    for _ in 1..app.threshold() {
         verify(&app, Some(key), "partners", "jsmith", "wrong").await;
     }
     let r = verify(&app, Some(key), "partners", "jsmith", STRONG).await;
@@ -592,7 +603,7 @@ async fn the_portal_verifies_passwords_and_counts_toward_the_lockout(backend: Ba
         .audit_events()
         .await
         .iter()
-        .any(|e| e.0 == "portal.verify"));
+        .any(|e| e.kind == "portal.verify"));
 
     // A revoked key stops working (reauth first: the clock moved on).
     let admin_pw = crate::helpers::STRONG_3;
@@ -634,14 +645,14 @@ async fn a_right_password_at_the_portal_clears_the_failure_count(backend: Backen
         .await
         .unwrap();
     let key = Some(created.key.as_str());
-    for _ in 0..4 {
+    for _ in 1..app.threshold() {
         let r = verify(&app, key, "partners", "jsmith", "wrong").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     let r = verify(&app, key, "partners", "jsmith", STRONG).await;
     assert_eq!(r.status(), StatusCode::OK);
-    // Four more failures are again below the threshold.
-    for _ in 0..4 {
+    // As many failures again are again below the threshold.
+    for _ in 1..app.threshold() {
         let r = verify(&app, key, "partners", "jsmith", "wrong").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -652,10 +663,7 @@ async fn a_right_password_at_the_portal_clears_the_failure_count(backend: Backen
 async fn the_audit_log_shows_refusals_of_a_locked_account_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     app.add_user("jsmith", "Jane Smith", STRONG).await;
-    for _ in 0..5 {
-        app.sign_in_with(&new_client(), "partners", "jsmith", "wrong")
-            .await;
-    }
+    app.lock_out("partners", "jsmith").await;
     let r = app
         .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
         .await;

@@ -8,6 +8,7 @@ use crate::helpers::{
 };
 
 both_backends!(
+    the_portal_named_after_a_change_is_the_configured_one,
     a_confirmation_that_differs_is_refused,
     a_weak_password_is_refused_with_the_rule_report,
     the_current_password_cannot_be_reused,
@@ -230,7 +231,7 @@ async fn an_outdated_policy_version_gets_409_with_the_current_policy(backend: Ba
 async fn a_wrong_current_password_is_refused_and_counts_toward_the_lockout(backend: Backend) {
     let app = spawn_app(backend).await;
     signed_in(&app).await;
-    for _ in 0..5 {
+    for _ in 0..app.threshold() {
         let response = app.change_password("not-my-password", STRONG_2).await;
         assert_error(
             response,
@@ -263,7 +264,10 @@ async fn a_successful_change_ends_other_sessions_and_retires_the_old_password(ba
     let response = app.change_password(STRONG, STRONG_2).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: ChangePasswordResponse = response.json().await.unwrap();
-    assert_eq!(body.message, messages::PASSWORD_CHANGED);
+    assert_eq!(
+        body.message,
+        messages::password_changed(latchkey_server::config::DEFAULT_PORTAL_NAME)
+    );
 
     // This session goes on; the other one has ended.
     assert_eq!(app.get_session().await.status(), StatusCode::OK);
@@ -292,9 +296,64 @@ async fn a_successful_change_ends_other_sessions_and_retires_the_old_password(ba
 
     let events = app.audit_events().await;
     assert!(
-        events.iter().any(|e| e.0 == "password_change"
-            && e.1 == "success"
-            && e.2.as_deref() == Some("jsmith")),
+        events
+            .iter()
+            .any(|e| e.is("password_change", "success") && e.about("jsmith")),
         "{events:?}"
+    );
+}
+
+async fn the_portal_named_after_a_change_is_the_configured_one(backend: Backend) {
+    // By default no product is named.
+    let app = spawn_app(backend).await;
+    let boot: latchkey_shared::api::Bootstrap = app
+        .client
+        .get(app.url(latchkey_shared::api::paths::BOOTSTRAP))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        boot.portal_name,
+        latchkey_server::config::DEFAULT_PORTAL_NAME
+    );
+    signed_in(&app).await;
+    let body: ChangePasswordResponse = app
+        .change_password(STRONG, STRONG_2)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !body.message.contains("ClinicalConnect"),
+        "{}",
+        body.message
+    );
+
+    let app = spawn_app_with(backend, |c| c.portal_name = "ClinicalConnect".into()).await;
+    let boot: latchkey_shared::api::Bootstrap = app
+        .client
+        .get(app.url(latchkey_shared::api::paths::BOOTSTRAP))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(boot.portal_name, "ClinicalConnect");
+    signed_in(&app).await;
+    let body: ChangePasswordResponse = app
+        .change_password(STRONG, STRONG_2)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body.message
+            .contains("sign in to ClinicalConnect with your new password"),
+        "{}",
+        body.message
     );
 }

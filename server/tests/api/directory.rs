@@ -487,7 +487,7 @@ async fn change_password_on_a_directory_domain_is_made_as_the_user_and_held_to_i
     let audit = app.audit_events().await;
     let changes = audit
         .iter()
-        .filter(|(k, r, _, _)| k == "password_change" && r == "success")
+        .filter(|row| row.kind == "password_change" && row.result == "success")
         .count();
     assert_eq!(changes, 2, "{audit:?}");
 }

@@ -51,7 +51,7 @@ async fn a_hash_with_older_parameters_is_upgraded_at_the_next_sign_in(backend: B
     assert_eq!(response.status(), StatusCode::OK);
     let events = app.audit_events().await;
     assert!(
-        events.iter().any(|e| e.0 == "password_rehash"),
+        events.iter().any(|e| e.kind == "password_rehash"),
         "{events:?}"
     );
 }

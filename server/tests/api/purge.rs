@@ -30,9 +30,7 @@ async fn the_purge_removes_idle_sessions_and_stale_counters_but_keeps_live_ones(
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    for _ in 0..6 {
-        app.sign_in("partners", "carol", "wrong-password-123").await;
-    }
+    app.lock_out("partners", "carol").await;
     assert_eq!(count(&app, "sessions").await, 1);
     assert_eq!(count(&app, "failure_counters").await, 2);
 

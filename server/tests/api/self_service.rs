@@ -89,7 +89,7 @@ async fn get_enrolment(app: &TestApp, client: &reqwest::Client) -> reqwest::Resp
 }
 
 /// `jsmith` in partners, enrolled with [`ANSWERS`]; signed out afterwards.
-async fn enrolled_user(app: &TestApp) -> TestUser {
+pub(crate) async fn enrolled_user(app: &TestApp) -> TestUser {
     let user = app.add_user("jsmith", "Jane Smith", STRONG).await;
     let client = new_client();
     let r = app
@@ -100,17 +100,6 @@ async fn enrolled_user(app: &TestApp) -> TestUser {
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     app.sign_out_with(&client).await;
     user
-}
-
-async fn lock(app: &TestApp, username: &str) {
-    for _ in 0..5 {
-        app.sign_in_with(&new_client(), "partners", username, "wrong-password-guess")
-            .await;
-    }
-    let r = app
-        .sign_in_with(&new_client(), "partners", username, STRONG)
-        .await;
-    assert_eq!(r.status(), StatusCode::LOCKED);
 }
 
 /// One browser going through a flow.
@@ -242,7 +231,7 @@ async fn audit_has(app: &TestApp, kind: &str, res: &str, detail: Option<&str>) -
     app.audit_events()
         .await
         .iter()
-        .any(|e| e.0 == kind && e.1 == res && detail.is_none_or(|d| e.3.as_deref() == Some(d)))
+        .any(|e| e.is(kind, res) && detail.is_none_or(|d| e.detail.as_deref() == Some(d)))
 }
 
 // ---------------------------------------------------------------- enrolment
@@ -439,7 +428,7 @@ async fn enrolment_needs_a_full_session(backend: Backend) {
 async fn unlock_account_clears_the_lock_and_the_right_password_works_again(backend: Backend) {
     let app = spawn_app(backend).await;
     let user = enrolled_user(&app).await;
-    lock(&app, "jsmith").await;
+    app.lock_out("partners", "jsmith").await;
 
     let flow = Flow::new(&app, FlowKind::Unlock).await;
     let q = flow.identify("JSmith").await;
@@ -481,7 +470,7 @@ async fn forgot_password_sets_a_new_password_ends_sessions_and_does_not_sign_in(
     let elsewhere = new_client();
     app.sign_in_with(&elsewhere, "partners", "jsmith", STRONG)
         .await;
-    lock(&app, "jsmith").await;
+    app.lock_out("partners", "jsmith").await;
 
     let flow = Flow::new(&app, FlowKind::Reset).await;
     let r = flow.run("jsmith", true).await;
@@ -682,7 +671,7 @@ async fn the_captcha_expires_after_two_minutes(backend: Backend) {
 async fn a_late_answer_is_refused_and_the_flow_must_start_again(backend: Backend) {
     let app = spawn_app(backend).await;
     enrolled_user(&app).await;
-    lock(&app, "jsmith").await;
+    app.lock_out("partners", "jsmith").await;
     let flow = Flow::new(&app, FlowKind::Unlock).await;
     let q = flow.identify("jsmith").await;
     app.clock.advance(5 * 60);
@@ -716,7 +705,7 @@ async fn a_late_answer_is_refused_and_the_flow_must_start_again(backend: Backend
 async fn wrong_answers_fail_at_the_end_with_the_one_message(backend: Backend) {
     let app = spawn_app(backend).await;
     enrolled_user(&app).await;
-    lock(&app, "jsmith").await;
+    app.lock_out("partners", "jsmith").await;
     let flow = Flow::new(&app, FlowKind::Unlock).await;
     let r = flow.run("jsmith", false).await;
     let err = assert_error(
@@ -756,7 +745,7 @@ async fn wrong_answers_fail_at_the_end_with_the_one_message(backend: Backend) {
 async fn three_failed_verifications_block_self_service_for_thirty_minutes(backend: Backend) {
     let app = spawn_app(backend).await;
     let user = enrolled_user(&app).await;
-    lock(&app, "jsmith").await;
+    app.lock_out("partners", "jsmith").await;
     for _ in 0..3 {
         let flow = Flow::new(&app, FlowKind::Reset).await;
         assert_eq!(
@@ -785,7 +774,7 @@ async fn three_failed_verifications_block_self_service_for_thirty_minutes(backen
     // After 30 minutes the block lifts (and the sign-in lock lifted by itself
     // too, so unlock it again first).
     app.clock.advance(61);
-    lock(&app, "jsmith").await;
+    app.lock_out("partners", "jsmith").await;
     let flow = Flow::new(&app, FlowKind::Unlock).await;
     assert_eq!(flow.run("jsmith", true).await.status(), StatusCode::OK);
     app.sign_in_as(&user).await;
@@ -886,7 +875,7 @@ async fn unknown_not_enrolled_and_not_locked_names_look_the_same(backend: Backen
     let app = spawn_app(backend).await;
     enrolled_user(&app).await; // jsmith: enrolled, not locked
     app.add_user("noenrol", "Not Enrolled", STRONG).await;
-    lock(&app, "noenrol").await;
+    app.lock_out("partners", "noenrol").await;
 
     let before = app.verifications();
     let not_locked = observe(&app, FlowKind::Unlock, "jsmith", true).await;

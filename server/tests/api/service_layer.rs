@@ -44,7 +44,7 @@ async fn kinds(app: &TestApp) -> Vec<(String, String)> {
     app.audit_events()
         .await
         .into_iter()
-        .map(|(k, r, _, _)| (k, r))
+        .map(|row| (row.kind, row.result))
         .collect()
 }
 

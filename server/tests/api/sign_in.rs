@@ -145,11 +145,11 @@ async fn sign_ins_are_audited_without_secrets(backend: Backend) {
     );
 
     let events = app.audit_events().await;
-    let sign_ins: Vec<_> = events.iter().filter(|e| e.0 == "sign_in").collect();
+    let sign_ins: Vec<_> = events.iter().filter(|e| e.kind == "sign_in").collect();
     assert_eq!(sign_ins.len(), 2, "{events:?}");
-    assert_eq!(sign_ins[0].1, "failure");
-    assert_eq!(sign_ins[0].2.as_deref(), Some("jsmith"));
-    assert_eq!(sign_ins[1].1, "success");
+    assert_eq!(sign_ins[0].result, "failure");
+    assert!(sign_ins[0].about("jsmith"));
+    assert_eq!(sign_ins[1].result, "success");
     let everything = format!("{events:?}");
     assert!(!everything.contains("Wrong-Guess-123") && !everything.contains(STRONG));
 }

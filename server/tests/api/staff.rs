@@ -105,18 +105,6 @@ pub async fn user_state(app: &TestApp, client: &reqwest::Client, id: i64) -> req
         .unwrap()
 }
 
-async fn lock(app: &TestApp, user: &TestUser) {
-    let c = new_client();
-    for _ in 0..5 {
-        app.sign_in_with(&c, &user.domain, &user.username, "wrong-password")
-            .await;
-    }
-    let r = app
-        .sign_in_with(&c, &user.domain, &user.username, &user.password)
-        .await;
-    assert_eq!(r.status(), StatusCode::LOCKED);
-}
-
 async fn the_session_tells_the_role_and_plain_users_are_refused_everywhere(backend: Backend) {
     let app = spawn_app(backend).await;
     let plain = app.add_user("alice", "Alice A", STRONG).await;
@@ -274,7 +262,7 @@ async fn an_lra_of_one_domain_is_refused_every_action_on_a_user_of_another(backe
     let other = app
         .add_user_in("hrcc", "victim", "Victim", STRONG, false)
         .await;
-    lock(&app, &other).await;
+    app.lock_out(&other.domain, &other.username).await;
     let hash_before = app.password_hash(other.id).await;
     let (_, c) = lra(&app).await;
     for path in ALL_ACTIONS {
@@ -291,9 +279,7 @@ async fn an_lra_of_one_domain_is_refused_every_action_on_a_user_of_another(backe
         .audit_events()
         .await
         .into_iter()
-        .filter(|(k, r, s, _)| {
-            k == "staff.view" && r == "refused" && s.as_deref() == Some("victim")
-        })
+        .filter(|e| e.is("staff.view", "refused") && e.about("victim"))
         .count();
     assert_eq!(refused, ALL_ACTIONS.len());
 }
@@ -301,11 +287,11 @@ async fn an_lra_of_one_domain_is_refused_every_action_on_a_user_of_another(backe
 async fn an_lra_unlocks_an_account_with_a_reason(backend: Backend) {
     let app = spawn_app(backend).await;
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
-    lock(&app, &jane).await;
+    app.lock_out(&jane.domain, &jane.username).await;
     let (_, c) = lra(&app).await;
     let state: UserState = user_state(&app, &c, jane.id).await.json().await.unwrap();
     assert!(state.locked);
-    assert_eq!(state.failed_attempts, 5);
+    assert_eq!(state.failed_attempts as usize, app.threshold());
     assert_eq!(state.locked_until, Some(crate::helpers::T0 + 30 * 60));
 
     let r = action(
@@ -328,16 +314,15 @@ async fn an_lra_unlocks_an_account_with_a_reason(backend: Backend) {
         .audit_events()
         .await
         .iter()
-        .any(|(k, r, s, d)| k == "staff.unlock"
-            && r == "success"
-            && s.as_deref() == Some("jsmith")
-            && d.as_deref() == Some("called the desk, ID checked")));
+        .any(|e| e.is("staff.unlock", "success")
+            && e.about("jsmith")
+            && e.detail.as_deref() == Some("called the desk, ID checked")));
 }
 
 async fn an_lra_issues_a_temporary_password_that_the_user_must_change(backend: Backend) {
     let app = spawn_app(backend).await;
     let jane = app.add_user("jsmith", "Jane Smith", STRONG).await;
-    lock(&app, &jane).await;
+    app.lock_out(&jane.domain, &jane.username).await;
     let jane_client = new_client();
     let (_, c) = lra(&app).await;
     let r = action(
@@ -419,7 +404,12 @@ async fn an_lra_disables_and_enables_an_account(backend: Backend) {
         .sign_in_with(&new_client(), "partners", "jsmith", STRONG)
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let kinds: Vec<String> = app.audit_events().await.into_iter().map(|e| e.0).collect();
+    let kinds: Vec<String> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
     assert!(
         kinds.contains(&"staff.disable".to_owned()) && kinds.contains(&"staff.enable".to_owned())
     );
@@ -448,7 +438,8 @@ async fn an_lra_clears_an_enrolment(backend: Backend) {
         .audit_events()
         .await
         .iter()
-        .any(|e| e.0 == "staff.clear_enrolment" && e.3.as_deref() == Some("lost her answers")));
+        .any(|e| e.kind == "staff.clear_enrolment"
+            && e.detail.as_deref() == Some("lost her answers")));
 }
 
 async fn credential_changes_need_a_password_entry_within_five_minutes(backend: Backend) {
@@ -477,7 +468,7 @@ async fn credential_changes_need_a_password_entry_within_five_minutes(backend: B
     let r = action(&app, &c, paths::STAFF_UNLOCK, jane.id, "reason").await;
     assert_eq!(r.status(), StatusCode::OK);
     // Failed re-authentications count toward the lockout like sign-ins.
-    for _ in 0..4 {
+    for _ in 1..app.threshold() {
         reauth("wrong").await.unwrap();
     }
     let r = reauth("wrong").await.unwrap();
@@ -636,7 +627,7 @@ async fn the_cli_creates_an_administrator_imports_users_and_helps_them(backend: 
         username: "ann".into(),
         password: ann_temp.clone(),
     };
-    lock(&app, &ann).await;
+    app.lock_out(&ann.domain, &ann.username).await;
     staff_cli::unlock(&app.state, "partners", "ann", "phoned in")
         .await
         .unwrap();

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use latchkey_server::provisioning::{self, NewDomain};
 use latchkey_server::session::SignedIn;
-use latchkey_server::{AppState, Application, Config, MockClock};
+use latchkey_server::{AppError, AppState, Application, Config, MockClock};
 use latchkey_shared::api::{
     paths, ApiError, ChangePasswordRequest, ErrorCode, SessionInfo, SignInRequest, CSRF_HEADER,
     SESSION_COOKIE,
@@ -99,6 +99,28 @@ pub struct TestApp {
 /// every endpoint other than session and change-password does.
 pub const SIGNED_IN_PROBE: &str = "/api/test/signed-in";
 
+/// Path of a probe endpoint that fails with an internal error: a real
+/// database error (a missing table) inside an error of ours.
+pub const INTERNAL_ERROR_PROBE: &str = "/api/test/internal-error";
+
+/// What [`INTERNAL_ERROR_PROBE`]'s error says, and the table it reads.
+pub const PROBE_FAILURE: &str = "the probe could not read its table";
+pub const PROBE_TABLE: &str = "no_such_probe_table";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{PROBE_FAILURE}")]
+struct ProbeFailure(#[source] sqlx::Error);
+
+async fn failing_probe(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<String, AppError> {
+    sqlx::query(&format!("SELECT x FROM {PROBE_TABLE}"))
+        .fetch_one(&state.db.pool)
+        .await
+        .map(|_| "unexpectedly read".to_owned())
+        .map_err(|e| AppError::internal(ProbeFailure(e)))
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
@@ -111,10 +133,12 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let mut config = test_config(&db.url);
     adjust(&mut config);
     let clock = Arc::new(MockClock::new(T0));
-    let probe = Router::new().route(
-        SIGNED_IN_PROBE,
-        get(|SignedIn(user): SignedIn| async move { user.username }),
-    );
+    let probe = Router::new()
+        .route(
+            SIGNED_IN_PROBE,
+            get(|SignedIn(user): SignedIn| async move { user.username }),
+        )
+        .route(INTERNAL_ERROR_PROBE, get(failing_probe));
     let app = Application::build_with_routes(config, clock.clone(), probe)
         .await
         .expect("the application builds");
@@ -184,6 +208,27 @@ pub fn session_token(response: &reqwest::Response) -> Option<String> {
             let (name, value) = first.split_once('=')?;
             (name.trim() == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
         })
+}
+
+/// One row of the audit log, as the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub kind: String,
+    pub result: String,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub domain: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl AuditRow {
+    pub fn is(&self, kind: &str, result: &str) -> bool {
+        self.kind == kind && self.result == result
+    }
+
+    pub fn about(&self, subject: &str) -> bool {
+        self.subject.as_deref() == Some(subject)
+    }
 }
 
 /// A user created by [`TestApp::add_user`].
@@ -366,27 +411,77 @@ impl TestApp {
             .expect("policy set")
     }
 
-    /// `(kind, result, subject, detail)` of every audit event, oldest first,
-    /// after writing the deferred ones (as the audit view does).
-    pub async fn audit_events(&self) -> Vec<(String, String, Option<String>, Option<String>)> {
+    /// Every audit event, oldest first, after writing the deferred ones (as
+    /// the audit view does).
+    pub async fn audit_events(&self) -> Vec<AuditRow> {
         self.state
             .flush_audit()
             .await
             .expect("deferred audit events written");
-        sqlx::query("SELECT kind, result, subject, detail FROM audit_events ORDER BY id")
-            .fetch_all(&self.state.db.pool)
+        sqlx::query(
+            "SELECT kind, result, actor, subject, domain, detail FROM audit_events ORDER BY id",
+        )
+        .fetch_all(&self.state.db.pool)
+        .await
+        .expect("audit query")
+        .into_iter()
+        .map(|r| AuditRow {
+            kind: r.get("kind"),
+            result: r.get("result"),
+            actor: r.get("actor"),
+            subject: r.get("subject"),
+            domain: r.get("domain"),
+            detail: r.get("detail"),
+        })
+        .collect()
+    }
+
+    /// Failed sign-ins that lock an account of `domain`: its own threshold,
+    /// else the server's (`lockout_threshold`).
+    pub async fn threshold_of(&self, domain: &str) -> usize {
+        let d = latchkey_server::domains::by_slug(&self.state.db, domain)
             .await
-            .expect("audit query")
-            .into_iter()
-            .map(|r| {
-                (
-                    r.get::<String, _>("kind"),
-                    r.get::<String, _>("result"),
-                    r.get::<Option<String>, _>("subject"),
-                    r.get::<Option<String>, _>("detail"),
-                )
-            })
-            .collect()
+            .expect("query")
+            .expect("domain exists");
+        let policy = latchkey_server::lockout::LockoutPolicy::resolve(
+            d.lockout_threshold,
+            d.lockout_minutes,
+            &self.state.config,
+        );
+        usize::try_from(policy.threshold).expect("a small threshold")
+    }
+
+    /// The server's threshold, which `partners` uses.
+    pub fn threshold(&self) -> usize {
+        usize::try_from(self.state.config.lockout_threshold).expect("a small threshold")
+    }
+
+    /// Locks `username` in `domain` the way an attacker would: wrong
+    /// passwords until the threshold, each from a fresh client and each told
+    /// "invalid credentials". Asserts the name is locked, reading the
+    /// counter, so the check adds no attempt or audit row of its own.
+    pub async fn lock_out(&self, domain: &str, username: &str) {
+        for attempt in 1..=self.threshold_of(domain).await {
+            let r = self
+                .sign_in_with(&new_client(), domain, username, "wrong-password-guess")
+                .await;
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "attempt {attempt} to lock {username} in {domain}"
+            );
+        }
+        let locked: Option<i64> = sqlx::query(
+            "SELECT fc.locked_at FROM failure_counters fc JOIN domains d ON d.id = fc.domain_id \
+             WHERE d.slug = $1 AND fc.username_key = $2",
+        )
+        .bind(domain)
+        .bind(latchkey_server::users::lookup_key(username))
+        .fetch_optional(&self.state.db.pool)
+        .await
+        .expect("counter query")
+        .and_then(|r| r.get("locked_at"));
+        assert!(locked.is_some(), "{username} in {domain} is locked");
     }
 
     pub async fn password_hash(&self, user_id: i64) -> String {
