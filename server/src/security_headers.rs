@@ -3,6 +3,14 @@
 //! when the public address is https, and the old guards (`nosniff`, `DENY`,
 //! `same-origin`).
 //!
+//! The PWA's policy goes with what can run as a document or a worker (HTML
+//! and JavaScript: a worker takes the policy of its own script). Everything
+//! else (the API's JSON, wasm, styles, images, the manifest) gets
+//! [`RESOURCE_CSP`], which lets nothing run if such a URL is opened as a
+//! page, and no `Permissions-Policy`, which only documents read: about
+//! 700 bytes less per response, which the sign-in page's first-load budget
+//! counts.
+//!
 //! The CSP allows scripts from this origin only, plus the inline scripts of
 //! the served `index.html` (trunk writes its loader inline) by their SHA-256,
 //! and `'wasm-unsafe-eval'` to compile the PWA's WebAssembly; never
@@ -32,7 +40,24 @@ pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), 
 /// Two years, with subdomains: the value the HSTS preload list asks for.
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
+/// The policy of a response that is not a page or a script.
+pub const RESOURCE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Whether the response can run as a document or a worker.
+fn runs_as_page_or_script(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| {
+            t.starts_with("text/html")
+                || t.starts_with("text/javascript")
+                || t.starts_with("application/javascript")
+        })
+}
 
 /// The policy for the inline scripts with these hashes (`sha256-…`).
 pub fn content_security_policy(script_hashes: &[String]) -> String {
@@ -124,12 +149,20 @@ impl SecurityHeaders {
     }
 
     fn apply(&self, response: &mut Response) {
+        let page = runs_as_page_or_script(response);
         let h = response.headers_mut();
-        h.insert(header::CONTENT_SECURITY_POLICY, self.csp());
-        h.insert(
-            HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static(PERMISSIONS_POLICY),
-        );
+        if page {
+            h.insert(header::CONTENT_SECURITY_POLICY, self.csp());
+            h.insert(
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static(PERMISSIONS_POLICY),
+            );
+        } else {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(RESOURCE_CSP),
+            );
+        }
         if self.hsts {
             h.insert(
                 header::STRICT_TRANSPORT_SECURITY,

@@ -345,7 +345,17 @@ async fn an_admin_change_whose_audit_row_fails_does_not_happen(backend: Backend)
         .is_none());
 }
 
-fn assert_security_headers(r: &reqwest::Response, what: &str) {
+/// The guards every response has.
+fn assert_common_headers(r: &reqwest::Response, what: &str) {
+    let h = r.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(h["x-frame-options"], "DENY", "{what}");
+    assert_eq!(h["referrer-policy"], "same-origin", "{what}");
+}
+
+/// A page or a script: the PWA's policy and the permissions it switches off.
+fn assert_page_headers(r: &reqwest::Response, what: &str) {
+    assert_common_headers(r, what);
     let h = r.headers();
     let csp = h
         .get("content-security-policy")
@@ -371,28 +381,64 @@ fn assert_security_headers(r: &reqwest::Response, what: &str) {
         pp.contains("camera=()") && pp.contains("geolocation=()"),
         "{what}: {pp}"
     );
-    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
-    assert_eq!(h["x-frame-options"], "DENY", "{what}");
-    assert_eq!(h["referrer-policy"], "same-origin", "{what}");
+}
+
+/// Anything else (JSON, wasm, styles, images): a policy under which nothing
+/// runs if it is opened as a page.
+fn assert_resource_headers(r: &reqwest::Response, what: &str) {
+    assert_common_headers(r, what);
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        latchkey_server::security_headers::RESOURCE_CSP,
+        "{what}"
+    );
+    assert!(r.headers().get("permissions-policy").is_none(), "{what}");
 }
 
 async fn every_response_carries_the_security_headers(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let dir = static_dir_with_index("<!doctype html><html><head></head><body></body></html>");
+    std::fs::write(dir.join("app-0123456789abcdef.js"), "export {};").unwrap();
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("styles-0123456789abcdef.css"), "body{}").unwrap();
+    let static_dir = dir.clone();
+    let app = spawn_app_with(backend, move |c| c.static_dir = static_dir).await;
     let c = new_client();
     let r = c.get(app.url(api_paths::BOOTSTRAP)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_security_headers(&r, "bootstrap");
+    assert_resource_headers(&r, "bootstrap");
     let r = sign_in_raw(
         &app,
         json!({"domain": "partners", "username": "x", "password": "y"}),
     )
     .await;
-    assert_security_headers(&r, "a refused sign-in");
+    assert_resource_headers(&r, "a refused sign-in");
     let r = c.get(app.url("/api/nothing-here")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_security_headers(&r, "an API 404");
+    assert_resource_headers(&r, "an API 404");
     let r = c.get(app.url("/manage/partners")).send().await.unwrap();
-    assert_security_headers(&r, "a page");
+    assert_page_headers(&r, "a page");
+    let r = c.get(app.url("/")).send().await.unwrap();
+    assert_page_headers(&r, "the sign-in page");
+    let r = c
+        .get(app.url("/app-0123456789abcdef.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_page_headers(&r, "a script (it may run as a worker)");
+    let r = c
+        .get(app.url("/app-0123456789abcdef_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_resource_headers(&r, "the wasm module");
+    let r = c
+        .get(app.url("/styles-0123456789abcdef.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_resource_headers(&r, "the styles");
     let r = c
         .delete(app.url(api_paths::BOOTSTRAP))
         .header(CSRF_HEADER, "1")
@@ -400,8 +446,9 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_security_headers(&r, "a 405");
+    assert_resource_headers(&r, "a 405");
     assert!(r.headers().get("strict-transport-security").is_none());
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 fn static_dir_with_index(html: &str) -> std::path::PathBuf {
