@@ -25,30 +25,6 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 
-fn is_leap(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(year) => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-/// Day of the week, 0 = Sunday (Sakamoto's method, Gregorian calendar).
-fn weekday(year: i32, month: u32, day: u32) -> usize {
-    const T: [i32; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
-    let y = if month < 3 { year - 1 } else { year };
-    let w = y + y.div_euclid(4) - y.div_euclid(100)
-        + y.div_euclid(400)
-        + T[month as usize - 1]
-        + day as i32;
-    w.rem_euclid(7) as usize
-}
-
 /// `2019-12-13` → `Friday, December 13, 2019`. `None` if it is not a valid
 /// ISO calendar date (a time part after the date is ignored).
 pub fn long_date(iso: &str) -> Option<String> {
@@ -63,12 +39,15 @@ pub fn long_date(iso: &str) -> Option<String> {
         return None;
     }
     let (year, month, day): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > latchkey_shared::dates::days_in_month(i64::from(year), month)
+    {
         return None;
     }
     Some(format!(
         "{}, {} {day}, {year}",
-        WEEKDAYS[weekday(year, month, day)],
+        WEEKDAYS[latchkey_shared::dates::weekday(i64::from(year), month, day)],
         MONTHS[month as usize - 1]
     ))
 }

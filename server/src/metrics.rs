@@ -168,14 +168,11 @@ impl Metrics {
         self.token_digest.is_some()
     }
 
-    /// One credential check ended with `outcome`; a failure that reached the
-    /// threshold also counts as a lock.
+    /// One credential check ended with `outcome` (a lock it causes is
+    /// counted where its audit row is written: [`Self::lock`]).
     pub fn sign_in(&self, via: SignInVia, outcome: &Outcome) {
         let kind = SignInOutcome::from(outcome);
         self.sign_ins[via as usize][kind as usize].fetch_add(1, Ordering::Relaxed);
-        if matches!(outcome, Outcome::Refused { locks: true }) {
-            self.lock();
-        }
     }
 
     /// [`Self::sign_in`] through the PWA.

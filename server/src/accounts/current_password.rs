@@ -2,7 +2,7 @@
 //! enrolment, a staff member's re-entry): written once so that every place
 //! counts it toward the lockout and audits it the same way.
 
-use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
+use crate::audit::{self, AuditEvent, AuditResult};
 use crate::domains::Domain;
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockoutPolicy, Reservation};
@@ -67,21 +67,11 @@ pub async fn verify_current_password(
         return Err(AppError::AccountLocked);
     }
     if !verified.matched || account.disabled {
-        let mut tx = state.db.pool.begin().await?;
         let failed = event
             .clone()
             .with_result(AuditResult::Failure)
             .detail("wrong current password");
-        audit::record(&mut *tx, now, &failed).await?;
-        if locks {
-            state.metrics.lock();
-            let locked = event
-                .clone()
-                .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
-                .detail("failed sign-in threshold reached");
-            audit::record(&mut *tx, now, &locked).await?;
-        }
-        tx.commit().await?;
+        super::record_failure(state, &failed, locks).await?;
         return Err(AppError::InvalidCredentials);
     }
     lockout::reset(&state.db, domain.id, &account.username_key).await?;

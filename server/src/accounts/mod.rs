@@ -22,7 +22,32 @@ pub mod store;
 
 pub use current_password::verify_current_password;
 
-use crate::audit::{AuditEvent, AuditKind, AuditResult};
+use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// A wrong password's audit row (`failed`, the operation's event) and, when
+/// this failure reached the threshold, the lock's row beside it, in one
+/// transaction: the trail never shows a lock without its cause.
+pub(crate) async fn record_failure(
+    state: &AppState,
+    failed: &AuditEvent<'_>,
+    locks: bool,
+) -> Result<(), AppError> {
+    let now = state.now();
+    let mut tx = state.db.pool.begin().await?;
+    audit::record(&mut *tx, now, failed).await?;
+    if locks {
+        state.metrics.lock();
+        let locked = failed
+            .clone()
+            .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
+            .detail("failed sign-in threshold reached");
+        audit::record(&mut *tx, now, &locked).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 /// Who acts and from where, for the audit trail.
 #[derive(Debug, Clone)]

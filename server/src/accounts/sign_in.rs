@@ -301,17 +301,7 @@ async fn record_refusal_rows(
         }
         Outcome::Refused { locks } => {
             let failed = event.clone().with_result(AuditResult::Failure);
-            let mut tx = state.db.pool.begin().await?;
-            audit::record(&mut *tx, now, &failed).await?;
-            if *locks {
-                state.metrics.lock();
-                let locked = event
-                    .clone()
-                    .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
-                    .detail("failed sign-in threshold reached");
-                audit::record(&mut *tx, now, &locked).await?;
-            }
-            tx.commit().await?;
+            super::record_failure(state, &failed, *locks).await?;
             AppError::InvalidCredentials
         }
     })
