@@ -100,7 +100,7 @@ let raw = 0, br = 0, gz = 0;
 for (const p of walk(dir)) {
   if (!COMPRESSIBLE.test(p)) continue;
   const body = readFileSync(p);
-  if (body.length < 512) continue;
+  if (body.length < 256) continue;
   const b = brotliCompressSync(body, {
     params: {
       [constants.BROTLI_PARAM_QUALITY]: 11,

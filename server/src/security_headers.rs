@@ -3,13 +3,15 @@
 //! when the public address is https, and the old guards (`nosniff`, `DENY`,
 //! `same-origin`).
 //!
-//! The PWA's policy goes with what can run as a document or a worker (HTML
-//! and JavaScript: a worker takes the policy of its own script). Everything
-//! else (the API's JSON, wasm, styles, images, the manifest) gets
-//! [`RESOURCE_CSP`], which lets nothing run if such a URL is opened as a
-//! page, and no `Permissions-Policy`, which only documents read: about
-//! 700 bytes less per response, which the sign-in page's first-load budget
-//! counts.
+//! The PWA's full policy and `Permissions-Policy` go with its pages (HTML).
+//! A script gets [`WORKER_CSP`]: a worker takes the policy of its own
+//! script (the strength estimator compiles wasm, the service worker
+//! fetches), while a script the page imports runs under the page's.
+//! Everything else (the API's JSON, wasm, styles, images, the manifest)
+//! gets [`RESOURCE_CSP`], under which nothing runs if such a URL is opened
+//! as a page. `X-Frame-Options` and `Permissions-Policy` are read only on
+//! documents. Each header left off a resource is bytes on the wire that
+//! the sign-in page's first-load budget counts (about 700 per response).
 //!
 //! The CSP allows scripts from this origin only, plus the inline scripts of
 //! the served `index.html` (trunk writes its loader inline) by their SHA-256,
@@ -43,20 +45,37 @@ pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 /// The policy of a response that is not a page or a script.
 pub const RESOURCE_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// The policy of a script, for when it runs as a worker: its own origin,
+/// and compiling WebAssembly.
+pub const WORKER_CSP: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'";
+
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// Whether the response can run as a document or a worker.
-fn runs_as_page_or_script(response: &Response) -> bool {
-    response
+/// What a response is, for its headers.
+#[derive(PartialEq)]
+enum Kind {
+    Page,
+    Script,
+    Resource,
+}
+
+fn kind_of(response: &Response) -> Kind {
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|t| t.trim().to_ascii_lowercase())
-        .is_some_and(|t| {
-            t.starts_with("text/html")
-                || t.starts_with("text/javascript")
-                || t.starts_with("application/javascript")
-        })
+        .unwrap_or_default();
+    if content_type.starts_with("text/html") {
+        Kind::Page
+    } else if content_type.starts_with("text/javascript")
+        || content_type.starts_with("application/javascript")
+    {
+        Kind::Script
+    } else {
+        Kind::Resource
+    }
 }
 
 /// The policy for the inline scripts with these hashes (`sha256-…`).
@@ -149,19 +168,29 @@ impl SecurityHeaders {
     }
 
     fn apply(&self, response: &mut Response) {
-        let page = runs_as_page_or_script(response);
+        let kind = kind_of(response);
         let h = response.headers_mut();
-        if page {
-            h.insert(header::CONTENT_SECURITY_POLICY, self.csp());
-            h.insert(
-                HeaderName::from_static("permissions-policy"),
-                HeaderValue::from_static(PERMISSIONS_POLICY),
-            );
-        } else {
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(RESOURCE_CSP),
-            );
+        match kind {
+            Kind::Page => {
+                h.insert(header::CONTENT_SECURITY_POLICY, self.csp());
+                h.insert(
+                    HeaderName::from_static("permissions-policy"),
+                    HeaderValue::from_static(PERMISSIONS_POLICY),
+                );
+                h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            }
+            Kind::Script => {
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(WORKER_CSP),
+                );
+            }
+            Kind::Resource => {
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(RESOURCE_CSP),
+                );
+            }
         }
         if self.hsts {
             h.insert(
@@ -173,7 +202,6 @@ impl SecurityHeaders {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),

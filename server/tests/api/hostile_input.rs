@@ -349,14 +349,14 @@ async fn an_admin_change_whose_audit_row_fails_does_not_happen(backend: Backend)
 fn assert_common_headers(r: &reqwest::Response, what: &str) {
     let h = r.headers();
     assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
-    assert_eq!(h["x-frame-options"], "DENY", "{what}");
     assert_eq!(h["referrer-policy"], "same-origin", "{what}");
 }
 
-/// A page or a script: the PWA's policy and the permissions it switches off.
+/// A page: the PWA's policy, the permissions it switches off, no framing.
 fn assert_page_headers(r: &reqwest::Response, what: &str) {
     assert_common_headers(r, what);
     let h = r.headers();
+    assert_eq!(h["x-frame-options"], "DENY", "{what}");
     let csp = h
         .get("content-security-policy")
         .unwrap_or_else(|| panic!("{what}: no CSP"))
@@ -381,6 +381,14 @@ fn assert_page_headers(r: &reqwest::Response, what: &str) {
         pp.contains("camera=()") && pp.contains("geolocation=()"),
         "{what}: {pp}"
     );
+}
+
+/// A script: the policy it runs under as a worker (its own origin, wasm).
+fn assert_script_headers(r: &reqwest::Response, what: &str) {
+    assert_common_headers(r, what);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert_eq!(csp, latchkey_server::security_headers::WORKER_CSP, "{what}");
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"));
 }
 
 /// Anything else (JSON, wasm, styles, images): a policy under which nothing
@@ -425,7 +433,7 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_page_headers(&r, "a script (it may run as a worker)");
+    assert_script_headers(&r, "a script (it may run as a worker)");
     let r = c
         .get(app.url("/app-0123456789abcdef_bg.wasm"))
         .send()
