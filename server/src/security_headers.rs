@@ -60,14 +60,19 @@ enum Kind {
     Resource,
 }
 
-fn kind_of(response: &Response) -> Kind {
+fn kind_of(response: &Response) -> Option<Kind> {
+    // A 304 has no type of its own, and the headers it carries replace the
+    // cached response's: it keeps the policy the full answer had.
+    if response.status() == axum::http::StatusCode::NOT_MODIFIED {
+        return None;
+    }
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|t| t.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    if content_type.starts_with("text/html") {
+    Some(if content_type.starts_with("text/html") {
         Kind::Page
     } else if content_type.starts_with("text/javascript")
         || content_type.starts_with("application/javascript")
@@ -75,7 +80,7 @@ fn kind_of(response: &Response) -> Kind {
         Kind::Script
     } else {
         Kind::Resource
-    }
+    })
 }
 
 /// The policy for the inline scripts with these hashes (`sha256-…`).
@@ -171,7 +176,8 @@ impl SecurityHeaders {
         let kind = kind_of(response);
         let h = response.headers_mut();
         match kind {
-            Kind::Page => {
+            None => {}
+            Some(Kind::Page) => {
                 h.insert(header::CONTENT_SECURITY_POLICY, self.csp());
                 h.insert(
                     HeaderName::from_static("permissions-policy"),
@@ -179,13 +185,13 @@ impl SecurityHeaders {
                 );
                 h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             }
-            Kind::Script => {
+            Some(Kind::Script) => {
                 h.insert(
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(WORKER_CSP),
                 );
             }
-            Kind::Resource => {
+            Some(Kind::Resource) => {
                 h.insert(
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(RESOURCE_CSP),

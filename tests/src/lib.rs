@@ -355,6 +355,10 @@ impl Browser {
             _ => unreachable!("a json! object literal"),
         };
         let url = format!("http://127.0.0.1:{port}");
+        // The server's directory client brings rustls with ring, fantoccini
+        // brings it with aws-lc-rs: with both in one build rustls cannot pick
+        // a default, so this process names one (again is a no-op).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
             match ClientBuilder::rustls()?

@@ -414,6 +414,18 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
     let r = c.get(app.url(api_paths::BOOTSTRAP)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_resource_headers(&r, "bootstrap");
+    // A 304 replaces the cached answer's headers: it sends no policy, so
+    // the cached one (a worker script's, say) stays.
+    let etag = r.headers()["etag"].clone();
+    let r = c
+        .get(app.url(api_paths::BOOTSTRAP))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    assert!(r.headers().get("content-security-policy").is_none());
+    assert_common_headers(&r, "a 304");
     let r = sign_in_raw(
         &app,
         json!({"domain": "partners", "username": "x", "password": "y"}),
