@@ -385,6 +385,7 @@ mod tests {
     async fn counters_are_rendered_with_their_labels() {
         let metrics = Metrics::new(None);
         metrics.sign_in(SignInVia::Portal, &Outcome::Refused { locks: true });
+        metrics.lock();
         metrics.unlock(Channel::Cli);
         metrics.reset(Channel::SelfService);
         metrics.busy();
