@@ -448,7 +448,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 24, "every code was checked");
+        assert_eq!(checked, 25, "every code was checked");
     }
 
     #[test]
