@@ -244,11 +244,9 @@ impl CredentialStore for DirectoryStore {
         _tx: &mut Transaction<'_, Any>,
         account: &UserRecord,
     ) -> Result<(), AppError> {
+        // `Directory::unlock` lifts only the directory's own lock, never an
+        // administrator's.
         let entry = self.entry_of(account).await?;
-        if entry.lock == DirectoryLock::Permanent {
-            // An administrator's lock: never lifted by self-service or staff here.
-            return Ok(());
-        }
         Ok(self.directory.unlock(&entry).await?)
     }
 
