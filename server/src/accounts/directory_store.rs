@@ -147,7 +147,9 @@ impl CredentialStore for DirectoryStore {
             account: None,
         };
         Ok(match (found, outcome) {
-            (Some(user), BindOutcome::Accepted | BindOutcome::MustChange) => {
+            (Some(user), BindOutcome::Accepted | BindOutcome::MustChange)
+                if user.lock == DirectoryLock::None =>
+            {
                 let must_change = outcome == BindOutcome::MustChange || user.must_change;
                 let account =
                     upsert_shadow(db, self.domain_id, &user, must_change, unix_now()).await?;
@@ -158,6 +160,10 @@ impl CredentialStore for DirectoryStore {
                     account: Some(account),
                 }
             }
+            // The directory's own lock (failures elsewhere, an
+            // administrator's), whatever the bind said: some directories
+            // accept a right password on a locked account.
+            (Some(user), _) if user.lock != DirectoryLock::None => refused(true),
             (Some(_), BindOutcome::Locked) => refused(true),
             _ => refused(false),
         })

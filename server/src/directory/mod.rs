@@ -326,9 +326,16 @@ impl Directory {
     }
 
     fn user_from(&self, entry: SearchEntry) -> DirectoryUser {
-        let id = first(&entry, self.config.id_attribute())
-            .or_else(|| binary_first(&entry, self.config.id_attribute()).map(hex::encode))
-            .unwrap_or_default();
+        let id = match self.config.kind {
+            DirectoryKind::Ldap => first(&entry, "entryUUID").unwrap_or_default(),
+            // A 16-byte GUID, its first three fields little-endian; an
+            // all-UTF-8 value lands among the text attributes.
+            DirectoryKind::ActiveDirectory => binary_first(&entry, "objectGUID")
+                .or_else(|| first(&entry, "objectGUID").map(String::into_bytes))
+                .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+                .map(|b| uuid::Uuid::from_bytes_le(b).to_string())
+                .unwrap_or_default(),
+        };
         let lock = match self.config.kind {
             DirectoryKind::Ldap => match first(&entry, "pwdAccountLockedTime") {
                 Some(t) if t == PERMANENT_LOCK => DirectoryLock::Permanent,
@@ -459,8 +466,15 @@ impl Directory {
     }
 
     /// The user changes their own password: bind as them with the current
-    /// one, then Password Modify with old and new, so the directory's
-    /// history and quality rules apply.
+    /// one, then change it on that connection, so the directory's history
+    /// and quality rules apply (a change, never a reset).
+    ///
+    /// OpenLDAP: Password Modify with old and new. Active Directory: one
+    /// modify that deletes the old `unicodePwd` and adds the new. A password
+    /// that must be changed first (a reset, an expired one) cannot bind on
+    /// AD (data 773/532): the same modify then goes over the service
+    /// account's connection, where AD still checks the old password and its
+    /// history, as it does for "change password at next logon" anywhere.
     #[tracing::instrument(name = "directory.change_password", skip_all, fields(directory = %self.name))]
     pub async fn change_password(
         &self,
@@ -472,25 +486,60 @@ impl Directory {
         let bound = self
             .run(ldap.with_controls(ppolicy_control()).simple_bind(dn, old))
             .await?;
-        if bound.rc != rc::SUCCESS {
-            let _ = ldap.unbind().await;
-            return Ok(ChangeOutcome::WrongPassword);
-        }
-        let changed = self
-            .run(
-                ldap.with_controls(ppolicy_control())
-                    .extended(PasswordModify {
-                        user_id: Some(dn),
-                        old_pass: Some(old),
-                        new_pass: Some(new),
-                    }),
-            )
-            .await?;
-        let _ = ldap.unbind().await;
-        let result = changed.1;
+        let outcome = self.bind_outcome(&bound);
+        let result = match self.config.kind {
+            DirectoryKind::Ldap => {
+                if bound.rc != rc::SUCCESS {
+                    let _ = ldap.unbind().await;
+                    return Ok(ChangeOutcome::WrongPassword);
+                }
+                let changed = self
+                    .run(
+                        ldap.with_controls(ppolicy_control())
+                            .extended(PasswordModify {
+                                user_id: Some(dn),
+                                old_pass: Some(old),
+                                new_pass: Some(new),
+                            }),
+                    )
+                    .await?;
+                let _ = ldap.unbind().await;
+                changed.1
+            }
+            DirectoryKind::ActiveDirectory => {
+                let mods = vec![
+                    Mod::Delete(UNICODE_PWD.to_vec(), HashSet::from([ad_password(old)])),
+                    Mod::Add(UNICODE_PWD.to_vec(), HashSet::from([ad_password(new)])),
+                ];
+                match outcome {
+                    BindOutcome::Accepted => {
+                        let changed = self.run(ldap.modify(dn, mods)).await;
+                        let _ = ldap.unbind().await;
+                        changed?
+                    }
+                    BindOutcome::MustChange => {
+                        let _ = ldap.unbind().await;
+                        let mut conn = self.service().await?;
+                        match self.run(conn.ldap().modify(dn, mods)).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                conn.discard();
+                                return Err(e);
+                            }
+                        }
+                    }
+                    BindOutcome::Locked | BindOutcome::Refused => {
+                        let _ = ldap.unbind().await;
+                        return Ok(ChangeOutcome::WrongPassword);
+                    }
+                }
+            }
+        };
         Ok(match result.rc {
             rc::SUCCESS => ChangeOutcome::Changed,
             rc::INVALID_CREDENTIALS => ChangeOutcome::WrongPassword,
+            // AD: the old password did not match.
+            _ if result.text.contains("00000056") => ChangeOutcome::WrongPassword,
             _ => ChangeOutcome::Refused(refusal_message(policy_error(&result), &result)),
         })
     }
@@ -498,7 +547,9 @@ impl Directory {
     /// The service account sets a new password (Forgot Password, a
     /// temporary password) and lifts the directory's lock in the same
     /// modify; `must_change` makes it a password that must be changed at
-    /// the next bind anywhere. An administrator's permanent lock stays.
+    /// the next bind anywhere (OpenLDAP `pwdReset`, AD `pwdLastSet: 0`). An
+    /// administrator's permanent lock (ppolicy's, a disabled AD account)
+    /// stays.
     #[tracing::instrument(name = "directory.reset_password", skip_all, fields(directory = %self.name, must_change))]
     pub async fn reset_password(
         &self,
@@ -506,22 +557,37 @@ impl Directory {
         new: &str,
         must_change: bool,
     ) -> Result<(), DirectoryError> {
-        let mut mods = vec![Mod::Replace(
-            "userPassword".to_owned(),
-            HashSet::from([new.to_owned()]),
-        )];
-        if must_change {
-            mods.push(Mod::Replace(
-                "pwdReset".to_owned(),
-                HashSet::from(["TRUE".to_owned()]),
-            ));
-        }
-        if user.lock == DirectoryLock::Locked {
-            mods.push(Mod::Delete(
-                "pwdAccountLockedTime".to_owned(),
-                HashSet::new(),
-            ));
-        }
+        let mods = match self.config.kind {
+            DirectoryKind::Ldap => {
+                let mut mods = vec![replace("userPassword", new.as_bytes().to_vec())];
+                if must_change {
+                    mods.push(replace("pwdReset", b"TRUE".to_vec()));
+                }
+                if user.lock == DirectoryLock::Locked {
+                    mods.push(Mod::Delete(
+                        b"pwdAccountLockedTime".to_vec(),
+                        HashSet::new(),
+                    ));
+                }
+                mods
+            }
+            // A reset does not unlock on AD: `lockoutTime: 0` goes with it
+            // (it never enables a disabled account). `pwdLastSet: -1` is
+            // "now", so an earlier temporary password's "must change" does
+            // not outlive a reset the person chose.
+            DirectoryKind::ActiveDirectory => vec![
+                replace("unicodePwd", ad_password(new)),
+                replace("lockoutTime", b"0".to_vec()),
+                replace(
+                    "pwdLastSet",
+                    if must_change {
+                        b"0".to_vec()
+                    } else {
+                        b"-1".to_vec()
+                    },
+                ),
+            ],
+        };
         self.modify_as_service(&user.dn, mods).await
     }
 
@@ -531,17 +597,20 @@ impl Directory {
         if user.lock != DirectoryLock::Locked {
             return Ok(());
         }
-        let mods = vec![Mod::Delete(
-            "pwdAccountLockedTime".to_owned(),
-            HashSet::<String>::new(),
-        )];
+        let mods = match self.config.kind {
+            DirectoryKind::Ldap => vec![Mod::Delete(
+                b"pwdAccountLockedTime".to_vec(),
+                HashSet::new(),
+            )],
+            DirectoryKind::ActiveDirectory => vec![replace("lockoutTime", b"0".to_vec())],
+        };
         self.modify_as_service(&user.dn, mods).await
     }
 
     async fn modify_as_service(
         &self,
         dn: &str,
-        mods: Vec<Mod<String>>,
+        mods: Vec<Mod<Vec<u8>>>,
     ) -> Result<(), DirectoryError> {
         let mut conn = self.service().await?;
         let result = match self.run(conn.ldap().modify(dn, mods)).await {
@@ -556,9 +625,14 @@ impl Directory {
             rc::INSUFFICIENT_ACCESS => Err(DirectoryError::NotAllowed(
                 self.name.clone(),
                 format!(
-                    "the service account {} may not change {dn}: give it write access to \
-                     userPassword, pwdReset and pwdAccountLockedTime",
-                    self.config.bind_dn
+                    "the service account {} may not change {dn}: {}",
+                    self.config.bind_dn,
+                    match self.config.kind {
+                        DirectoryKind::Ldap =>
+                            "give it write access to userPassword, pwdReset and pwdAccountLockedTime",
+                        DirectoryKind::ActiveDirectory =>
+                            "give it the Reset Password right and write access to lockoutTime and pwdLastSet on user objects",
+                    }
                 ),
             )),
             rc => Err(DirectoryError::Unexpected(
@@ -604,6 +678,21 @@ impl Directory {
     }
 }
 
+/// Active Directory's password attribute.
+const UNICODE_PWD: &[u8] = b"unicodePwd";
+
+/// A password as AD's `unicodePwd` takes it: in double quotes, UTF-16LE.
+fn ad_password(password: &str) -> Vec<u8> {
+    format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+fn replace(attr: &str, value: Vec<u8>) -> Mod<Vec<u8>> {
+    Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value]))
+}
+
 /// A directory's refusal of a new password, in words a person can act on.
 fn refusal_message(error: Option<PolicyError>, result: &LdapResult) -> String {
     match error {
@@ -621,6 +710,10 @@ fn refusal_message(error: Option<PolicyError>, result: &LdapResult) -> String {
         }
         Some(PolicyError::PasswordModNotAllowed) => {
             "Your organisation's directory does not let you change this password yourself. Call the Help Desk.".to_owned()
+        }
+        // Samba says which of AD's rules it was; Windows says only 0000052D.
+        _ if result.text.contains("0000052D") && result.text.contains("history") => {
+            refusal_message(Some(PolicyError::PasswordInHistory), result)
         }
         _ if result.rc == rc::CONSTRAINT_VIOLATION || result.rc == rc::UNWILLING_TO_PERFORM
             || result.text.contains("0000052D") =>
@@ -656,4 +749,16 @@ fn tls_config(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ad_password_is_quoted_utf16_little_endian() {
+        assert_eq!(ad_password("ab"), vec![b'"', 0, b'a', 0, b'b', 0, b'"', 0]);
+        // Outside the BMP: a surrogate pair, each half little-endian.
+        assert_eq!(ad_password("\u{1F511}").len(), 2 + 4 + 2);
+    }
 }

@@ -30,6 +30,7 @@ mod bootstrap;
 mod change_password;
 mod cli;
 mod directory;
+mod directory_domains;
 mod errors;
 mod fuzz;
 mod hashing;

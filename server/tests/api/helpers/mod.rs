@@ -2,6 +2,7 @@
 //! mock clock, and typed request helpers.
 
 pub mod postgres;
+pub mod samba;
 pub mod slapd;
 pub mod statements;
 
