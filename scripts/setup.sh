@@ -78,10 +78,17 @@ setup_chromium() {
 }
 
 setup_directories() {
-  # A throwaway OpenLDAP (slapd with the ppolicy overlay) for the directory
-  # tests; they start their own on a free loopback port.
+  # The directory tests' servers: a throwaway OpenLDAP (slapd with the
+  # ppolicy overlay) on a free loopback port, and a Samba AD DC provisioned
+  # into a temporary directory and run in a network namespace (iproute2) with
+  # a certificate from a CA the tests make (openssl).
   if ! [ -x /usr/sbin/slapd ] || ! command -v ldapwhoami >/dev/null 2>&1; then
     apt_install --no-install-recommends slapd ldap-utils
+  fi
+  if ! [ -x /usr/sbin/samba ] || ! command -v samba-tool >/dev/null 2>&1 \
+    || ! command -v ip >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+    apt_install --no-install-recommends samba samba-ad-dc samba-ad-provision \
+      samba-dsdb-modules winbind iproute2 openssl
   fi
 }
 

@@ -25,6 +25,7 @@ macro_rules! both_backends {
     };
 }
 
+mod active_directory;
 mod admin_console;
 mod bootstrap;
 mod change_password;
