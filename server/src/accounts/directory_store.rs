@@ -29,6 +29,8 @@ use crate::users::{self, UserRecord};
 pub struct DirectoryStore {
     pub(super) directory: Arc<Directory>,
     pub(super) domain_id: i64,
+    /// The request's time (the app's clock), for the rows it writes.
+    pub(super) now: i64,
 }
 
 impl From<DirectoryError> for AppError {
@@ -114,13 +116,6 @@ async fn upsert_shadow(
         .ok_or_else(|| AppError::internal("a directory user's row vanished"))
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 impl CredentialStore for DirectoryStore {
     /// Look up with the service account, then bind as the user; a name with
     /// no user binds as a DN that cannot exist, so both take the same two
@@ -152,7 +147,7 @@ impl CredentialStore for DirectoryStore {
             {
                 let must_change = outcome == BindOutcome::MustChange || user.must_change;
                 let account =
-                    upsert_shadow(db, self.domain_id, &user, must_change, unix_now()).await?;
+                    upsert_shadow(db, self.domain_id, &user, must_change, self.now).await?;
                 Verified {
                     matched: true,
                     needs_rehash: false,

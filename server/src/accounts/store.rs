@@ -204,10 +204,13 @@ impl Store {
                     Store::Directory(DirectoryStore {
                         directory: d.clone(),
                         domain_id: domain.id,
+                        now: state.now(),
                     })
                 })
+                // A configuration that lost the section: the domain cannot
+                // work until it is back, like a directory that is down.
                 .ok_or_else(|| {
-                    AppError::internal(format!(
+                    AppError::DirectoryUnavailable(format!(
                         "domain {} uses the directory {name:?}, which the configuration does not define",
                         domain.slug
                     ))
