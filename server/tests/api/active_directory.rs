@@ -58,7 +58,9 @@ async fn an_ad_user_is_found_with_its_object_guid_and_its_lock_and_disabled_stat
         BindOutcome::Accepted
     );
     assert_eq!(
-        dir.bind(&dir.impossible_dn(), ALICE_PASSWORD).await.unwrap(),
+        dir.bind(&dir.impossible_dn(), ALICE_PASSWORD)
+            .await
+            .unwrap(),
         BindOutcome::Refused
     );
     assert!(dir.find_user("nobody-here").await.unwrap().is_none());
@@ -133,7 +135,10 @@ async fn a_service_account_without_the_reset_right_is_named_as_such() {
         matches!(&e, DirectoryError::NotAllowed(_, why) if why.contains("Reset Password")),
         "{e}"
     );
-    assert!(dc.bind(&alice.dn, ALICE_PASSWORD).is_ok(), "nothing changed");
+    assert!(
+        dc.bind(&alice.dn, ALICE_PASSWORD).is_ok(),
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
@@ -147,7 +152,10 @@ async fn the_directory_test_command_reads_an_ad_user_in_plain_words() {
         .await
         .unwrap();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("encrypted") && !out.contains("NOT encrypted"), "{out}");
+    assert!(
+        out.contains("encrypted") && !out.contains("NOT encrypted"),
+        "{out}"
+    );
     assert!(out.contains(&alice.dn), "{out}");
     assert!(out.contains(&dc.object_guid(&alice.dn)), "{out}");
     assert!(out.contains("not locked"), "{out}");

@@ -728,8 +728,8 @@ async fn the_portal_checks_directory_passwords_with_the_same_answers(
                 .bearer_auth(key)
                 .json(&PortalVerifyRequest {
                     domain: "partners".into(),
-                    username: username.into(),
-                    password: password.into(),
+                    username,
+                    password,
                 })
                 .send()
                 .await

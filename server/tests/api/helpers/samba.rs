@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-pub const REALM_DN: &str = "DC=latchkey,DC=test";
 pub const USERS_DN: &str = "CN=Users,DC=latchkey,DC=test";
 pub const SERVICE_DN: &str = "CN=latchkey,CN=Users,DC=latchkey,DC=test";
 pub const SERVICE_PASSWORD: &str = "Service-Secret-7731";
