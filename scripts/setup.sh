@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|schemathesis|lighthouse]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|schemathesis|lighthouse]
 # (`schemathesis` and `lighthouse` are only for `./x fuzz` and `./x perf`:
 # `all`, what `./x test` runs, leaves them out.)
 set -euo pipefail
@@ -92,6 +92,16 @@ setup_directories() {
   fi
 }
 
+setup_mail() {
+  # The notification tests' SMTP server: aiosmtpd from PyPI in a virtual
+  # environment of the project's own (the tests start it on a free port).
+  if ! "$ROOT/.tools/smtp-venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+    say "installing aiosmtpd into .tools/smtp-venv"
+    python3 -m venv "$ROOT/.tools/smtp-venv"
+    "$ROOT/.tools/smtp-venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+  fi
+}
+
 setup_schemathesis() {
   # `./x fuzz` only (never the test command): schemathesis from PyPI in a
   # virtual environment of the project's own.
@@ -126,6 +136,7 @@ case "${1:-all}" in
   lighthouse) setup_lighthouse ;;
   lint) setup_lint ;;
   directories) setup_directories ;;
-  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
+  mail) setup_mail ;;
+  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
 esac

@@ -54,6 +54,9 @@ pub struct Config {
     /// A file holding the metrics token (first line), for secret stores
     /// that mount files.
     pub metrics_token_file: Option<PathBuf>,
+    /// The SMTP server for notifications (`[mail]`); without it no mail is
+    /// written or sent.
+    pub mail: Option<crate::mail::config::MailConfig>,
 }
 
 /// [`Config::portal_name`] unless configured: no particular product.
@@ -82,6 +85,7 @@ impl Default for Config {
             portal_name: DEFAULT_PORTAL_NAME.to_owned(),
             metrics_token: None,
             metrics_token_file: None,
+            mail: None,
         }
     }
 }
@@ -109,6 +113,7 @@ impl std::fmt::Debug for Config {
                 &self.metrics_token.as_ref().map(|_| "<secret>"),
             )
             .field("metrics_token_file", &self.metrics_token_file)
+            .field("mail", &self.mail.as_ref().map(|m| (&m.host, m.port())))
             .finish()
     }
 }
@@ -142,6 +147,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, directory) in &self.directories {
             directory.validate(name).map_err(ConfigError::Invalid)?;
+        }
+        if let Some(mail) = &self.mail {
+            mail.validate().map_err(ConfigError::Invalid)?;
         }
         if self.lockout_threshold == 0 {
             return Err(ConfigError::Invalid(

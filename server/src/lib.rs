@@ -23,6 +23,7 @@ pub mod domains;
 pub mod error;
 pub mod extract;
 pub mod lockout;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod password;

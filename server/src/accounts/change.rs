@@ -6,9 +6,10 @@ use sqlx::{Any, Transaction};
 use super::new_password::{self, NewPasswordForm};
 use super::store::{CredentialStore, PasswordSet, Store};
 use super::{verify_current_password, Actor};
-use crate::audit::{self, AuditKind};
+use crate::audit::AuditKind;
 use crate::domains;
 use crate::error::{AppError, AppResult};
+use crate::mail::notices;
 use crate::session::SessionUser;
 use crate::state::AppState;
 use crate::users;
@@ -70,7 +71,7 @@ pub async fn change_password(
     } else {
         "password changed"
     };
-    audit::record(&mut *tx, now, &event.detail(detail)).await?;
+    notices::record(&mut tx, &state.config, now, &event.detail(detail)).await?;
     tx.commit().await?;
     Ok(())
 }

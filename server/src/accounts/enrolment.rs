@@ -11,6 +11,7 @@ use super::{verify_current_password, Actor};
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::domains;
 use crate::error::{AppError, AppResult};
+use crate::mail::notices;
 use crate::self_service as ss;
 use crate::session::SessionUser;
 use crate::state::AppState;
@@ -110,7 +111,7 @@ pub async fn enrol(
     } else {
         "enrolled"
     };
-    audit::record(&mut *tx, now, &event.detail(detail)).await?;
+    notices::record(&mut tx, &state.config, now, &event.detail(detail)).await?;
     tx.commit().await?;
     status(state, account.id, domain.id).await
 }

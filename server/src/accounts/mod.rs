@@ -24,6 +24,7 @@ pub use current_password::verify_current_password;
 
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::error::AppError;
+use crate::mail::notices;
 use crate::state::AppState;
 
 /// A wrong password's audit row (`failed`, the operation's event) and, when
@@ -43,7 +44,7 @@ pub(crate) async fn record_failure(
             .clone()
             .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
             .detail("failed sign-in threshold reached");
-        audit::record(&mut *tx, now, &locked).await?;
+        notices::record(&mut tx, &state.config, now, &locked).await?;
     }
     tx.commit().await?;
     Ok(())

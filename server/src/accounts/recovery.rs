@@ -27,6 +27,7 @@ use crate::db::RowExt;
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockoutPolicy};
+use crate::mail::notices;
 use crate::self_service::{self as ss, FailureReservation};
 use crate::session;
 use crate::state::AppState;
@@ -466,7 +467,13 @@ pub async fn finish(
             lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
             store.lift_lock(&mut tx, &user).await?;
             delete_flow(&mut tx, &flow.id).await?;
-            audit::record(&mut *tx, now, &event.detail("account unlocked")).await?;
+            notices::record(
+                &mut tx,
+                &state.config,
+                now,
+                &event.detail("account unlocked"),
+            )
+            .await?;
             tx.commit().await?;
             state.metrics.unlock(crate::metrics::Channel::SelfService);
             Ok(FinishResponse::Unlocked {
@@ -578,7 +585,7 @@ pub async fn new_password(
     Store::for_domain(state, &domain)?
         .lift_lock(&mut tx, &user)
         .await?;
-    audit::record(&mut *tx, now, &event.detail("password reset")).await?;
+    notices::record(&mut tx, &state.config, now, &event.detail("password reset")).await?;
     tx.commit().await?;
     state.metrics.reset(crate::metrics::Channel::SelfService);
     Ok(Completed {

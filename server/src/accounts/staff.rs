@@ -16,6 +16,7 @@ use crate::db::RowExt;
 use crate::domains;
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockState, LockoutPolicy};
+use crate::mail::notices;
 use crate::password::generate_temporary_password;
 use crate::staff::{valid_reason, Staff};
 use crate::state::AppState;
@@ -267,7 +268,7 @@ pub async fn unlock(
         .subject(&target.username_key)
         .domain(&target.state.domain)
         .detail(reason);
-    audit::record(&mut *tx, state.now(), &ev).await?;
+    notices::record(&mut tx, &state.config, state.now(), &ev).await?;
     tx.commit().await?;
     state.metrics.unlock(channel(kind));
     Ok(())
@@ -309,7 +310,7 @@ pub async fn issue_temporary_password(
         .subject(&target.username_key)
         .domain(&target.state.domain)
         .detail(reason);
-    audit::record(&mut *tx, now, &ev).await?;
+    notices::record(&mut tx, &state.config, now, &ev).await?;
     tx.commit().await?;
     state.metrics.reset(channel(kind));
     Ok((password, expires_at))
@@ -365,7 +366,7 @@ pub async fn clear_enrolment(
         .subject(&target.username_key)
         .domain(&target.state.domain)
         .detail(&reason);
-    audit::record(&mut *tx, state.now(), &ev).await?;
+    notices::record(&mut tx, &state.config, state.now(), &ev).await?;
     tx.commit().await?;
     reload(state, id).await
 }

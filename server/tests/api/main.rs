@@ -39,6 +39,7 @@ mod helpers;
 mod hostile_input;
 mod lockout;
 mod metrics;
+mod notifications;
 mod openapi;
 mod purge;
 mod requests;

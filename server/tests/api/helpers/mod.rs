@@ -4,6 +4,7 @@
 pub mod postgres;
 pub mod samba;
 pub mod slapd;
+pub mod smtp;
 pub mod statements;
 
 use std::path::PathBuf;

@@ -1,0 +1,173 @@
+//! A real SMTP server per test: `aiosmtpd` (from PyPI, in a virtual
+//! environment under `.tools/`, installed here if missing) on a free
+//! loopback port, storing what it receives in a Maildir the test reads with
+//! Python's own `email` parser (so MIME decoding is not ours to get right).
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub struct SmtpServer {
+    port: u16,
+    maildir: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+/// One mail as received.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Received {
+    pub to: String,
+    pub from: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+const AIOSMTPD: &str = "aiosmtpd==1.4.6";
+
+fn venv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/smtp-venv")
+}
+
+fn python() -> PathBuf {
+    venv().join("bin/python")
+}
+
+/// The virtual environment with aiosmtpd, made once per process.
+fn install() -> &'static Result<(), String> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let ok = Command::new(python())
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(());
+        }
+        eprintln!(
+            "aiosmtpd not found: installing it into {}",
+            venv().display()
+        );
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !made.success() {
+            return Err("python3 -m venv failed".into());
+        }
+        let pip = Command::new(python())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                AIOSMTPD,
+            ])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if pip.success() {
+            Ok(())
+        } else {
+            Err(format!("pip install {AIOSMTPD} failed"))
+        }
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        if let Err(e) = install() {
+            panic!("cannot install the test SMTP server: {e}");
+        }
+        let maildir = std::env::temp_dir().join(format!("latchkey-smtp-{}", uuid::Uuid::new_v4()));
+        let server = SmtpServer {
+            port: free_port(),
+            maildir,
+            child: Mutex::new(None),
+        };
+        server.restart();
+        server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the server (again) on its port, with the same Maildir.
+    pub fn restart(&self) {
+        let child = Command::new(python())
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&self.maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        *self.child.lock().unwrap() = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server; what it received stays.
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every mail received so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        const READ: &str = r#"
+import email, email.policy, json, mailbox, sys
+box = mailbox.Maildir(sys.argv[1], create=False)
+out = []
+for key in sorted(box.keys()):
+    msg = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
+    text = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    out.append({
+        "to": str(msg["To"]), "from": str(msg["From"]), "subject": str(msg["Subject"]),
+        "text": text.get_content() if text else "", "html": html.get_content() if html else "",
+    })
+print(json.dumps(out))
+"#;
+        if !self.maildir.join("new").exists() {
+            return Vec::new();
+        }
+        let out = Command::new(python())
+            .args(["-c", READ])
+            .arg(&self.maildir)
+            .output()
+            .expect("python reads the Maildir");
+        assert!(
+            out.status.success(),
+            "reading the Maildir: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the reader's JSON")
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.maildir);
+    }
+}
