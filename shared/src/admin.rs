@@ -60,6 +60,11 @@ pub mod paths {
     pub const ADMIN_API_KEY: &str = "/api/admin/api-keys/{id}";
     /// `PUT` [`super::RoleUpdate`] → [`super::UserState`] (re-auth).
     pub const ADMIN_USER_ROLE: &str = "/api/admin/users/{id}/role";
+    /// `GET` → `Vec<`[`super::OutboxEntry`]`>`: the newest notification mails.
+    pub const ADMIN_OUTBOX: &str = "/api/admin/outbox";
+    /// `POST` [`super::TestMailRequest`] → 202 [`super::OutboxEntry`]: a test
+    /// mail, sent like the notifications.
+    pub const ADMIN_TEST_MAIL: &str = "/api/admin/outbox/test";
 
     /// `POST` [`super::PortalVerifyRequest`] with `Authorization: Bearer <API key>`
     /// → [`super::PortalVerifyResponse`], or the sign-in's error answers.
@@ -755,3 +760,13 @@ pub struct OutboxEntry {
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
 }
+
+/// Where the console sends a test mail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TestMailRequest {
+    pub to: String,
+}
+
+/// Mails the console lists at most.
+pub const OUTBOX_LIST_LIMIT: i64 = 200;

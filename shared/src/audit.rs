@@ -67,6 +67,7 @@ audit_kinds! {
     AdminHelpDeskUpdate => "admin.help_desk_update", "Help Desk contact changed";
     AdminApiKeyCreate => "admin.api_key_create", "API key created";
     AdminApiKeyRevoke => "admin.api_key_revoke", "API key revoked";
+    AdminTestMail => "admin.test_mail", "Test mail sent";
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";
     /// A domain's credential store set (local, or a directory).
     CliDomainStore => "cli.domain_store", "Domain credential store set (command line)";

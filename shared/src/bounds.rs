@@ -13,7 +13,8 @@ use std::fmt;
 
 use crate::admin::{
     ApiKeyCreate, AuditQuery, DomainCreate, DomainUpdate, MandatoryResetRequest, NoticeInput,
-    PortalVerifyRequest, ReauthRequest, RoleUpdate, StaffActionRequest, MAX_REASON_CHARS,
+    PortalVerifyRequest, ReauthRequest, RoleUpdate, StaffActionRequest, TestMailRequest,
+    MAX_REASON_CHARS,
 };
 use crate::api::{ChangePasswordRequest, HelpDesk, SignInRequest};
 use crate::policy::ABSOLUTE_MAX_LENGTH;
@@ -184,6 +185,12 @@ impl Bounded for ChangePasswordRequest {
             &self.confirm_password,
             MAX_PASSWORD_CHARS,
         )
+    }
+}
+
+impl Bounded for TestMailRequest {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("to", &self.to, MAX_EMAIL_CHARS)
     }
 }
 

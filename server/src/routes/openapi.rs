@@ -504,6 +504,15 @@ pub const OPERATIONS: &[Operation] = &[
         .body(json::<admin::RoleUpdate>)
         .errors(&[NO_USER, REAUTH, REASON, (400, "`bad_request`: one's own role, or an LRA \
                   without (known) domains")]),
+    op(Get, admin_paths::ADMIN_OUTBOX, "list_outbox", "admin",
+       "The newest notification mails: waiting, sent, failed (never their bodies)", Admin,
+       Success::Json(200, list::<admin::OutboxEntry>)),
+    op(Post, admin_paths::ADMIN_TEST_MAIL, "send_test_mail", "admin",
+       "Queue a test mail to an address, sent like the notifications", Admin,
+       Success::Json(202, json::<admin::OutboxEntry>))
+        .body(json::<admin::TestMailRequest>)
+        .errors(&[(400, "`bad_request`: not a mail address"),
+                  (409, "`conflict`: no mail server is configured")]),
     // ------------------------------------------------------------ portal
     op(Post, admin_paths::PORTAL_VERIFY, "portal_verify", "portal",
        "Verify a user name and password for the portal; counts toward the lockout", ApiKey,

@@ -11,3 +11,4 @@ pub mod audit_log;
 pub mod domains;
 pub mod help_desk;
 pub mod notices;
+pub mod outbox;

@@ -17,6 +17,7 @@ both_backends!(
     every_change_to_an_account_is_told_by_mail_with_what_when_and_from_where,
     a_change_that_fails_sends_no_mail_and_a_person_without_an_address_gets_none,
     a_mail_server_that_is_down_delays_mail_and_loses_none,
+    the_console_lists_the_outbox_and_sends_a_test_mail,
 );
 
 const HELP_DESK_PHONE: &str = "1-866-250-1554";
@@ -231,15 +232,17 @@ async fn every_change_to_an_account_is_told_by_mail_with_what_when_and_from_wher
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     send_due(&app.state, &mailer).await.unwrap();
     let mails = smtp.received();
-    let kims: Vec<_> = mails
+    let mut kims: Vec<_> = mails
         .iter()
         .filter(|m| m.to == "kim@example.test")
+        .map(|m| m.subject.as_str())
         .collect();
+    kims.sort_unstable();
     assert_eq!(
-        subjects(&kims.into_iter().cloned().collect::<Vec<_>>()),
+        kims,
         [
-            "Your security questions were changed",
-            "Your password was reset"
+            "Your password was reset",
+            "Your security questions were changed"
         ]
     );
 }
@@ -347,4 +350,83 @@ async fn two_instances_on_one_database_send_each_mail_once() {
     to.sort();
     to.dedup();
     assert_eq!((mails.len(), to.len()), (12, 12), "each mail once");
+}
+
+async fn the_console_lists_the_outbox_and_sends_a_test_mail(backend: Backend) {
+    use latchkey_shared::admin::{OutboxEntry, OutboxStatus};
+    let smtp = SmtpServer::start();
+    let (app, mailer) = mail_app(backend, &smtp).await;
+    let (_, admin) = crate::staff::administrator(&app).await;
+    let r = admin
+        .post(app.url(paths::ADMIN_TEST_MAIL))
+        .json(&serde_json::json!({"to": "not an address"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = admin
+        .post(app.url(paths::ADMIN_TEST_MAIL))
+        .json(&serde_json::json!({"to": "ops@example.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::ACCEPTED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let queued: OutboxEntry = r.json().await.unwrap();
+    assert_eq!(queued.status, OutboxStatus::Waiting);
+    assert_eq!(send_due(&app.state, &mailer).await.unwrap(), 1);
+    let mails = smtp.received();
+    assert_eq!(subjects(&mails), ["Latchkey test mail"]);
+    assert_eq!(mails[0].to, "ops@example.test");
+    let listed: Vec<OutboxEntry> = admin
+        .get(app.url(paths::ADMIN_OUTBOX))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, OutboxStatus::Sent);
+    assert!(listed[0].sent_at.is_some());
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|e| e.kind == "admin.test_mail" && e.detail.as_deref() == Some("ops@example.test")));
+    // Not for an LRA.
+    let (_, lra) = crate::staff::lra(&app).await;
+    let r = lra.get(app.url(paths::ADMIN_OUTBOX)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn without_a_mail_server_the_console_says_so_and_nothing_is_queued() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let (_, admin) = crate::staff::administrator(&app).await;
+    let r = admin
+        .post(app.url(paths::ADMIN_TEST_MAIL))
+        .json(&serde_json::json!({"to": "ops@example.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let e: latchkey_shared::api::ApiError = r.json().await.unwrap();
+    assert!(e.message.contains("[mail]"), "{}", e.message);
+    let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    with_address(&app, &jo, "jo@example.test").await;
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    assert_eq!(
+        app.change_password(STRONG_4, STRONG_2).await.status(),
+        StatusCode::OK
+    );
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
 }

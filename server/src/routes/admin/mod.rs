@@ -9,7 +9,8 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 use latchkey_shared::admin::paths::{
     ADMIN_API_KEY, ADMIN_API_KEYS, ADMIN_AUDIT, ADMIN_AUDIT_CSV, ADMIN_DOMAIN, ADMIN_DOMAINS,
-    ADMIN_HELP_DESK, ADMIN_MANDATORY_RESET, ADMIN_NOTICE, ADMIN_NOTICES, ADMIN_USER_ROLE,
+    ADMIN_HELP_DESK, ADMIN_MANDATORY_RESET, ADMIN_NOTICE, ADMIN_NOTICES, ADMIN_OUTBOX,
+    ADMIN_TEST_MAIL, ADMIN_USER_ROLE,
 };
 
 use crate::state::AppState;
@@ -19,6 +20,7 @@ mod audit;
 mod domains;
 mod help_desk;
 mod notices;
+mod outbox;
 mod roles;
 
 pub fn router() -> Router<AppState> {
@@ -34,4 +36,6 @@ pub fn router() -> Router<AppState> {
         .route(ADMIN_API_KEYS, get(api_keys::list).post(api_keys::create))
         .route(ADMIN_API_KEY, delete(api_keys::revoke))
         .route(ADMIN_USER_ROLE, put(roles::update))
+        .route(ADMIN_OUTBOX, get(outbox::list))
+        .route(ADMIN_TEST_MAIL, post(outbox::test_mail))
 }
