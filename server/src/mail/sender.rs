@@ -82,7 +82,9 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| (format!("not an address: {e}"), true))?;
+        // A Message-ID of our own host: receiving servers expect one.
         let message = Message::builder()
+            .message_id(None)
             .from(self.from.clone())
             .to(to)
             .subject(subject)
