@@ -57,6 +57,11 @@ pub struct Config {
     /// The SMTP server for notifications (`[mail]`); without it no mail is
     /// written or sent.
     pub mail: Option<crate::mail::config::MailConfig>,
+    /// The key that encrypts the authenticators' secrets (base64 of 32
+    /// bytes; `latchkey secret-key` makes one). Secret.
+    pub secret_key: Option<SecretString>,
+    /// Or a file holding it (first line).
+    pub secret_key_file: Option<PathBuf>,
 }
 
 /// [`Config::portal_name`] unless configured: no particular product.
@@ -86,6 +91,8 @@ impl Default for Config {
             metrics_token: None,
             metrics_token_file: None,
             mail: None,
+            secret_key: None,
+            secret_key_file: None,
         }
     }
 }
@@ -114,6 +121,8 @@ impl std::fmt::Debug for Config {
             )
             .field("metrics_token_file", &self.metrics_token_file)
             .field("mail", &self.mail.as_ref().map(|m| (&m.host, m.port())))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<secret>"))
+            .field("secret_key_file", &self.secret_key_file)
             .finish()
     }
 }
@@ -187,6 +196,34 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The key for secrets kept encrypted, from `secret_key` or
+    /// `secret_key_file`; `None`: no authenticators can be added.
+    pub fn secret_box(&self) -> Result<Option<crate::secret_box::SecretBox>, ConfigError> {
+        if self.secret_key.is_some() && self.secret_key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "set secret_key or secret_key_file, not both".into(),
+            ));
+        }
+        let text = match (&self.secret_key, &self.secret_key_file) {
+            (Some(key), _) => key.expose_secret().to_owned(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    ConfigError::Invalid(format!(
+                        "cannot read secret_key_file {}: {e}",
+                        path.display()
+                    ))
+                })?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        crate::secret_box::SecretBox::from_base64(&text)
+            .map(Some)
+            .map_err(ConfigError::Invalid)
     }
 
     /// The token that opens `/metrics`, read from `metrics_token_file` if

@@ -30,6 +30,7 @@ pub mod password;
 pub mod provisioning;
 pub mod purge;
 pub mod routes;
+pub mod secret_box;
 pub mod security_headers;
 pub mod self_service;
 pub mod session;

@@ -25,6 +25,9 @@ pub struct AppState {
     pub security_headers: Arc<crate::security_headers::SecurityHeaders>,
     /// The directory connections of the configuration, by name.
     pub directories: Arc<std::collections::BTreeMap<String, Arc<crate::directory::Directory>>>,
+    /// The server's key for secrets kept encrypted; `None` without
+    /// `secret_key`.
+    pub secret_box: Option<Arc<crate::secret_box::SecretBox>>,
     pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::site::CachedBootstrap>>>,
 }
 
@@ -70,7 +73,9 @@ impl AppState {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             directories.insert(name.clone(), Arc::new(directory));
         }
+        let secret_box = config.secret_box()?.map(Arc::new);
         Ok(Self {
+            secret_box,
             directories: Arc::new(directories),
             security_headers,
             config: Arc::new(config),

@@ -68,6 +68,8 @@ audit_kinds! {
     AdminApiKeyCreate => "admin.api_key_create", "API key created";
     AdminApiKeyRevoke => "admin.api_key_revoke", "API key revoked";
     AdminTestMail => "admin.test_mail", "Test mail sent";
+    AuthenticatorAdded => "authenticator.added", "Authenticator added";
+    AuthenticatorRemoved => "authenticator.removed", "Authenticator removed";
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";
     /// A domain's credential store set (local, or a directory).
     CliDomainStore => "cli.domain_store", "Domain credential store set (command line)";

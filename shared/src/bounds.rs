@@ -188,6 +188,18 @@ impl Bounded for ChangePasswordRequest {
     }
 }
 
+impl Bounded for crate::factors::ConfirmAuthenticator {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("code", &self.code, crate::factors::MAX_CODE_CHARS)
+    }
+}
+
+impl Bounded for crate::factors::RemoveAuthenticator {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("password", &self.password, MAX_PASSWORD_CHARS)
+    }
+}
+
 impl Bounded for TestMailRequest {
     fn check_bounds(&self) -> Result<(), FieldError> {
         line("to", &self.to, MAX_EMAIL_CHARS)

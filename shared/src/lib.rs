@@ -10,6 +10,7 @@ pub mod api;
 pub mod audit;
 pub mod bounds;
 pub mod dates;
+pub mod factors;
 pub mod normalize;
 pub mod policy;
 pub mod self_service;

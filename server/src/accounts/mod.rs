@@ -9,6 +9,7 @@
 //! its own locks), so a second kind of store plugs in below without
 //! touching the routes or the lockout.
 
+pub mod authenticator;
 pub mod change;
 mod current_password;
 pub mod directory_store;

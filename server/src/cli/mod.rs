@@ -51,6 +51,9 @@ pub enum Command {
     /// Check the directory connections of the configuration.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Print a new random key for `secret_key` / `secret_key_file` (it
+    /// encrypts the authenticators' secrets; keep it like a password).
+    SecretKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::SecretKey => print_line(&crate::secret_box::SecretBox::generate_key()),
         Command::Domain(DomainCommand::Store(args)) => {
             let store =
                 crate::accounts::store::StoreKind::parse(args.store.trim()).ok_or_else(|| {

@@ -22,6 +22,8 @@ pub enum Notice {
     TemporaryPassword,
     EnrolmentChanged,
     EnrolmentCleared,
+    AuthenticatorAdded,
+    AuthenticatorRemoved,
 }
 
 impl Notice {
@@ -38,6 +40,8 @@ impl Notice {
             (K::StaffTemporaryPassword, _) => Some(Self::TemporaryPassword),
             (K::SelfServiceEnrolment, _) => Some(Self::EnrolmentChanged),
             (K::StaffClearEnrolment, _) => Some(Self::EnrolmentCleared),
+            (K::AuthenticatorAdded, _) => Some(Self::AuthenticatorAdded),
+            (K::AuthenticatorRemoved, _) => Some(Self::AuthenticatorRemoved),
             _ => None,
         }
     }
@@ -53,6 +57,8 @@ impl Notice {
             Self::TemporaryPassword => "temporary_password",
             Self::EnrolmentChanged => "enrolment_changed",
             Self::EnrolmentCleared => "enrolment_cleared",
+            Self::AuthenticatorAdded => "authenticator_added",
+            Self::AuthenticatorRemoved => "authenticator_removed",
         }
     }
 
@@ -65,6 +71,8 @@ impl Notice {
             Self::TemporaryPassword => "A temporary password was issued for your account",
             Self::EnrolmentChanged => "Your security questions were changed",
             Self::EnrolmentCleared => "Your security questions were cleared",
+            Self::AuthenticatorAdded => "An authenticator app was added to your account",
+            Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
         }
     }
 
@@ -81,6 +89,8 @@ impl Notice {
             Self::EnrolmentCleared => {
                 "The Help Desk cleared the security questions of your account"
             }
+            Self::AuthenticatorAdded => "An authenticator app was added to your account",
+            Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
         }
     }
 

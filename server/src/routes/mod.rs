@@ -8,6 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub mod admin;
+pub mod authenticator;
 pub mod bootstrap;
 pub mod enrolment;
 pub mod health;
@@ -32,6 +33,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(portal::router())
         .merge(openapi::router())
         .merge(enrolment::router())
+        .merge(authenticator::router())
         .merge(verification::router())
         .merge(test_hooks_router())
         .route("/api", any(api_not_found))

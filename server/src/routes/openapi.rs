@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::Router;
 use latchkey_shared::admin::{self, paths as admin_paths};
 use latchkey_shared::api::{self, paths, CSRF_HEADER, SESSION_COOKIE};
+use latchkey_shared::factors::{self, paths as factor_paths};
 use latchkey_shared::self_service::{self as ss, paths as ss_paths};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{
@@ -379,6 +380,26 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<ss::EnrolmentStatus>))
         .body(json::<ss::EnrolRequest>)
         .errors(&[SSPM_UNAVAILABLE, INVALID, WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
+    op(Get, factor_paths::AUTHENTICATOR, "get_authenticator", "self-service",
+       "Whether the signed-in user has an authenticator app", SignedIn,
+       Success::Json(200, json::<factors::AuthenticatorStatus>)),
+    op(Post, factor_paths::AUTHENTICATOR_SETUP, "set_up_authenticator", "self-service",
+       "A new authenticator key (text and otpauth URI), used once confirmed", SignedIn,
+       Success::Json(200, json::<factors::AuthenticatorSetup>))
+        .errors(&[(409, "`conflict`: an authenticator is in use already, or the server has \
+                  no secret_key")]),
+    op(Post, factor_paths::AUTHENTICATOR_CONFIRM, "confirm_authenticator", "self-service",
+       "Confirm the new authenticator with a code from it", SignedIn,
+       Success::Json(200, json::<factors::AuthenticatorStatus>))
+        .body(json::<factors::ConfirmAuthenticator>)
+        .errors(&[(400, "`bad_request`: not a code, a wrong or used code, or nothing set up"),
+                  (409, "`conflict`: an authenticator is in use already, or no secret_key")]),
+    op(Delete, factor_paths::AUTHENTICATOR, "remove_authenticator", "self-service",
+       "Remove the authenticator (needs the current password)", SignedIn,
+       Success::Json(200, json::<factors::AuthenticatorStatus>))
+        .body(json::<factors::RemoveAuthenticator>)
+        .errors(&[(400, "`bad_request`: there is no authenticator"), WRONG_CURRENT_PASSWORD,
+                  LOCKED, BUSY]),
     op(Post, ss_paths::FLOWS, "start_flow", "self-service",
        "Start Unlock Account or Forgot Password: a flow and its first CAPTCHA", Public,
        Success::Json(200, json::<ss::FlowStarted>))

@@ -27,6 +27,7 @@ macro_rules! both_backends {
 
 mod active_directory;
 mod admin_console;
+mod authenticator;
 mod bootstrap;
 mod change_password;
 mod cli;

@@ -1,0 +1,54 @@
+//! The account page's authenticator app: status, a new key, its
+//! confirmation, its removal ([`crate::accounts::authenticator`]).
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use latchkey_shared::factors::{
+    paths, AuthenticatorSetup, AuthenticatorStatus, ConfirmAuthenticator, RemoveAuthenticator,
+};
+
+use super::Answer;
+use crate::accounts::authenticator;
+use crate::extract::{ApiJson, Caller};
+use crate::session::SignedIn;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::AUTHENTICATOR, get(status).delete(remove))
+        .route(paths::AUTHENTICATOR_SETUP, post(setup))
+        .route(paths::AUTHENTICATOR_CONFIRM, post(confirm))
+}
+
+async fn status(
+    SignedIn(session): SignedIn,
+    State(state): State<AppState>,
+) -> Answer<AuthenticatorStatus> {
+    Ok(Json(authenticator::status(&state, session.user_id).await?))
+}
+
+async fn setup(u: Caller<SignedIn>) -> Answer<AuthenticatorSetup> {
+    let SignedIn(session) = &u.who;
+    Ok(Json(authenticator::begin(&u.state, session).await?))
+}
+
+async fn confirm(
+    u: Caller<SignedIn>,
+    ApiJson(req): ApiJson<ConfirmAuthenticator>,
+) -> Answer<AuthenticatorStatus> {
+    let SignedIn(session) = &u.who;
+    Ok(Json(
+        authenticator::confirm(&u.state, session, &u.actor, &req.code).await?,
+    ))
+}
+
+async fn remove(
+    u: Caller<SignedIn>,
+    ApiJson(req): ApiJson<RemoveAuthenticator>,
+) -> Answer<AuthenticatorStatus> {
+    let SignedIn(session) = &u.who;
+    Ok(Json(
+        authenticator::remove(&u.state, session, &u.actor, &req.password).await?,
+    ))
+}

@@ -1,0 +1,93 @@
+//! Second factors: an authenticator app (TOTP, RFC 6238). The parameters
+//! every authenticator app understands, the account page's requests, and
+//! the messages.
+
+use serde::{Deserialize, Serialize};
+
+pub mod paths {
+    /// `GET` → [`super::AuthenticatorStatus`]; `DELETE`
+    /// [`super::RemoveAuthenticator`] → [`super::AuthenticatorStatus`]
+    /// (the password again).
+    pub const AUTHENTICATOR: &str = "/api/account/authenticator";
+    /// `POST` → [`super::AuthenticatorSetup`]: a new key, not in use until
+    /// confirmed (replaces an unconfirmed one).
+    pub const AUTHENTICATOR_SETUP: &str = "/api/account/authenticator/setup";
+    /// `POST` [`super::ConfirmAuthenticator`] → [`super::AuthenticatorStatus`].
+    pub const AUTHENTICATOR_CONFIRM: &str = "/api/account/authenticator/confirm";
+}
+
+/// Digits of a code.
+pub const TOTP_DIGITS: usize = 6;
+/// Seconds a code stands for.
+pub const TOTP_STEP_SECS: u64 = 30;
+/// Steps before and after now that are accepted (a clock a little off).
+pub const TOTP_SKEW: u8 = 1;
+/// Bytes of a new key (160 bits, RFC 4226's recommendation).
+pub const TOTP_SECRET_BYTES: usize = 20;
+/// Characters a typed code may have (spaces between groups are allowed).
+pub const MAX_CODE_CHARS: usize = 16;
+
+pub mod messages {
+    pub const WRONG_CODE: &str =
+        "That code is not right. Type the 6 digits your authenticator app shows now.";
+    pub const NOT_A_CODE: &str = "Type the 6 digits your authenticator app shows.";
+    pub const NO_SETUP: &str = "Start again: choose \"Add an authenticator\" to get a new key.";
+    pub const NO_KEY: &str = "Authenticator apps are not available here: the server has no secret_key. Ask your administrator.";
+    pub const ALREADY: &str = "You have an authenticator already. Remove it first to add another.";
+    pub const NONE: &str = "You have no authenticator.";
+}
+
+/// The digits of a typed code (spaces and dashes between groups dropped),
+/// if it is one.
+pub fn parse_code(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (digits.len() == TOTP_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthenticatorStatus {
+    /// A confirmed authenticator is in use.
+    pub active: bool,
+    /// Unix seconds it was confirmed.
+    pub since: Option<i64>,
+    /// The server can keep authenticators (it has a key).
+    pub available: bool,
+}
+
+/// A new key, shown once: as text for typing and as an `otpauth://` URI for
+/// the QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthenticatorSetup {
+    /// Base32, in groups of four for reading.
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfirmAuthenticator {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemoveAuthenticator {
+    pub password: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_six_digits_with_spaces_or_a_dash_allowed_between_groups() {
+        assert_eq!(parse_code("123 456").as_deref(), Some("123456"));
+        assert_eq!(parse_code("123-456").as_deref(), Some("123456"));
+        assert_eq!(parse_code("12345"), None);
+        assert_eq!(parse_code("1234567"), None);
+        assert_eq!(parse_code("12a456"), None);
+        assert_eq!(parse_code("١٢٣٤٥٦"), None, "ASCII digits only");
+    }
+}
