@@ -341,7 +341,8 @@ impl Bounded for AnswersRequest {
             &self.answers,
             MAX_LIST_ITEMS,
             MAX_ANSWER_INPUT_CHARS,
-        )
+        )?;
+        opt_line("code", self.code.as_deref(), crate::factors::MAX_CODE_CHARS)
     }
 }
 

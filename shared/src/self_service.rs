@@ -73,6 +73,35 @@ pub struct SelfServiceSettings {
     pub failure_window_minutes: u32,
     /// …for this many minutes (default 30).
     pub block_minutes: u32,
+    /// Whether Unlock Account and Forgot Password also ask for a code from
+    /// an authenticator app or a mail (default: questions only, as the
+    /// seeds).
+    pub second_factor: SecondFactor,
+}
+
+/// What a verification asks besides (or instead of) the questions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactor {
+    /// The security questions only.
+    #[default]
+    Off,
+    /// The questions and a code (authenticator app, or a mail to the
+    /// address on file).
+    WithQuestions,
+    /// A code only: no questions.
+    Only,
+}
+
+impl SecondFactor {
+    pub fn asks_questions(self) -> bool {
+        self != Self::Only
+    }
+
+    pub fn asks_code(self) -> bool {
+        self != Self::Off
+    }
 }
 
 impl Default for SelfServiceSettings {
@@ -87,6 +116,7 @@ impl Default for SelfServiceSettings {
             max_failures: 3,
             failure_window_minutes: 30,
             block_minutes: 30,
+            second_factor: SecondFactor::Off,
         }
     }
 }
@@ -383,9 +413,15 @@ pub struct IdentifyRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuestionsStep {
+    /// Empty when the domain asks for a code only.
     pub questions: Vec<String>,
     /// Seconds left for the rest of the operation.
     pub seconds_left: u64,
+    /// The domain asks for a code as well ([`messages::CODE_PROMPT`]): the
+    /// same for every name, whether it has an authenticator, an address,
+    /// or nothing.
+    #[serde(default)]
+    pub code_requested: bool,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -393,6 +429,9 @@ pub struct QuestionsStep {
 pub struct AnswersRequest {
     /// One per question, in the order given.
     pub answers: Vec<String>,
+    /// The code from the authenticator app or the mail, when asked.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 impl std::fmt::Debug for AnswersRequest {
@@ -450,6 +489,9 @@ pub struct Completed {
 
 /// Wording shared by client and server.
 pub mod messages {
+    /// The code step, the same for every name.
+    pub const CODE_PROMPT: &str = "If this account has an authenticator app or an address on file, enter the code from the app, or the one we have just mailed.";
+    pub const CODE_MISSING: &str = "Enter the code from your authenticator app or from the mail.";
     pub const VERIFICATION_FAILED: &str = "The answers you provided do not match our records. \
          If you have never enrolled in the Self-Service Password Manager, contact your \
          Local Registration Authority (LRA).";
@@ -593,7 +635,9 @@ mod tests {
         assert!(!d.contains("secret"), "{d}");
         let a = AnswersRequest {
             answers: vec!["answer-secret".into()],
+            code: Some("123456".into()),
         };
+        assert!(!format!("{a:?}").contains("123456"));
         assert!(!format!("{a:?}").contains("secret"));
     }
 

@@ -340,7 +340,10 @@ async fn an_unlock_flow_started_on_one_instance_finishes_on_the_others() -> Resu
         .post(
             2,
             &ss::flow(ss::FLOW_ANSWERS, &id),
-            &AnswersRequest { answers: mine },
+            &AnswersRequest {
+                answers: mine,
+                code: None,
+            },
         )
         .await?;
     ensure!(

@@ -306,8 +306,10 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
             Step::Questions(questions) => html! {
                 <form id="ss-questions" onsubmit={on_answers.clone()} novalidate=true>
                     <FormError message={state.error.clone()} />
-                    <h2>{ "Security Questions" }</h2>
-                    <p>{ "Please answer the following question(s) as per your enrollment profile." }</p>
+                    if !questions.is_empty() {
+                        <h2>{ "Security Questions" }</h2>
+                        <p>{ "Please answer the following question(s) as per your enrollment profile." }</p>
+                    }
                     <ol id="questions" class="questions">
                         { for questions.iter().enumerate().map(|(i, q)| {
                             let oninput = send(&dispatcher, move |e: InputEvent| Action::Answer(i, input_value(e)));
@@ -321,6 +323,16 @@ pub fn SelfServiceFlow(props: &FlowProps) -> Html {
                             }
                         }) }
                     </ol>
+                    if state.code_requested {
+                        <div class="field">
+                            <label for="ss-code">{ "Code" }</label>
+                            <p class="hint" id="ss-code-hint">{ latchkey_shared::self_service::messages::CODE_PROMPT }</p>
+                            <input id="ss-code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                                aria-describedby="ss-code-hint" value={state.code.clone()}
+                                oninput={send(&dispatcher, |e: InputEvent| Action::Code(input_value(e)))}
+                                autocapitalize="off" spellcheck="false" disabled={state.busy} />
+                        </div>
+                    }
                     <button id="answers-continue" type="submit" class="button button-primary" disabled={state.busy}>
                         { if state.busy { "Please wait…" } else { "Continue" } }
                     </button>

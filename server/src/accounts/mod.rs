@@ -11,6 +11,7 @@
 
 pub mod authenticator;
 pub mod change;
+pub mod codes;
 mod current_password;
 pub mod directory_store;
 pub mod enrolment;

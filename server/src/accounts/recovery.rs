@@ -280,7 +280,10 @@ pub async fn identify(
     } else {
         found.enrolled
     };
-    let (questions, positions) = if enrolled.len() >= count && !enrolled.is_empty() {
+    let factor = settings.second_factor;
+    let (questions, positions) = if !factor.asks_questions() {
+        (Vec::new(), Vec::new())
+    } else if enrolled.len() >= count && !enrolled.is_empty() {
         let mut chosen = enrolled;
         ss::pick_random(&mut chosen, count);
         chosen.into_iter().map(|(p, q)| (q, p)).unzip()
@@ -288,7 +291,10 @@ pub async fn identify(
         (decoys, Vec::new())
     };
     let expires_at = now + i64::from(settings.verification_minutes) * 60;
-    sqlx::query(
+    // A disabled account is no one here: no code is mailed to it.
+    let person = found.user_id.filter(|_| !found.disabled);
+    let mut tx = state.db.pool.begin().await?;
+    let moved = sqlx::query(
         "UPDATE self_service_flows SET step = 'questions', username_key = $1, user_id = $2, \
          questions = $3, positions = $4, expires_at = $5 WHERE id = $6 AND step = 'identify'",
     )
@@ -298,11 +304,16 @@ pub async fn identify(
     .bind(serde_json::to_string(&positions).map_err(AppError::internal)?)
     .bind(expires_at)
     .bind(&flow.id)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
+    if factor.asks_code() && moved.rows_affected() == 1 {
+        super::codes::issue(state, &mut tx, &flow.id, flow.kind, person, now).await?;
+    }
+    tx.commit().await?;
     Ok(QuestionsStep {
         questions,
         seconds_left: seconds_left(state, expires_at),
+        code_requested: factor.asks_code(),
     })
 }
 
@@ -325,6 +336,11 @@ pub async fn answers(
     }
     let key = flow.username_key.clone().unwrap_or_default();
     let settings = ss::settings(&state.db, domain.id).await?;
+    let factor = settings.second_factor;
+    let code = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if factor.asks_code() && code.is_none() {
+        return Err(AppError::BadRequest(messages::CODE_MISSING.into()));
+    }
 
     // A place in the hashing queue first (503 at once if full), then move
     // the flow on, so the same answers cannot be sent twice.
@@ -378,16 +394,27 @@ pub async fn answers(
         }
     }
     drop(ticket);
+    if !factor.asks_questions() {
+        // No questions: the code alone decides, and only for someone.
+        all_match = flow.user_id.is_some();
+    }
+    let questions_ok = all_match;
+    if let Some(code) = code.filter(|_| factor.asks_code()) {
+        all_match &= super::codes::check(state, &flow.id, flow.user_id, code).await?;
+    }
 
     let now = state.now();
     if all_match {
         ss::forget_failures(&state.db, domain.id, &key).await?;
     } else {
-        let detail = if flow.positions.is_empty() {
-            "unknown or not enrolled"
-        } else {
-            "wrong answers"
-        };
+        let detail =
+            if flow.user_id.is_none() || (factor.asks_questions() && flow.positions.is_empty()) {
+                "unknown or not enrolled"
+            } else if questions_ok {
+                "wrong code"
+            } else {
+                "wrong answers"
+            };
         let event = flow_event(flow_kind_audit(flow.kind), &key, &domain, ip);
         let mut tx = state.db.pool.begin().await?;
         let failed = event

@@ -225,6 +225,43 @@ fn insert_account(what: &str, account: &str, when: &str, from: &str) -> String {
     format!("{with_account} on {when}{from}.")
 }
 
+/// The mail with a one-time code for Unlock Account or Forgot Password.
+pub fn code_mail(
+    kind: latchkey_shared::self_service::FlowKind,
+    code: &str,
+    minutes: i64,
+    help_desk_phone: &str,
+    portal_name: &str,
+) -> Rendered {
+    let what = match kind {
+        latchkey_shared::self_service::FlowKind::Unlock => "Unlock Account",
+        latchkey_shared::self_service::FlowKind::Reset => "Forgot Password",
+    };
+    let call = if help_desk_phone.is_empty() {
+        "If you did not ask for it, someone may be trying to get into your account: call the Help Desk.".to_owned()
+    } else {
+        format!("If you did not ask for it, someone may be trying to get into your account: call the Help Desk at {help_desk_phone}.")
+    };
+    let text = format!(
+        "Your code for {what} is {code}.\n\nIt is valid for {minutes} minutes, once. Type it where the page asks for the code; nobody will ever ask you for it by phone or mail.\n\n{call}\n\nThis mail was sent by the password self-service of {portal_name}.\n"
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1b1f24\">\
+         <p>Your code for {} is</p><p style=\"font-size:1.6em;letter-spacing:0.15em\"><strong>{}</strong></p>\
+         <p>It is valid for {minutes} minutes, once. Type it where the page asks for the code; nobody will ever ask you for it by phone or mail.</p>\
+         <p><strong>{}</strong></p><p style=\"color:#57606a;font-size:0.9em\">This mail was sent by the password self-service of {}.</p></body></html>",
+        escape(what),
+        escape(code),
+        escape(&call),
+        escape(portal_name)
+    );
+    Rendered {
+        subject: format!("Your code for {what}"),
+        text,
+        html,
+    }
+}
+
 /// The audit row of `event` and, when it is a change the person must hear
 /// of and mail is configured, their notification, both in `tx`.
 pub async fn record(

@@ -12,6 +12,10 @@ use sqlx::{Any, Row, Transaction};
 use super::notices::Rendered;
 use crate::db::Db;
 
+/// The outbox kind of a one-time code: its body is blanked once sent (or
+/// given up), so the code does not stay in the database.
+pub const CODE_KIND: &str = "code";
+
 /// Attempts before a mail is given up as failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Seconds an instance may take to send what it claimed before another may
@@ -81,7 +85,9 @@ pub async fn claim(db: &Db, now: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::
 
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL, last_error = NULL \
+        "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL, last_error = NULL, \
+         body_text = CASE WHEN kind = 'code' THEN '' ELSE body_text END, \
+         body_html = CASE WHEN kind = 'code' THEN '' ELSE body_html END \
          WHERE id = $2",
     )
     .bind(now)
@@ -108,7 +114,9 @@ pub async fn mark_failed(
     let error: String = error.chars().take(500).collect();
     if permanent || mail.attempts >= MAX_ATTEMPTS {
         sqlx::query(
-            "UPDATE outbox SET status = 'failed', claimed_until = NULL, last_error = $1 WHERE id = $2",
+            "UPDATE outbox SET status = 'failed', claimed_until = NULL, last_error = $1, \
+             body_text = CASE WHEN kind = 'code' THEN '' ELSE body_text END, \
+             body_html = CASE WHEN kind = 'code' THEN '' ELSE body_html END WHERE id = $2",
         )
         .bind(&error)
         .bind(mail.id)

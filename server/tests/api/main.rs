@@ -44,6 +44,7 @@ mod notifications;
 mod openapi;
 mod purge;
 mod requests;
+mod second_factor;
 mod self_service;
 mod service_layer;
 mod sessions;

@@ -59,7 +59,7 @@ pub(crate) fn enrol_request(password: Option<&str>) -> EnrolRequest {
 }
 
 /// The answer to a question enrolled by [`enrol_request`] (any case/spacing).
-fn answer_for(question: &str) -> String {
+pub(crate) fn answer_for(question: &str) -> String {
     let i = DEFAULT_QUESTIONS
         .iter()
         .position(|q| *q == question)
@@ -183,8 +183,14 @@ impl<'a> Flow<'a> {
     }
 
     pub(crate) async fn answer_raw(&self, answers: Vec<String>) -> reqwest::Response {
-        self.post(paths::FLOW_ANSWERS, &AnswersRequest { answers })
-            .await
+        self.post(
+            paths::FLOW_ANSWERS,
+            &AnswersRequest {
+                answers,
+                code: None,
+            },
+        )
+        .await
     }
 
     pub(crate) async fn answer(&self, answers: Vec<String>) -> CaptchaChallenge {
@@ -810,6 +816,7 @@ async fn parallel_submissions_get_no_more_than_three_checks(backend: Backend) {
                 .post(url)
                 .json(&AnswersRequest {
                     answers: vec!["guess one".into(), "guess two".into()],
+                    code: None,
                 })
                 .send()
                 .await

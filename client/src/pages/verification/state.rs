@@ -40,6 +40,9 @@ pub struct FlowState {
     pub username: String,
     /// One per question, in their order.
     pub answers: Vec<String>,
+    /// The domain asks for a code from an authenticator app or a mail.
+    pub code_requested: bool,
+    pub code: String,
     /// When the server's time for the operation runs out, on the page's
     /// clock (ms); `None` while no time runs.
     pub deadline_ms: Option<f64>,
@@ -60,6 +63,7 @@ pub enum Action {
     Username(String),
     CaptchaText(String),
     Answer(usize, String),
+    Code(String),
     /// A new picture is being asked for.
     NewCaptcha,
     Captcha(CaptchaChallenge),
@@ -100,6 +104,8 @@ impl FlowState {
             captcha_text: String::new(),
             username: String::new(),
             answers: Vec::new(),
+            code_requested: false,
+            code: String::new(),
             deadline_ms: None,
             now_ms,
             busy: false,
@@ -140,8 +146,12 @@ impl FlowState {
         if self.answers.iter().any(|a| a.trim().is_empty()) {
             return Err("Answer every question.");
         }
+        if self.code_requested && self.code.trim().is_empty() {
+            return Err(latchkey_shared::self_service::messages::CODE_MISSING);
+        }
         Ok(AnswersRequest {
             answers: self.answers.clone(),
+            code: self.code_requested.then(|| self.code.trim().to_owned()),
         })
     }
 
@@ -201,6 +211,7 @@ impl Reducible for FlowState {
                     *a = v;
                 }
             }
+            Action::Code(v) => next.code = v,
             Action::NewCaptcha => next.captcha_text.clear(),
             Action::Captcha(c) => next.captcha = Some(c),
             Action::Busy => next.busy = true,
@@ -211,12 +222,15 @@ impl Reducible for FlowState {
                 next.captcha_text.clear();
                 next.deadline_ms = deadline(now, q.seconds_left);
                 next.answers = vec![String::new(); q.questions.len()];
+                next.code_requested = q.code_requested;
+                next.code.clear();
                 next.step = Step::Questions(q.questions);
             }
             Action::Confirm(c) => {
                 next.busy = false;
                 next.error = None;
                 next.answers.clear();
+                next.code.clear();
                 next.captcha = Some(c);
                 next.step = Step::Confirm;
             }
@@ -376,6 +390,7 @@ mod tests {
             QuestionsStep {
                 questions: vec!["Q1".into(), "Q2".into()],
                 seconds_left: 300,
+                code_requested: false,
             },
             1_000.0,
         ))
@@ -459,5 +474,27 @@ mod tests {
         assert_eq!(s.error.as_ref().unwrap().0, "server says no");
         assert!(!ends_flow(&api_error(ErrorCode::PolicyChanged, None)));
         assert!(ends_flow(&api_error(ErrorCode::FlowExpired, None)));
+    }
+
+    #[test]
+    fn a_domain_that_asks_for_a_code_gets_it_with_the_answers() {
+        let s = Rc::new(FlowState::new(0.0)).reduce(Action::Questions(
+            QuestionsStep {
+                questions: vec!["Q1".into()],
+                seconds_left: 300,
+                code_requested: true,
+            },
+            1_000.0,
+        ));
+        let s = s.reduce(Action::Answer(0, "Paris".into()));
+        assert_eq!(
+            s.answers_request().unwrap_err(),
+            latchkey_shared::self_service::messages::CODE_MISSING
+        );
+        let s = s.reduce(Action::Code(" 123 456 ".into()));
+        assert_eq!(
+            s.answers_request().unwrap().code.as_deref(),
+            Some("123 456")
+        );
     }
 }
