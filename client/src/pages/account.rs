@@ -1,5 +1,7 @@
-//! `/account`: the signed-in area. For now its only tab is Change Password.
+//! `/account`: the signed-in area: Change Password, the security
+//! questions, the authenticator app.
 
+mod authenticator;
 mod change_password;
 mod state;
 
@@ -13,11 +15,52 @@ use crate::hooks::{
     use_bootstrap, use_required_session, BootstrapAction, RequiredSession, SessionAction,
 };
 use crate::services::api;
+use authenticator::AuthenticatorPanel;
 use change_password::ChangePassword;
 use latchkey_shared::self_service::EnrolmentStatus;
 
 use crate::pages::enrol::{EnrolForm, SKIPPED_KEY};
 use crate::services::self_service as ss;
+
+/// The account page's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    ChangePassword,
+    SecurityQuestions,
+    Authenticator,
+}
+
+impl Tab {
+    const ALL: [Tab; 3] = [
+        Tab::ChangePassword,
+        Tab::SecurityQuestions,
+        Tab::Authenticator,
+    ];
+
+    fn id(self) -> &'static str {
+        match self {
+            Tab::ChangePassword => "tab-change-password",
+            Tab::SecurityQuestions => "tab-security-questions",
+            Tab::Authenticator => "tab-authenticator",
+        }
+    }
+
+    fn panel(self) -> &'static str {
+        match self {
+            Tab::ChangePassword => "panel-change-password",
+            Tab::SecurityQuestions => "panel-security-questions",
+            Tab::Authenticator => "panel-authenticator",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Tab::ChangePassword => "Change Password",
+            Tab::SecurityQuestions => "Security questions",
+            Tab::Authenticator => "Authenticator app",
+        }
+    }
+}
 
 #[component]
 pub fn Account() -> Html {
@@ -30,8 +73,7 @@ pub fn Account() -> Html {
     let navigator = use_navigator();
     let sign_out_error = use_state(|| None::<AttrValue>);
     let signing_out = use_state(|| false);
-    // Which tab is open: false = Change Password, true = Security questions.
-    let questions_tab = use_state(|| false);
+    let tab = use_state(|| Tab::ChangePassword);
     let enrolment = use_state(|| None::<EnrolmentStatus>);
 
     // A signed-in user who has not enrolled enrols first (unless the domain
@@ -201,32 +243,25 @@ pub fn Account() -> Html {
             }
             <div class="card tabs">
                 <div class="tab-list" role="tablist" aria-label="Manage your password">
-                    <button
-                        id="tab-change-password"
-                        type="button"
-                        role="tab"
-                        class={classes!("tab", (!*questions_tab).then_some("active"))}
-                        aria-selected={(!*questions_tab).to_string()}
-                        aria-controls="panel-change-password"
-                        onclick={{ let t = questions_tab.clone(); Callback::from(move |_| t.set(false)) }}
-                    >
-                        { "Change Password" }
-                    </button>
-                    if !info.must_change_password {
-                        <button
-                            id="tab-security-questions"
-                            type="button"
-                            role="tab"
-                            class={classes!("tab", (*questions_tab).then_some("active"))}
-                            aria-selected={(*questions_tab).to_string()}
-                            aria-controls="panel-security-questions"
-                            onclick={{ let t = questions_tab.clone(); Callback::from(move |_| t.set(true)) }}
-                        >
-                            { "Security questions" }
-                        </button>
-                    }
+                    { for Tab::ALL.iter().filter(|t| **t == Tab::ChangePassword || !info.must_change_password).map(|t| {
+                        let selected = *tab == *t;
+                        let onclick = { let (tab, t) = (tab.clone(), *t); Callback::from(move |_| tab.set(t)) };
+                        html! {
+                            <button id={t.id()} type="button" role="tab"
+                                class={classes!("tab", selected.then_some("active"))}
+                                aria-selected={selected.to_string()} aria-controls={t.panel()} {onclick}>
+                                { t.label() }
+                            </button>
+                        }
+                    }) }
                 </div>
-                if *questions_tab && !info.must_change_password {
+                if *tab == Tab::Authenticator && !info.must_change_password {
+                    <div id="panel-authenticator" class="tab-panel" role="tabpanel" aria-labelledby="tab-authenticator">
+                        <h1 class="visually-hidden">{ "Authenticator app" }</h1>
+                        <AuthenticatorPanel />
+                    </div>
+                }
+                if *tab == Tab::SecurityQuestions && !info.must_change_password {
                     <div id="panel-security-questions" class="tab-panel" role="tabpanel" aria-labelledby="tab-security-questions">
                         <h1 class="visually-hidden">{ "Security questions" }</h1>
                         { match &*enrolment {
@@ -252,7 +287,7 @@ pub fn Account() -> Html {
                         } }
                     </div>
                 }
-                <div id="panel-change-password" class="tab-panel" role="tabpanel" aria-labelledby="tab-change-password" hidden={*questions_tab && !info.must_change_password}>
+                <div id="panel-change-password" class="tab-panel" role="tabpanel" aria-labelledby="tab-change-password" hidden={*tab != Tab::ChangePassword && !info.must_change_password}>
                     <h1 class="visually-hidden">{ "Change Password" }</h1>
                     <p class="muted">
                         { "Your new password requirements are listed below. Create a new confidential password and confirm it." }

@@ -1,4 +1,5 @@
 pub mod api;
+pub mod factors;
 pub mod json;
 pub mod requests;
 pub mod self_service;

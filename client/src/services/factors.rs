@@ -1,0 +1,41 @@
+//! The account page's authenticator app endpoints.
+
+use gloo_net::http::Method;
+use latchkey_shared::factors::{
+    paths, AuthenticatorSetup, AuthenticatorStatus, ConfirmAuthenticator, RemoveAuthenticator,
+};
+
+use super::api::ApiClientError;
+use super::requests::{get, post, request};
+
+#[derive(serde::Serialize)]
+struct EmptyBody {}
+
+pub async fn status() -> Result<AuthenticatorStatus, ApiClientError> {
+    get(paths::AUTHENTICATOR).await
+}
+
+pub async fn setup() -> Result<AuthenticatorSetup, ApiClientError> {
+    post(paths::AUTHENTICATOR_SETUP, &EmptyBody {}).await
+}
+
+pub async fn confirm(code: &str) -> Result<AuthenticatorStatus, ApiClientError> {
+    post(
+        paths::AUTHENTICATOR_CONFIRM,
+        &ConfirmAuthenticator {
+            code: code.to_owned(),
+        },
+    )
+    .await
+}
+
+pub async fn remove(password: &str) -> Result<AuthenticatorStatus, ApiClientError> {
+    request(
+        Method::DELETE,
+        paths::AUTHENTICATOR,
+        Some(&RemoveAuthenticator {
+            password: password.to_owned(),
+        }),
+    )
+    .await
+}
