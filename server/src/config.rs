@@ -45,6 +45,10 @@ pub struct Config {
     /// Directory connections by name (`[directories.<name>]`), for domains
     /// whose passwords live in OpenLDAP or Active Directory.
     pub directories: std::collections::BTreeMap<String, crate::directory::DirectoryConfig>,
+    /// Staff roles from a directory's groups (`[directory_groups.<name>]`,
+    /// one per directory that wants it); without it roles are set in Latchkey.
+    pub directory_groups:
+        std::collections::BTreeMap<String, crate::directory::config::DirectoryGroups>,
     /// What people call the portal whose password Latchkey manages, in the
     /// messages that send them back to it (the demo: `ClinicalConnect`).
     pub portal_name: String,
@@ -79,6 +83,7 @@ impl Default for Config {
             public_url: None,
             purge_interval_secs: 300,
             directories: std::collections::BTreeMap::new(),
+            directory_groups: std::collections::BTreeMap::new(),
             portal_name: DEFAULT_PORTAL_NAME.to_owned(),
             metrics_token: None,
             metrics_token_file: None,
@@ -103,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("directories", &self.directories.keys().collect::<Vec<_>>())
+            .field("directory_groups", &self.directory_groups)
             .field("portal_name", &self.portal_name)
             .field(
                 "metrics_token",
@@ -142,6 +148,12 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, directory) in &self.directories {
             directory.validate(name).map_err(ConfigError::Invalid)?;
+        }
+        let names: Vec<&String> = self.directories.keys().collect();
+        for (name, groups) in &self.directory_groups {
+            groups
+                .validate(name, &names)
+                .map_err(ConfigError::Invalid)?;
         }
         if self.lockout_threshold == 0 {
             return Err(ConfigError::Invalid(

@@ -11,6 +11,8 @@
 
 pub mod change;
 mod current_password;
+mod directory_roles;
+mod directory_search;
 pub mod directory_store;
 pub mod enrolment;
 pub mod new_password;
