@@ -30,6 +30,7 @@ mod bootstrap;
 mod change_password;
 mod cli;
 mod directory;
+mod directory_console;
 mod errors;
 mod fuzz;
 mod hashing;
