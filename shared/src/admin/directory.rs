@@ -19,10 +19,6 @@ pub fn directory_store(name: &str) -> String {
     format!("{DIRECTORY_STORE_PREFIX}{name}")
 }
 
-fn local_store() -> String {
-    LOCAL_STORE.to_owned()
-}
-
 /// Which dialect a directory speaks for passwords and locks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -125,7 +121,7 @@ pub struct DomainStore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreUpdate {
-    #[serde(default = "local_store")]
+    /// `local`, or `directory:<name>`.
     pub store: String,
 }
 
