@@ -226,8 +226,10 @@ async fn a_directory_that_locks_first_or_wants_longer_passwords_is_warned_about_
     let app = directory_app(backend, &slapd).await;
     let admin = staff(&app, "boss", Role::Admin, &[]).await;
     set_directory_policy(&slapd, &[("pwdMaxFailure", "3"), ("pwdMinLength", "20")]);
-    let mut policy = latchkey_shared::PasswordPolicy::default();
-    policy.history_depth = 5;
+    let policy = latchkey_shared::PasswordPolicy {
+        history_depth: 5,
+        ..Default::default()
+    };
     app.set_policy("partners", policy).await;
     let report = store_of(&app, &admin, "partners").await.directory.unwrap();
     let policy = report.policy.expect("read");
@@ -249,8 +251,10 @@ async fn a_directory_that_locks_first_or_wants_longer_passwords_is_warned_about_
     assert!(warnings.contains("refuses only the last 3"), "{warnings}");
     // Following the advice clears them.
     let url = app.url(&paths::ADMIN_DOMAIN.replace("{slug}", "partners"));
-    let mut fixed = latchkey_shared::PasswordPolicy::default();
-    fixed.min_length = 20;
+    let fixed = latchkey_shared::PasswordPolicy {
+        min_length: 20,
+        ..Default::default()
+    };
     let r = admin
         .put(url)
         .json(&json!({
