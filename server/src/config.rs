@@ -324,6 +324,46 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)]
+    fn directory_groups_are_read_beside_their_directory_and_refused_without_it() {
+        figment::Jail::expect_with(|jail| {
+            let directory = "[directories.corp]\nkind = \"ldap\"\nurl = \"ldaps://ldap.example.org\"\n\
+                base_dn = \"ou=people,dc=example,dc=org\"\nbind_dn = \"cn=latchkey,dc=example,dc=org\"\n\
+                bind_password_env = \"CORP_PW\"\n";
+            jail.create_file(
+                "latchkey.toml",
+                &format!(
+                    "{directory}[directory_groups.corp]\nlra_group_dn = \"cn=lra,ou=groups,dc=example,dc=org\"\n"
+                ),
+            )?;
+            let c = Config::load(Some(Path::new("latchkey.toml"))).expect("config loads");
+            let groups = &c.directory_groups["corp"];
+            assert_eq!(
+                groups.lra_group_dn.as_deref(),
+                Some("cn=lra,ou=groups,dc=example,dc=org")
+            );
+            assert_eq!(groups.admin_group_dn, None);
+            jail.create_file(
+                "other.toml",
+                &format!(
+                    "{directory}[directory_groups.elsewhere]\nadmin_group_dn = \"cn=a,dc=x\"\n"
+                ),
+            )?;
+            let e = Config::load(Some(Path::new("other.toml"))).unwrap_err();
+            assert!(e.to_string().contains("[directories.elsewhere]"), "{e}");
+            jail.create_file(
+                "typo.toml",
+                &format!("{directory}[directory_groups.corp]\nlra_group = \"cn=a,dc=x\"\n"),
+            )?;
+            assert!(
+                Config::load(Some(Path::new("typo.toml"))).is_err(),
+                "unknown key"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_missing_config_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/latchkey.toml"))).unwrap_err();
         assert!(matches!(err, ConfigError::MissingFile(_)));
