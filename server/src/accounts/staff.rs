@@ -5,7 +5,7 @@
 
 use latchkey_shared::admin::{
     messages, DirectoryAccount, ReauthResponse, Role, RoleUpdate, TemporaryPasswordIssued,
-    UserSearchResponse, UserState, REAUTH_WINDOW_SECS,
+    UserSearchResponse, UserState, UserSummary, REAUTH_WINDOW_SECS,
 };
 use sqlx::{Any, Row, Transaction};
 
@@ -15,6 +15,7 @@ use super::store::{
 use super::{verify_current_password, Actor};
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::db::RowExt;
+use crate::directory::DirectoryError;
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockState, LockoutPolicy};
@@ -201,7 +202,12 @@ pub async fn search(state: &AppState, staff: &Staff, q: &str) -> AppResult<UserS
                         now,
                     )
                     .await?;
-                users.extend(known);
+                // Latchkey's rows do not know when a directory password was
+                // last set: say nothing rather than the row's own date.
+                users.extend(known.into_iter().map(|u| UserSummary {
+                    password_changed_at: None,
+                    ..u
+                }));
             }
         }
     }
@@ -258,7 +264,13 @@ pub async fn with_directory(
         },
         Err(e) => DirectoryAccount::Unavailable {
             directory: name.clone(),
-            reason: messages::directory_not_answering(name, &e.to_string()),
+            reason: match e {
+                DirectoryError::Unavailable(_, why) => {
+                    messages::directory_not_answering(name, &why)
+                }
+                DirectoryError::NotAllowed(_, why) => messages::directory_refused(name, &why),
+                DirectoryError::Unexpected(_, why) => messages::directory_unexpected(name, &why),
+            },
         },
     });
     Ok(user)

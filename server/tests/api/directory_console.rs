@@ -502,11 +502,13 @@ async fn an_lra_acts_on_a_directory_user_found_by_the_search(backend: Backend) {
     let r = crate::staff::user_state(&app, &lra, id).await;
     assert_eq!(r.status(), StatusCode::OK);
     let state: UserState = r.json().await.unwrap();
-    assert!(
-        matches!(state.directory, Some(DirectoryAccount::Unavailable { .. })),
-        "{:?}",
-        state.directory
-    );
+    match &state.directory {
+        Some(DirectoryAccount::Unavailable { reason, .. }) => assert!(
+            reason.starts_with("The directory corp could not be asked now ("),
+            "{reason}"
+        ),
+        other => panic!("expected the directory to be unavailable, got {other:?}"),
+    }
 }
 
 async fn the_directory_search_escapes_what_is_typed_is_limited_and_stays_in_the_lras_domains(
@@ -563,6 +565,8 @@ async fn a_directory_that_is_down_lists_the_users_latchkey_has_seen_and_says_so(
         "{}",
         found.unavailable[0]
     );
+    // Latchkey does not know when a directory password was last set.
+    assert_eq!(found.users[0].password_changed_at, None);
 }
 
 // ---------------------------------------------------------------- roles from groups

@@ -196,7 +196,7 @@ fn report_view(props: &DomainStorePanelProps, report: &DirectoryPolicyReport) ->
         )
     });
     html! {
-        <div id="directory-policy">
+        <div id="directory-policy" class="directory-policy">
             <h3>{ format!("The directory {}'s own policy", report.directory.name) }</h3>
             if let Some(m) = &report.unavailable {
                 <div id="directory-unavailable" class="alert alert-warning" role="status"><p>{ m.clone() }</p></div>
