@@ -45,6 +45,10 @@ pub struct Config {
     /// Directory connections by name (`[directories.<name>]`), for domains
     /// whose passwords live in OpenLDAP or Active Directory.
     pub directories: std::collections::BTreeMap<String, crate::directory::DirectoryConfig>,
+    /// Staff roles from a directory's groups (`[directory_groups.<name>]`,
+    /// one per directory that wants it); without it roles are set in Latchkey.
+    pub directory_groups:
+        std::collections::BTreeMap<String, crate::directory::config::DirectoryGroups>,
     /// What people call the portal whose password Latchkey manages, in the
     /// messages that send them back to it (the demo: `ClinicalConnect`).
     pub portal_name: String,
@@ -87,6 +91,7 @@ impl Default for Config {
             public_url: None,
             purge_interval_secs: 300,
             directories: std::collections::BTreeMap::new(),
+            directory_groups: std::collections::BTreeMap::new(),
             portal_name: DEFAULT_PORTAL_NAME.to_owned(),
             metrics_token: None,
             metrics_token_file: None,
@@ -114,6 +119,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("directories", &self.directories.keys().collect::<Vec<_>>())
+            .field("directory_groups", &self.directory_groups)
             .field("portal_name", &self.portal_name)
             .field(
                 "metrics_token",
@@ -159,6 +165,12 @@ impl Config {
         }
         if let Some(mail) = &self.mail {
             mail.validate().map_err(ConfigError::Invalid)?;
+        }
+        let names: Vec<&String> = self.directories.keys().collect();
+        for (name, groups) in &self.directory_groups {
+            groups
+                .validate(name, &names)
+                .map_err(ConfigError::Invalid)?;
         }
         if self.lockout_threshold == 0 {
             return Err(ConfigError::Invalid(
@@ -352,6 +364,46 @@ mod tests {
             assert_eq!(c.lockout_minutes, 7);
             assert!(c.demo);
             assert!(c.secure_cookies());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn directory_groups_are_read_beside_their_directory_and_refused_without_it() {
+        figment::Jail::expect_with(|jail| {
+            let directory = "[directories.corp]\nkind = \"ldap\"\nurl = \"ldaps://ldap.example.org\"\n\
+                base_dn = \"ou=people,dc=example,dc=org\"\nbind_dn = \"cn=latchkey,dc=example,dc=org\"\n\
+                bind_password_env = \"CORP_PW\"\n";
+            jail.create_file(
+                "latchkey.toml",
+                &format!(
+                    "{directory}[directory_groups.corp]\nlra_group_dn = \"cn=lra,ou=groups,dc=example,dc=org\"\n"
+                ),
+            )?;
+            let c = Config::load(Some(Path::new("latchkey.toml"))).expect("config loads");
+            let groups = &c.directory_groups["corp"];
+            assert_eq!(
+                groups.lra_group_dn.as_deref(),
+                Some("cn=lra,ou=groups,dc=example,dc=org")
+            );
+            assert_eq!(groups.admin_group_dn, None);
+            jail.create_file(
+                "other.toml",
+                &format!(
+                    "{directory}[directory_groups.elsewhere]\nadmin_group_dn = \"cn=a,dc=x\"\n"
+                ),
+            )?;
+            let e = Config::load(Some(Path::new("other.toml"))).unwrap_err();
+            assert!(e.to_string().contains("[directories.elsewhere]"), "{e}");
+            jail.create_file(
+                "typo.toml",
+                &format!("{directory}[directory_groups.corp]\nlra_group = \"cn=a,dc=x\"\n"),
+            )?;
+            assert!(
+                Config::load(Some(Path::new("typo.toml"))).is_err(),
+                "unknown key"
+            );
             Ok(())
         });
     }

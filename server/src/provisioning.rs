@@ -31,35 +31,28 @@ impl NewDomain {
 }
 
 /// Makes the domain `slug` use `store` for its passwords, with its audit
-/// row. A directory must be one of the configuration's.
+/// row: the console's operation ([`crate::settings::domain_store::set`]). A
+/// directory must be one of the configuration's.
 pub async fn set_domain_store(
     state: &AppState,
     slug: &str,
     store: &crate::accounts::store::StoreKind,
 ) -> anyhow::Result<()> {
-    if let crate::accounts::store::StoreKind::Directory(name) = store {
-        if !state.directories.contains_key(name) {
-            bail!("there is no [directories.{name}] in the configuration");
-        }
-    }
-    let column = store.to_column();
-    let mut tx = state.db.pool.begin().await?;
-    let updated = sqlx::query("UPDATE domains SET credential_store = $1 WHERE slug = $2")
-        .bind(&column)
-        .bind(slug)
-        .execute(&mut *tx)
-        .await?;
-    if updated.rows_affected() == 0 {
-        bail!("no domain with slug {slug:?}");
-    }
-    let actor = Actor::cli();
-    let ev = actor
-        .did(AuditKind::CliDomainStore)
-        .domain(slug)
-        .detail(&column);
-    audit::record(&mut *tx, state.now(), &ev).await?;
-    tx.commit().await?;
-    Ok(())
+    let domain = domains::by_slug(&state.db, slug)
+        .await?
+        .ok_or_else(|| anyhow!("no domain with slug {slug:?}"))?;
+    crate::settings::domain_store::set(
+        state,
+        &Actor::cli(),
+        AuditKind::CliDomainStore,
+        &domain,
+        store,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::error::AppError::BadRequest(message) => anyhow!(message),
+        other => anyhow!(other),
+    })
 }
 
 /// Inserts a domain with the default policy; returns its id.

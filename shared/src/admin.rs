@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::PasswordPolicy;
 
+mod directory;
+
+pub use directory::{
+    directory_store, directory_warnings, messages, DirectoryAccount, DirectoryComplexity,
+    DirectoryInfo, DirectoryKind, DirectoryPolicy, DirectoryPolicyReport, DomainStore, LockHolder,
+    StoreUpdate, DIRECTORY_STORE_PREFIX, LOCAL_STORE,
+};
+
 /// A staff action that changes a credential needs a password entry this recent.
 pub const REAUTH_WINDOW_SECS: i64 = 5 * 60;
 /// Longest reason accepted for a staff action.
@@ -41,6 +49,10 @@ pub mod paths {
     pub const ADMIN_DOMAINS: &str = "/api/admin/domains";
     /// `PUT` [`super::DomainUpdate`] → [`super::AdminDomain`].
     pub const ADMIN_DOMAIN: &str = "/api/admin/domains/{slug}";
+    /// `GET` → [`super::DomainStore`]: where the domain's passwords live, the
+    /// directories to choose from, the directory's policy and the warnings;
+    /// `PUT` [`super::StoreUpdate`] → [`super::DomainStore`] (re-auth).
+    pub const ADMIN_DOMAIN_STORE: &str = "/api/admin/domains/{slug}/store";
     /// `GET` → `Vec<`[`super::AdminNotice`]`>`; `POST` [`super::NoticeInput`] → [`super::AdminNotice`].
     pub const ADMIN_NOTICES: &str = "/api/admin/notices";
     /// `PUT` [`super::NoticeInput`] → [`super::AdminNotice`]; `DELETE` → 204.
@@ -153,8 +165,19 @@ pub struct UserSummary {
     pub domain: String,
     pub domain_name: String,
     pub role: Role,
+    /// Locked anywhere: by Latchkey's counter or (a directory-backed
+    /// domain) by the directory; `lock` says by whom.
     pub locked: bool,
     pub disabled: bool,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Who holds the account locked, when it is.
+    #[serde(default)]
+    pub lock: Option<LockHolder>,
+    /// When the password was last set (a directory-backed domain: in the
+    /// directory), unix seconds.
+    #[serde(default)]
+    pub password_changed_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +186,10 @@ pub struct UserSearchResponse {
     pub users: Vec<UserSummary>,
     /// More users matched than were returned.
     pub truncated: bool,
+    /// Domains whose directory could not be searched now, in plain words:
+    /// for those only the users Latchkey has seen before are listed.
+    #[serde(default)]
+    pub unavailable: Vec<String>,
 }
 
 /// Everything staff may see about an account (never a hash).
@@ -179,8 +206,10 @@ pub struct UserState {
     /// Slugs of the domains an LRA looks after (empty otherwise).
     #[serde(default)]
     pub staff_domains: Vec<String>,
+    /// Locked anywhere: by Latchkey's counter (`failed_attempts`,
+    /// `locked_until`) or by the directory (`directory`).
     pub locked: bool,
-    /// Unix seconds when the lock lifts by itself; `None` = only an unlock lifts it.
+    /// Unix seconds when Latchkey's lock lifts by itself; `None` = only an unlock lifts it.
     pub locked_until: Option<i64>,
     pub failed_attempts: i64,
     pub enrolled: bool,
@@ -191,6 +220,9 @@ pub struct UserState {
     pub must_change: bool,
     pub password_changed_at: i64,
     pub disabled: bool,
+    /// For a directory-backed domain: what the directory says now.
+    #[serde(default)]
+    pub directory: Option<DirectoryAccount>,
 }
 
 /// Every LRA action asks for a reason, recorded in the audit log.
@@ -244,6 +276,10 @@ pub struct AdminDomain {
     pub default_lockout_threshold: i64,
     pub default_lockout_minutes: i64,
     pub user_count: i64,
+    /// Where its passwords live: `local`, or `directory:<name>`
+    /// ([`paths::ADMIN_DOMAIN_STORE`] sets it).
+    #[serde(default = "local")]
+    pub store: String,
     /// The question catalogue, how many to enrol and to ask, … (issue 3).
     #[serde(default)]
     pub self_service: crate::self_service::SelfServiceSettings,
@@ -262,6 +298,10 @@ pub struct DomainCreate {
 
 fn yes() -> bool {
     true
+}
+
+fn local() -> String {
+    LOCAL_STORE.to_owned()
 }
 
 /// Every field of a domain an administrator edits. The policy's `version` is

@@ -60,6 +60,8 @@ audit_kinds! {
     AdminRoleChange => "admin.role_change", "Role change";
     AdminDomainCreate => "admin.domain_create", "Domain created";
     AdminDomainUpdate => "admin.domain_update", "Domain settings changed";
+    /// A domain's credential store set from the console (local, or a directory).
+    AdminDomainStore => "admin.domain_store", "Domain credential store set";
     AdminNoticeCreate => "admin.notice_create", "Notice created";
     AdminNoticeUpdate => "admin.notice_update", "Notice changed";
     AdminNoticeDelete => "admin.notice_delete", "Notice deleted";
@@ -79,6 +81,8 @@ audit_kinds! {
     CliTemporaryPassword => "cli.temporary_password", "Temporary password (command line)";
     CliRoleChange => "cli.role_change", "Role change (command line)";
     CliDemoSeed => "cli.demo_seed", "Demo data created";
+    /// A directory user's role set from their directory groups at sign-in.
+    DirectoryRoleSync => "directory.role_sync", "Role from directory groups";
 }
 
 impl std::fmt::Display for AuditKind {

@@ -13,8 +13,8 @@ use std::fmt;
 
 use crate::admin::{
     ApiKeyCreate, AuditQuery, DomainCreate, DomainUpdate, MandatoryResetRequest, NoticeInput,
-    PortalVerifyRequest, ReauthRequest, RoleUpdate, StaffActionRequest, TestMailRequest,
-    MAX_REASON_CHARS,
+    PortalVerifyRequest, ReauthRequest, RoleUpdate, StaffActionRequest, StoreUpdate,
+    TestMailRequest, MAX_REASON_CHARS,
 };
 use crate::api::{ChangePasswordRequest, HelpDesk, SignInRequest};
 use crate::policy::ABSOLUTE_MAX_LENGTH;
@@ -37,6 +37,8 @@ pub const MAX_DATE_CHARS: usize = 10;
 pub const MAX_PHONE_CHARS: usize = 100;
 pub const MAX_EMAIL_CHARS: usize = 200;
 pub const MAX_API_KEY_NAME_CHARS: usize = 100;
+/// A credential store: `local` or `directory:<name>`.
+pub const MAX_STORE_CHARS: usize = 128;
 /// The LRA's search text.
 pub const MAX_SEARCH_CHARS: usize = 100;
 /// An audit filter (user name, domain, kind).
@@ -272,6 +274,12 @@ impl Bounded for SelfServiceSettings {
             MAX_LIST_ITEMS,
             MAX_ANSWER_INPUT_CHARS,
         )
+    }
+}
+
+impl Bounded for StoreUpdate {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("store", &self.store, MAX_STORE_CHARS)
     }
 }
 

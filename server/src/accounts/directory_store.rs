@@ -15,10 +15,9 @@ use latchkey_shared::admin::UserSummary;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Any, Row, Transaction};
 
-use super::store::{
-    CredentialStore, LocalStore, NewCredential, PasswordSet, SearchScope, Verified,
-};
+use super::store::{CredentialStore, NewCredential, PasswordSet, SearchScope, Verified};
 use crate::db::Db;
+use crate::directory::config::DirectoryGroups;
 use crate::directory::{
     BindOutcome, ChangeOutcome, Directory, DirectoryError, DirectoryLock, DirectoryUser,
 };
@@ -31,6 +30,9 @@ pub struct DirectoryStore {
     pub(super) domain_id: i64,
     /// The request's time (the app's clock), for the rows it writes.
     pub(super) now: i64,
+    pub(super) domain_slug: String,
+    /// Staff roles from the directory's groups, when configured.
+    pub(super) groups: Option<DirectoryGroups>,
 }
 
 impl From<DirectoryError> for AppError {
@@ -148,6 +150,12 @@ impl CredentialStore for DirectoryStore {
                 let must_change = outcome == BindOutcome::MustChange || user.must_change;
                 let account =
                     upsert_shadow(db, self.domain_id, &user, must_change, self.now).await?;
+                let account = match &self.groups {
+                    Some(groups) => {
+                        super::directory_roles::sync_role(self, db, groups, &user, account).await?
+                    }
+                    None => account,
+                };
                 Verified {
                     matched: true,
                     needs_rehash: false,
@@ -251,15 +259,17 @@ impl CredentialStore for DirectoryStore {
         Ok(self.directory.unlock(&entry).await?)
     }
 
-    /// The directory users Latchkey has seen (signed in at least once).
+    /// The directory's users whose name or display name contains `query`,
+    /// each with a row of Latchkey's (created if new), the directory's lock
+    /// or Latchkey's, and when the password was last set in the directory.
     async fn search(
         &self,
         db: &Db,
         config: &crate::config::Config,
-        scope: SearchScope<'_>,
-        pattern: &str,
+        _scope: SearchScope<'_>,
+        query: &str,
         now: i64,
     ) -> Result<Vec<UserSummary>, AppError> {
-        LocalStore.search(db, config, scope, pattern, now).await
+        super::directory_search::search(self, db, config, query, now).await
     }
 }

@@ -13,6 +13,8 @@ pub mod authenticator;
 pub mod change;
 pub mod codes;
 mod current_password;
+mod directory_roles;
+mod directory_search;
 pub mod directory_store;
 pub mod enrolment;
 pub mod new_password;

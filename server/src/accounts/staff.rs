@@ -4,16 +4,19 @@
 //! change its role. Each change is one transaction with its audit row.
 
 use latchkey_shared::admin::{
-    ReauthResponse, Role, RoleUpdate, TemporaryPasswordIssued, UserSearchResponse, UserState,
-    REAUTH_WINDOW_SECS,
+    messages, DirectoryAccount, ReauthResponse, Role, RoleUpdate, TemporaryPasswordIssued,
+    UserSearchResponse, UserState, UserSummary, REAUTH_WINDOW_SECS,
 };
 use sqlx::{Any, Row, Transaction};
 
-use super::store::{CredentialStore, PasswordSet, SearchScope, Store, SEARCH_LIMIT};
+use super::store::{
+    CredentialStore, LocalStore, PasswordSet, SearchScope, Store, StoreKind, SEARCH_LIMIT,
+};
 use super::{verify_current_password, Actor};
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::db::RowExt;
-use crate::domains;
+use crate::directory::DirectoryError;
+use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockState, LockoutPolicy};
 use crate::mail::notices;
@@ -97,6 +100,7 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
         must_change: row.flag("must_change")?,
         password_changed_at: row.try_get("password_changed_at")?,
         disabled: row.flag("disabled")?,
+        directory: None,
     };
     Ok(Some(Target {
         state: user,
@@ -150,39 +154,134 @@ async fn mark_reauthenticated(
     Ok(())
 }
 
-/// `%`, `_` and `\` taken literally in a `LIKE … ESCAPE '\'` pattern.
-fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.trim().to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// The accounts whose name or display name contains `q`, in the caller's
-/// domains.
+/// domains: Latchkey's rows for a local domain, the directory itself for a
+/// directory-backed one (a directory that does not answer is named in
+/// `unavailable`, and its users Latchkey has seen are listed instead).
 pub async fn search(state: &AppState, staff: &Staff, q: &str) -> AppResult<UserSearchResponse> {
-    let scope = if staff.is_admin() {
-        SearchScope::Everyone
-    } else {
-        SearchScope::Domains(&staff.domain_ids)
-    };
-    let mut users = Store::Local(crate::accounts::store::LocalStore)
+    let now = state.now();
+    let in_scope: Vec<Domain> = domains::all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|d| staff.covers(d.id))
+        .collect();
+    let local: Vec<i64> = in_scope
+        .iter()
+        .filter(|d| d.store == StoreKind::Local)
+        .map(|d| d.id)
+        .collect();
+    let mut users = LocalStore
         .search(
             &state.db,
             &state.config,
-            scope,
-            &like_pattern(q),
-            state.now(),
+            SearchScope::Domains(&local),
+            q,
+            now,
         )
         .await?;
+    let mut unavailable = Vec::new();
+    for domain in in_scope.iter().filter(|d| d.store != StoreKind::Local) {
+        let found = match Store::for_domain(state, domain) {
+            Ok(store) => {
+                store
+                    .search(&state.db, &state.config, SearchScope::Everyone, q, now)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(found) => users.extend(found),
+            Err(e) => {
+                tracing::warn!(domain = %domain.slug, error = %e, "directory search failed: listing known users");
+                unavailable.push(messages::search_unavailable(&domain.name));
+                let known = LocalStore
+                    .search(
+                        &state.db,
+                        &state.config,
+                        SearchScope::Domains(&[domain.id]),
+                        q,
+                        now,
+                    )
+                    .await?;
+                // Latchkey's rows do not know when a directory password was
+                // last set: say nothing rather than the row's own date.
+                users.extend(known.into_iter().map(|u| UserSummary {
+                    password_changed_at: None,
+                    ..u
+                }));
+            }
+        }
+    }
+    users.sort_by(|a, b| {
+        (a.username.to_lowercase(), &a.domain).cmp(&(b.username.to_lowercase(), &b.domain))
+    });
     let truncated = users.len() > SEARCH_LIMIT;
     users.truncate(SEARCH_LIMIT);
-    Ok(UserSearchResponse { users, truncated })
+    Ok(UserSearchResponse {
+        users,
+        truncated,
+        unavailable,
+    })
+}
+
+/// What the directory of a directory-backed domain says about the account
+/// now (its lock, when the password was last set), added to `user`: its
+/// lock makes the account locked. A directory that does not answer is said
+/// so; a local domain's account is left as it is.
+pub async fn with_directory(
+    state: &AppState,
+    domain_id: i64,
+    mut user: UserState,
+) -> AppResult<UserState> {
+    let Some(domain) = domains::by_id(&state.db, domain_id).await? else {
+        return Ok(user);
+    };
+    let StoreKind::Directory(name) = &domain.store else {
+        return Ok(user);
+    };
+    let Some(directory) = state.directories.get(name) else {
+        user.directory = Some(DirectoryAccount::Unavailable {
+            directory: name.clone(),
+            reason: messages::missing_directory(name),
+        });
+        return Ok(user);
+    };
+    user.directory = Some(match directory.find_entry(&user.username).await {
+        Ok(Some(entry)) => {
+            let lock = super::directory_search::lock_holder(&entry.user.lock);
+            user.locked |= lock.is_some();
+            if let Some(at) = entry.password_changed_at {
+                user.password_changed_at = at;
+            }
+            DirectoryAccount::Found {
+                directory: name.clone(),
+                lock,
+                password_changed_at: entry.password_changed_at,
+                must_change: entry.user.must_change,
+            }
+        }
+        Ok(None) => DirectoryAccount::NotFound {
+            directory: name.clone(),
+        },
+        Err(e) => DirectoryAccount::Unavailable {
+            directory: name.clone(),
+            reason: match e {
+                DirectoryError::Unavailable(_, why) => {
+                    messages::directory_not_answering(name, &why)
+                }
+                DirectoryError::NotAllowed(_, why) => messages::directory_refused(name, &why),
+                DirectoryError::Unexpected(_, why) => messages::directory_unexpected(name, &why),
+            },
+        },
+    });
+    Ok(user)
+}
+
+/// The account `id` as the caller may see it (404 otherwise), with what its
+/// directory says.
+pub async fn user_state(state: &AppState, staff: &Staff, id: i64) -> AppResult<UserState> {
+    let target = visible_target(state, staff, id).await?;
+    with_directory(state, target.domain_id, target.state).await
 }
 
 /// The account if the caller may see it; 404 otherwise (as if absent), and
@@ -224,12 +323,10 @@ pub async fn prepare_action(
     Ok((target, reason))
 }
 
-/// The account's state as staff see it now.
+/// The account's state as staff see it now (with what its directory says).
 pub async fn reload(state: &AppState, id: i64) -> AppResult<UserState> {
-    Ok(load_target(state, id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .state)
+    let target = load_target(state, id).await?.ok_or(AppError::NotFound)?;
+    with_directory(state, target.domain_id, target.state).await
 }
 
 async fn account_of(state: &AppState, target: &Target) -> AppResult<(UserRecord, Store)> {
@@ -511,6 +608,7 @@ pub async fn change_role(
     lra_domains: &[String],
     reason: Option<&str>,
 ) -> AppResult<()> {
+    refuse_if_roles_from_groups(state, target.domain_id).await?;
     let ids = if role == Role::Lra {
         if lra_domains.is_empty() {
             return Err(AppError::BadRequest(
@@ -538,6 +636,20 @@ pub async fn change_role(
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A 409 when the account's domain takes its roles from its directory's
+/// groups: a role set here would be undone at the next sign-in.
+async fn refuse_if_roles_from_groups(state: &AppState, domain_id: i64) -> AppResult<()> {
+    let domain = domains::by_id(&state.db, domain_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match &domain.store {
+        StoreKind::Directory(name) if state.config.directory_groups.contains_key(name) => {
+            Err(AppError::Conflict(messages::role_from_groups(name)))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An administrator changes someone else's role.

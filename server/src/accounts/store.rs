@@ -11,7 +11,7 @@
 
 use std::future::Future;
 
-use latchkey_shared::admin::{Role, UserSummary};
+use latchkey_shared::admin::{LockHolder, Role, UserSummary};
 use sqlx::{Any, Row, Transaction};
 
 pub use super::directory_store::DirectoryStore;
@@ -172,15 +172,18 @@ pub trait CredentialStore {
         account: &UserRecord,
     ) -> impl Future<Output = Result<(), AppError>> + Send;
 
-    /// Accounts whose user name or display name contains `pattern` (a `LIKE`
-    /// pattern), at most [`SEARCH_LIMIT`] + 1 so the caller can tell there
-    /// were more.
+    /// Accounts whose user name or display name contains `query` (as typed;
+    /// any case), at most [`SEARCH_LIMIT`] + 1 so the caller can tell there
+    /// were more. The local store lists Latchkey's rows of the domains in
+    /// `scope`; a directory store searches its directory (its own domain:
+    /// the caller asks it only for a domain in scope) and keeps a row for
+    /// every account it lists, so each has an id to act on.
     fn search(
         &self,
         db: &Db,
         config: &crate::config::Config,
         scope: SearchScope<'_>,
-        pattern: &str,
+        query: &str,
         now: i64,
     ) -> impl Future<Output = Result<Vec<UserSummary>, AppError>> + Send;
 }
@@ -205,6 +208,8 @@ impl Store {
                         directory: d.clone(),
                         domain_id: domain.id,
                         now: state.now(),
+                        domain_slug: domain.slug.clone(),
+                        groups: state.config.directory_groups.get(name).cloned(),
                     })
                 })
                 // A configuration that lost the section: the domain cannot
@@ -289,10 +294,10 @@ impl CredentialStore for Store {
         db: &Db,
         config: &crate::config::Config,
         scope: SearchScope<'_>,
-        pattern: &str,
+        query: &str,
         now: i64,
     ) -> Result<Vec<UserSummary>, AppError> {
-        dispatch!(self, s => s.search(db, config, scope, pattern, now).await)
+        dispatch!(self, s => s.search(db, config, scope, query, now).await)
     }
 }
 
@@ -394,10 +399,10 @@ impl CredentialStore for LocalStore {
         db: &Db,
         config: &crate::config::Config,
         scope: SearchScope<'_>,
-        pattern: &str,
+        query: &str,
         now: i64,
     ) -> Result<Vec<UserSummary>, AppError> {
-        let rows = search_users(db, scope, pattern).await?;
+        let rows = search_users(db, scope, &like_pattern(query)).await?;
         let mut users = Vec::with_capacity(rows.len());
         for row in &rows {
             let policy = LockoutPolicy::resolve(
@@ -420,6 +425,9 @@ impl CredentialStore for LocalStore {
                 role: Role::parse(&row.try_get::<String, _>("role")?),
                 locked: lock.locked,
                 disabled: row.flag("disabled")?,
+                email: row.try_get("email")?,
+                lock: lock.locked.then_some(LockHolder::Latchkey),
+                password_changed_at: Some(row.try_get("password_changed_at")?),
             });
         }
         Ok(users)
@@ -448,12 +456,27 @@ async fn set_temporary_password(
     Ok(())
 }
 
+/// `query` as a `LIKE … ESCAPE '\'` pattern of any text containing it
+/// (lower-cased): `%`, `_` and `\` taken literally.
+pub fn like_pattern(query: &str) -> String {
+    let mut out = String::from("%");
+    for c in query.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 async fn search_users(
     db: &Db,
     scope: SearchScope<'_>,
     pattern: &str,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let base = "SELECT u.id, u.username, u.username_key, u.display_name, u.role, u.disabled, \
+    let base = "SELECT u.id, u.username, u.username_key, u.display_name, u.email, \
+                u.password_changed_at, u.role, u.disabled, \
                 d.slug, d.name AS domain_name, d.lockout_threshold, d.lockout_minutes, \
                 f.failed_count, f.locked_at \
          FROM users u JOIN domains d ON d.id = u.domain_id \

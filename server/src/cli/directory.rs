@@ -92,18 +92,15 @@ pub async fn test(
     }
 
     match directory.policy().await {
-        Ok(policy) if policy.is_empty() => writeln!(
+        Ok(None) => writeln!(
             out,
             "note: no password policy entry could be read (the directory's own rules still apply)"
         )?,
-        Ok(policy) => {
-            let shown: Vec<_> = policy.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            writeln!(
-                out,
-                "ok: the directory's password policy: {}",
-                shown.join(", ")
-            )?;
-        }
+        Ok(Some(policy)) => writeln!(
+            out,
+            "ok: the directory's password policy: {}",
+            crate::directory::policy::describe(settings.kind, &policy)
+        )?,
         Err(e) => writeln!(out, "note: the password policy could not be read: {e}")?,
     }
     writeln!(

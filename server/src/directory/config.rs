@@ -18,15 +18,9 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// Which dialect the directory speaks for passwords and locks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DirectoryKind {
-    /// OpenLDAP with the ppolicy overlay, or any LDAPv3 directory with
-    /// RFC 3062 Password Modify.
-    Ldap,
-    ActiveDirectory,
-}
+/// Which dialect the directory speaks for passwords and locks (one type
+/// with the console's).
+pub use latchkey_shared::admin::DirectoryKind;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,6 +66,49 @@ pub struct DirectoryConfig {
     /// Service-account connections kept open.
     #[serde(default = "default_pool_size")]
     pub pool_size: usize,
+}
+
+/// Staff roles of a directory's users from its groups
+/// (`[directory_groups.<name>]`, beside `[directories.<name>]`): at each
+/// sign-in a member of `admin_group_dn` is an administrator, else a member of
+/// `lra_group_dn` an LRA of the domain they signed in to, else a plain user.
+/// Without this section roles are set in Latchkey (console, command line).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryGroups {
+    /// Members are Local Registration Authorities of the domain they sign in to.
+    #[serde(default)]
+    pub lra_group_dn: Option<String>,
+    /// Members are administrators.
+    #[serde(default)]
+    pub admin_group_dn: Option<String>,
+}
+
+impl DirectoryGroups {
+    /// What is wrong with this section, in words an administrator can act on.
+    pub fn validate(&self, name: &str, directories: &[&String]) -> Result<(), String> {
+        if !directories.iter().any(|d| d.as_str() == name) {
+            return Err(format!(
+                "[directory_groups.{name}] has no [directories.{name}] to belong to"
+            ));
+        }
+        let groups = [&self.lra_group_dn, &self.admin_group_dn];
+        if groups.iter().all(|g| g.is_none()) {
+            return Err(format!(
+                "[directory_groups.{name}]: set lra_group_dn, admin_group_dn or both \
+                 (or remove the section to set roles in Latchkey)"
+            ));
+        }
+        if groups.iter().any(|g| {
+            g.as_deref()
+                .is_some_and(|dn| dn.trim().is_empty() || !dn.contains('='))
+        }) {
+            return Err(format!(
+                "[directory_groups.{name}]: a group must be a DN such as cn=latchkey-lra,ou=groups,dc=example,dc=org"
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_display_name_attribute() -> String {
@@ -259,6 +296,29 @@ mod tests {
         };
         assert!(ad.user_filter().contains("(sAMAccountName={username})"));
         assert_eq!(ad.id_attribute(), "objectGUID");
+    }
+
+    #[test]
+    fn a_groups_section_needs_its_directory_and_a_group_dn() {
+        let corp = "corp".to_owned();
+        let groups = DirectoryGroups {
+            lra_group_dn: Some("cn=lra,ou=groups,dc=x".into()),
+            admin_group_dn: None,
+        };
+        assert!(groups.validate("corp", &[&corp]).is_ok());
+        let e = groups.validate("other", &[&corp]).unwrap_err();
+        assert!(e.contains("[directories.other]"), "{e}");
+        let e = DirectoryGroups::default()
+            .validate("corp", &[&corp])
+            .unwrap_err();
+        assert!(e.contains("lra_group_dn"), "{e}");
+        let e = DirectoryGroups {
+            admin_group_dn: Some("admins".into()),
+            ..groups
+        }
+        .validate("corp", &[&corp])
+        .unwrap_err();
+        assert!(e.contains("DN"), "{e}");
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //! drops any that closed.
 
 pub mod config;
+pub mod policy;
 pub mod ppolicy;
+pub mod search;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -640,41 +642,6 @@ impl Directory {
                 format!("modify result {rc}: {}", result.text),
             )),
         }
-    }
-
-    /// The directory's own password policy, for the console (ppolicy's
-    /// default policy entry; empty where it has none or may not be read).
-    pub async fn policy(&self) -> Result<BTreeMap<String, String>, DirectoryError> {
-        let mut conn = self.service().await?;
-        let base = self
-            .config
-            .base_dn
-            .rsplit(',')
-            .take_while(|p| p.trim_start().starts_with("dc="))
-            .collect::<Vec<_>>();
-        let suffix = base.into_iter().rev().collect::<Vec<_>>().join(",");
-        let attrs = vec![
-            "pwdMinLength",
-            "pwdInHistory",
-            "pwdMaxFailure",
-            "pwdLockoutDuration",
-        ];
-        let found = self
-            .run(
-                conn.ldap()
-                    .search(&suffix, Scope::Subtree, "(objectClass=pwdPolicy)", attrs),
-            )
-            .await?;
-        let mut out = BTreeMap::new();
-        if let Some(entry) = found.0.into_iter().next() {
-            let entry = SearchEntry::construct(entry);
-            for (k, v) in entry.attrs {
-                if let Some(v) = v.into_iter().next() {
-                    out.insert(k, v);
-                }
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -70,7 +70,7 @@ async fn search(s: StaffCaller, ApiQuery(q): ApiQuery<SearchQuery>) -> Answer<Us
 }
 
 async fn user_state(s: StaffCaller, ApiPath(id): ApiPath<i64>) -> Answer<UserState> {
-    Ok(Json(ops::visible_target(&s.state, &s.who, id).await?.state))
+    Ok(Json(ops::user_state(&s.state, &s.who, id).await?))
 }
 
 /// A request for an action on the account `{id}`: who asks (the session,

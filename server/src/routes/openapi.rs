@@ -472,6 +472,20 @@ pub const OPERATIONS: &[Operation] = &[
         .param(PathParam::DomainSlug)
         .body(json::<admin::DomainUpdate>)
         .errors(&[(404, "`not_found`: no such domain"), INVALID]),
+    op(Get, admin_paths::ADMIN_DOMAIN_STORE, "get_domain_store", "admin",
+       "Where a domain's passwords live, the directories to choose from, and the directory's \
+        own policy beside the domain's with warnings (a directory that is down is said so)",
+       Admin, Success::Json(200, json::<admin::DomainStore>))
+        .param(PathParam::DomainSlug)
+        .errors(&[(404, "`not_found`: no such domain")]),
+    op(Put, admin_paths::ADMIN_DOMAIN_STORE, "set_domain_store", "admin",
+       "Move a domain's passwords to `local` or `directory:<name>` (re-authentication)", Admin,
+       Success::Json(200, json::<admin::DomainStore>))
+        .param(PathParam::DomainSlug)
+        .body(json::<admin::StoreUpdate>)
+        .errors(&[(404, "`not_found`: no such domain"), REAUTH,
+                  (400, "`bad_request`: not `local` or `directory:<name>`, or a directory the \
+                  configuration does not have (the message names the ones it has)")]),
     op(Get, admin_paths::ADMIN_NOTICES, "list_notices", "admin",
        "Every notice, published or not", Admin, Success::Json(200, list::<admin::AdminNotice>)),
     op(Post, admin_paths::ADMIN_NOTICES, "create_notice", "admin", "Create a notice", Admin,

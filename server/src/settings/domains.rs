@@ -103,6 +103,7 @@ async fn admin_domain(state: &AppState, d: &Domain) -> AppResult<AdminDomain> {
         default_lockout_threshold: i64::from(state.config.lockout_threshold),
         default_lockout_minutes: i64::from(state.config.lockout_minutes),
         user_count: user_count(state, d.id).await?,
+        store: d.store.to_column(),
         self_service: crate::self_service::settings(&state.db, d.id).await?,
     })
 }

@@ -1,5 +1,6 @@
 //! What an administrator configures, and the audit log they read: domains
-//! (SSPM flag and text, policy, lockout, self-service settings), notices and
+//! (SSPM flag and text, policy, lockout, self-service settings, the
+//! credential store), notices and
 //! the one-step mandatory reset, the Help Desk contact, API keys for the
 //! portal. Each change is one transaction with its audit row; the queries are
 //! small named functions beside the operation that uses them. A route parses
@@ -8,6 +9,7 @@
 
 pub mod api_keys;
 pub mod audit_log;
+pub mod domain_store;
 pub mod domains;
 pub mod help_desk;
 pub mod notices;

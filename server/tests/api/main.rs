@@ -32,6 +32,7 @@ mod bootstrap;
 mod change_password;
 mod cli;
 mod directory;
+mod directory_console;
 mod directory_domains;
 mod errors;
 mod fuzz;

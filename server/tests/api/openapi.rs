@@ -408,12 +408,26 @@ fn every_path_parameter_is_declared_with_its_type() {
 
 // ---------------------------------------------------------------- the routers' source
 
+/// The `.rs` files under `dir`, in its subdirectories too.
+fn sources(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a source directory") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// `NAME → "/api/…"` of every path constant in `shared/src`.
 fn path_constants() -> BTreeMap<String, String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src");
     let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).expect("shared/src") {
-        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for path in sources(&dir) {
+        let src = std::fs::read_to_string(path).unwrap();
         for line in src.lines() {
             let Some(rest) = line.trim().strip_prefix("pub const ") else {
                 continue;

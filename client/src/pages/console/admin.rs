@@ -1,5 +1,5 @@
 //! The administrator's tabs, one file each: domains (with a live preview of
-//! the requirement checklist), notices with the one-step mandatory reset and
+//! the requirement checklist, and the credential store beside it), notices with the one-step mandatory reset and
 //! the Help Desk contact, the audit log, and API keys for the portal.
 //!
 //! Each tab's state is a reducer (`Reducible` + `Action`, like
@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod audit;
+mod domain_store;
 mod domains;
 mod notices;
 

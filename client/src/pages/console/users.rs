@@ -1,7 +1,11 @@
 //! The LRA's tab: find a user of one's domains, see their state, act with a reason.
+//! On a directory-backed domain the search reads the directory itself (users
+//! who never signed in too) and each user shows who holds them locked and
+//! when the password was last set there.
 
 use latchkey_shared::admin::{
-    paths, StaffActionRequest, TemporaryPasswordIssued, UserSearchResponse, UserState, UserSummary,
+    paths, DirectoryAccount, StaffActionRequest, TemporaryPasswordIssued, UserSearchResponse,
+    UserState, UserSummary,
 };
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -149,6 +153,9 @@ pub fn Users() -> Html {
                         if let Some(mut r) = (*results).clone() {
                             for u in r.users.iter_mut().filter(|u| u.id == state.id) {
                                 u.locked = state.locked;
+                                if !state.locked {
+                                    u.lock = None;
+                                }
                                 u.disabled = state.disabled;
                             }
                             results.set(Some(r));
@@ -195,6 +202,10 @@ pub fn Users() -> Html {
             html! { <p id="user-results-empty" class="muted">{ "No user matches." }</p> }
         }
         Some(r) => html! {
+            <>
+            if r.truncated {
+                <p id="user-results-truncated" class="muted small">{ "More users match: type more of the name." }</p>
+            }
             <ul id="user-results" class="user-results">
                 { for r.users.iter().map(|u: &UserSummary| {
                     let id = u.id;
@@ -204,13 +215,20 @@ pub fn Users() -> Html {
                             <button type="button" class="user-result" data-username={u.username.clone()} {onclick}>
                                 <strong>{ u.display_name.clone() }</strong>
                                 <span class="muted">{ format!(" {} · {}", u.username, u.domain_name) }</span>
-                                if u.locked { <span class="badge badge-warning">{ "Locked" }</span> }
+                                if let Some(mail) = &u.email { <span class="muted small">{ format!(" · {mail}") }</span> }
+                                if u.locked {
+                                    <span class="badge badge-warning">{ u.lock.map_or("Locked", |l| l.label()) }</span>
+                                }
                                 if u.disabled { <span class="badge">{ "Disabled" }</span> }
+                                if let Some(t) = u.password_changed_at {
+                                    <span class="muted small">{ format!(" · password set {}", when(t)) }</span>
+                                }
                             </button>
                         </li>
                     }
                 }) }
             </ul>
+            </>
         },
     };
 
@@ -259,6 +277,9 @@ pub fn Users() -> Html {
                         { row("state-must-change", "Must change at next sign-in", if u.must_change { "Yes".into() } else { "No".into() }, Some(u.must_change)) }
                         { row("state-changed", "Last password change", when(u.password_changed_at), None) }
                         { row("state-disabled", "Disabled", if u.disabled { "Yes".into() } else { "No".into() }, Some(u.disabled)) }
+                        if let Some(d) = &u.directory {
+                            { row("state-directory", "In the directory", directory_text(d), None) }
+                        }
                     </dl>
                     { area_field("action-reason", "Reason (recorded in the audit log)", &reason, {
                         let reason = reason.clone(); Callback::from(move |v| reason.set(v)) }) }
@@ -290,6 +311,11 @@ pub fn Users() -> Html {
             if let Some(m) = &*error {
                 <div id="console-error" class="alert alert-error" role="alert"><p>{ m.clone() }</p></div>
             }
+            if let Some(r) = &*results {
+                { for r.unavailable.iter().map(|m| html! {
+                    <div class="alert alert-warning search-unavailable" role="status"><p>{ m.clone() }</p></div>
+                }) }
+            }
             if *reauth {
                 <Reauth ondone={on_reauthed} />
             }
@@ -299,5 +325,34 @@ pub fn Users() -> Html {
             { result_list }
             { detail }
         </div>
+    }
+}
+
+/// What the directory says about the account, in a line.
+fn directory_text(d: &DirectoryAccount) -> String {
+    match d {
+        DirectoryAccount::Found {
+            directory,
+            lock,
+            password_changed_at,
+            must_change,
+        } => {
+            let mut parts = vec![format!("Found in {directory}")];
+            parts.push(lock.map_or_else(
+                || "not locked there".to_owned(),
+                |l| l.label().to_lowercase(),
+            ));
+            if let Some(t) = password_changed_at {
+                parts.push(format!("password set {}", when(*t)));
+            }
+            if *must_change {
+                parts.push("must change the password".to_owned());
+            }
+            parts.join("; ")
+        }
+        DirectoryAccount::NotFound { directory } => {
+            format!("Not in {directory} any more: the account cannot sign in")
+        }
+        DirectoryAccount::Unavailable { reason, .. } => reason.clone(),
     }
 }

@@ -1,12 +1,13 @@
 //! Domains: the SSPM flag and text, the password policy, the lockout and
-//! the self-service settings ([`crate::settings::domains`]).
+//! the self-service settings ([`crate::settings::domains`]); the credential
+//! store with the directory's policy ([`crate::settings::domain_store`]).
 
 use axum::Json;
-use latchkey_shared::admin::{AdminDomain, DomainCreate, DomainUpdate};
+use latchkey_shared::admin::{AdminDomain, DomainCreate, DomainStore, DomainUpdate, StoreUpdate};
 
 use super::super::{created, Answer, Created};
 use crate::extract::{ApiJson, ApiPath};
-use crate::settings::domains;
+use crate::settings::{domain_store, domains};
 use crate::staff::AdminCaller;
 
 pub async fn list(a: AdminCaller) -> Answer<Vec<AdminDomain>> {
@@ -24,5 +25,19 @@ pub async fn update(
 ) -> Answer<AdminDomain> {
     Ok(Json(
         domains::update(&a.state, &a.actor, &slug, &req).await?,
+    ))
+}
+
+pub async fn store(a: AdminCaller, ApiPath(slug): ApiPath<String>) -> Answer<DomainStore> {
+    Ok(Json(domain_store::view(&a.state, &slug).await?))
+}
+
+pub async fn set_store(
+    a: AdminCaller,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(req): ApiJson<StoreUpdate>,
+) -> Answer<DomainStore> {
+    Ok(Json(
+        domain_store::update(&a.state, &a.who.0, &a.actor, &slug, &req).await?,
     ))
 }

@@ -1,12 +1,14 @@
 //! Domains: self-service flag and text, the password policy with a live
 //! preview of the checklist users will see, lockout, security questions;
-//! and a new domain.
+//! where its passwords live, with a directory's own policy beside the
+//! domain's ([`DomainStorePanel`]); and a new domain.
 
 use latchkey_shared::admin::{paths, AdminDomain, DomainCreate, DomainUpdate};
 use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleResult, PRODUCT_NAME};
 use yew::prelude::*;
 
 use super::super::{area_field, check_field, number_field, select_field, text_field};
+use super::domain_store::DomainStorePanel;
 use super::{
     opt_num, run, send, status_view, use_load, Dispatcher, Status, Tab, TabAction, TabState,
 };
@@ -243,17 +245,20 @@ pub fn Domains() -> Html {
         .map(|d| {
             (
                 d.slug.clone(),
-                format!("{} ({} users)", d.name, d.user_count),
+                format!("{} ({} users, {})", d.name, d.user_count, d.store),
             )
         })
         .collect();
     let rules = state.rules(&d);
     let p = &d.policy;
+    let threshold = opt_num(&state.threshold).unwrap_or(d.default_lockout_threshold);
+    let minutes = opt_num(&state.minutes).unwrap_or(d.default_lockout_minutes);
     html! {
         <div class="console-domains">
             <h1 class="visually-hidden">{ "Domains" }</h1>
             { status_view(&state) }
             { select_field("domain-select", "Domain", &state.current, &options, send(&dispatcher, Action::Choose)) }
+            <DomainStorePanel slug={d.slug.clone()} policy={d.policy.clone()} lockout_threshold={threshold} lockout_minutes={minutes} />
             <form id="domain-form" class="console-form" onsubmit={onsave}>
                 { text_field("domain-name", "Name", &d.name, text(|d, v| d.name = v)) }
                 { check_field("domain-sspm", "Self-service is available to this domain", d.sspm_available, flag(|d, v| d.sspm_available = v)) }

@@ -1,0 +1,96 @@
+//! Staff roles from a directory's groups (`[directory_groups.<name>]`): at
+//! each right password of a directory user (sign-in, the portal's check,
+//! a re-entered password) their role is read from their membership, asked
+//! of each group by the service account: a member of `admin_group_dn` is an
+//! administrator, else a member of `lra_group_dn` an LRA of the domain they
+//! signed in to, else a plain user. A change is written with its audit row
+//! (`directory.role_sync`) in one transaction; no change writes nothing.
+//! Without the section, roles are set in Latchkey as for local accounts.
+
+use latchkey_shared::admin::Role;
+use sqlx::Row;
+
+use super::directory_store::DirectoryStore;
+use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
+use crate::db::Db;
+use crate::directory::config::DirectoryGroups;
+use crate::directory::DirectoryUser;
+use crate::error::AppError;
+use crate::users::{self, UserRecord};
+
+/// The role `user`'s groups give.
+async fn role_of(
+    store: &DirectoryStore,
+    groups: &DirectoryGroups,
+    user: &DirectoryUser,
+) -> Result<Role, AppError> {
+    if let Some(dn) = &groups.admin_group_dn {
+        if store.directory.is_member(dn, user).await? {
+            return Ok(Role::Admin);
+        }
+    }
+    if let Some(dn) = &groups.lra_group_dn {
+        if store.directory.is_member(dn, user).await? {
+            return Ok(Role::Lra);
+        }
+    }
+    Ok(Role::User)
+}
+
+async fn staff_domains(db: &Db, user_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query("SELECT domain_id FROM staff_domains WHERE user_id = $1 ORDER BY domain_id")
+        .bind(user_id)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("domain_id"))
+        .collect()
+}
+
+/// `account` with the role its directory groups give now.
+pub(super) async fn sync_role(
+    store: &DirectoryStore,
+    db: &Db,
+    groups: &DirectoryGroups,
+    user: &DirectoryUser,
+    account: UserRecord,
+) -> Result<UserRecord, AppError> {
+    let role = role_of(store, groups, user).await?;
+    let domains = if role == Role::Lra {
+        vec![store.domain_id]
+    } else {
+        Vec::new()
+    };
+    let before = Role::parse(&account.role);
+    let domains_before = if before == Role::Lra {
+        staff_domains(db, account.id).await?
+    } else {
+        Vec::new()
+    };
+    if role == before && domains == domains_before {
+        return Ok(account);
+    }
+    let actor = format!("directory:{}", store.directory.name());
+    let detail = format!(
+        "{} -> {}{} (directory groups)",
+        before.as_str(),
+        role.as_str(),
+        if role == Role::Lra {
+            format!(" ({})", store.domain_slug)
+        } else {
+            String::new()
+        }
+    );
+    let mut tx = db.pool.begin().await?;
+    super::staff::write_role(&mut tx, account.id, role, &domains).await?;
+    let ev = AuditEvent::new(AuditKind::DirectoryRoleSync, AuditResult::Success)
+        .actor(&actor)
+        .subject(&account.username_key)
+        .domain(&store.domain_slug)
+        .detail(&detail);
+    audit::record(&mut *tx, store.now, &ev).await?;
+    tx.commit().await?;
+    users::by_id(db, account.id)
+        .await?
+        .ok_or_else(|| AppError::internal("a directory user's row vanished"))
+}

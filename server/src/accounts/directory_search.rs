@@ -1,0 +1,147 @@
+//! The LRA's search on a directory-backed domain: the directory is
+//! searched (user name or display name containing the query, escaped,
+//! limited, as the service account) and every account it lists gets a row
+//! of Latchkey's (found by the directory's stable id, or by name, or
+//! created), so it has an id to act on even if it never signed in. What is
+//! shown comes from the directory (name, display name, mail, its own lock,
+//! when the password was last set) and from Latchkey (its lock, role,
+//! disabled).
+
+use latchkey_shared::admin::{LockHolder, Role, UserSummary};
+use sqlx::{Any, Row, Transaction};
+
+use super::directory_store::DirectoryStore;
+use super::store::SEARCH_LIMIT;
+use crate::db::{Db, RowExt};
+use crate::directory::search::DirectoryEntry;
+use crate::directory::DirectoryLock;
+use crate::domains;
+use crate::error::AppError;
+use crate::lockout::{LockState, LockoutPolicy};
+
+/// The directory's lock as the console names it.
+pub(super) fn lock_holder(lock: &DirectoryLock) -> Option<LockHolder> {
+    match lock {
+        DirectoryLock::None => None,
+        DirectoryLock::Locked => Some(LockHolder::Directory),
+        DirectoryLock::Permanent => Some(LockHolder::DirectoryAdministrator),
+    }
+}
+
+/// At most [`SEARCH_LIMIT`] + 1 accounts: the directory is asked for that
+/// many, so the caller tells there were more.
+pub(super) async fn search(
+    store: &DirectoryStore,
+    db: &Db,
+    config: &crate::config::Config,
+    query: &str,
+    now: i64,
+) -> Result<Vec<UserSummary>, AppError> {
+    let domain = domains::by_id(db, store.domain_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let found = store
+        .directory
+        .search_users(query, SEARCH_LIMIT + 1)
+        .await?;
+    let policy = LockoutPolicy::resolve(domain.lockout_threshold, domain.lockout_minutes, config);
+    let mut users = Vec::with_capacity(found.entries.len());
+    let mut tx = db.pool.begin().await?;
+    for entry in &found.entries {
+        // A directory name Latchkey cannot use is not listed (its sign-in
+        // is refused with a message too).
+        let Ok(name) = latchkey_shared::Username::parse(&entry.user.username) else {
+            continue;
+        };
+        let row = keep_row(&mut tx, store.domain_id, &name, entry, now).await?;
+        let latchkey = LockState::of(
+            policy,
+            row.try_get("failed_count")?,
+            row.try_get("locked_at")?,
+            now,
+        );
+        let directory_lock = lock_holder(&entry.user.lock);
+        let lock = match directory_lock {
+            Some(LockHolder::DirectoryAdministrator) => directory_lock,
+            _ if latchkey.locked => Some(LockHolder::Latchkey),
+            _ => directory_lock,
+        };
+        users.push(UserSummary {
+            id: row.try_get("id")?,
+            username: name.as_str().to_owned(),
+            display_name: entry.user.display_name.clone(),
+            domain: domain.slug.clone(),
+            domain_name: domain.name.clone(),
+            role: Role::parse(&row.try_get::<String, _>("role")?),
+            locked: lock.is_some(),
+            disabled: row.flag("disabled")?,
+            email: entry.user.mail.clone(),
+            lock,
+            password_changed_at: entry.password_changed_at,
+        });
+    }
+    tx.commit().await?;
+    Ok(users)
+}
+
+/// The row Latchkey keeps for a listed account: by the directory's id (a
+/// renamed user keeps theirs), else by name (an account Latchkey had before
+/// the domain moved to the directory), else new. Its must-change flag and
+/// role are left as they are; a new row gets the directory's.
+async fn keep_row(
+    tx: &mut Transaction<'_, Any>,
+    domain_id: i64,
+    name: &latchkey_shared::Username,
+    entry: &DirectoryEntry,
+    now: i64,
+) -> Result<sqlx::any::AnyRow, AppError> {
+    let user = &entry.user;
+    let key = name.key();
+    let changed_at = entry.password_changed_at;
+    let updated = sqlx::query(
+        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4, \
+         password_changed_at = COALESCE($5, password_changed_at) \
+         WHERE domain_id = $6 AND directory_id = $7 RETURNING id",
+    )
+    .bind(name.as_str())
+    .bind(&key)
+    .bind(&user.display_name)
+    .bind(user.mail.as_deref())
+    .bind(changed_at)
+    .bind(domain_id)
+    .bind(&user.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let id: i64 = match updated {
+        Some(row) => row.try_get("id")?,
+        None => sqlx::query(
+            "INSERT INTO users (domain_id, username, username_key, display_name, email, \
+             password_hash, password_changed_at, must_change, role, created_at, directory_id) \
+             VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'user', $8, $9) \
+             ON CONFLICT (domain_id, username_key) DO UPDATE SET \
+             display_name = excluded.display_name, email = excluded.email, \
+             directory_id = excluded.directory_id \
+             RETURNING id",
+        )
+        .bind(domain_id)
+        .bind(name.as_str())
+        .bind(&key)
+        .bind(&user.display_name)
+        .bind(user.mail.as_deref())
+        .bind(changed_at.unwrap_or(now))
+        .bind(user.must_change)
+        .bind(now)
+        .bind(&user.id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("id")?,
+    };
+    Ok(sqlx::query(
+        "SELECT u.id, u.role, u.disabled, f.failed_count, f.locked_at FROM users u \
+         LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \
+         WHERE u.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
