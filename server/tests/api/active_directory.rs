@@ -160,3 +160,73 @@ async fn the_directory_test_command_reads_an_ad_user_in_plain_words() {
     assert!(out.contains(&dc.object_guid(&alice.dn)), "{out}");
     assert!(out.contains("not locked"), "{out}");
 }
+
+#[tokio::test]
+async fn the_domains_policy_is_read_from_the_domain_object() {
+    use latchkey_shared::admin::DirectoryComplexity;
+    let dc = samba::dc();
+    let policy = directory(service(dc))
+        .policy()
+        .await
+        .unwrap()
+        .expect("the domain object's policy");
+    assert_eq!(policy.min_length, Some(8));
+    assert_eq!(policy.history, Some(3));
+    assert_eq!(
+        policy.max_failures,
+        Some(u32::try_from(samba::LOCKOUT_THRESHOLD).unwrap())
+    );
+    assert_eq!(policy.lockout_secs, Some(0), "only an unlock lifts it");
+    assert_eq!(policy.complexity, Some(DirectoryComplexity::Off));
+}
+
+#[tokio::test]
+async fn the_lras_search_reads_ad_with_the_password_last_set() {
+    let dc = samba::dc();
+    let a = dc.new_user("searchme", ALICE_PASSWORD);
+    let b = dc.new_user("searchme", ALICE_PASSWORD);
+    let dir = directory(service(dc));
+    let found = dir.search_users(&a.name, 10).await.unwrap();
+    assert_eq!(found.entries.len(), 1, "{:?}", found.entries);
+    let entry = &found.entries[0];
+    assert_eq!(entry.user.dn, a.dn);
+    assert_eq!(entry.user.id, dc.object_guid(&a.dn));
+    let set = entry.password_changed_at.expect("pwdLastSet");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    assert!((now - 600..=now + 60).contains(&set), "{set} vs {now}");
+    // By display name, both; a filter character is only a character.
+    let both = dir.search_users("Searchme Example", 10).await.unwrap();
+    let dns: Vec<_> = both.entries.iter().map(|e| e.user.dn.clone()).collect();
+    assert!(dns.contains(&a.dn) && dns.contains(&b.dn), "{dns:?}");
+    assert!(dir
+        .search_users("*)(cn=*", 10)
+        .await
+        .unwrap()
+        .entries
+        .is_empty());
+    let limited = dir.search_users("Searchme", 1).await.unwrap();
+    assert!(limited.truncated && limited.entries.len() == 1);
+}
+
+#[tokio::test]
+async fn group_membership_is_read_through_nested_groups_on_ad() {
+    let dc = samba::dc();
+    let lra = dc.new_user("lra", ALICE_PASSWORD);
+    let other = dc.new_user("other", ALICE_PASSWORD);
+    let inner = dc.new_group("lk-inner", &[&lra.dn]);
+    let outer = dc.new_group("lk-lras", &[&inner]);
+    let dir = directory(service(dc));
+    let lra_user = dir.find_user(&lra.name).await.unwrap().unwrap();
+    let other_user = dir.find_user(&other.name).await.unwrap().unwrap();
+    assert!(dir.is_member(&outer, &lra_user).await.unwrap(), "nested");
+    assert!(dir.is_member(&inner, &lra_user).await.unwrap());
+    assert!(!dir.is_member(&outer, &other_user).await.unwrap());
+    let missing = format!("CN=no-such-group,{}", samba::USERS_DN);
+    assert!(!dir.is_member(&missing, &lra_user).await.unwrap());
+}

@@ -459,6 +459,19 @@ impl Samba {
         user
     }
 
+    /// A new security group with `members` (DNs: users or groups).
+    pub fn new_group(&self, prefix: &str, members: &[&str]) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let name = format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let dn = format!("CN={name},{USERS_DN}");
+        let mut ldif = format!("dn: {dn}\nobjectClass: group\nsAMAccountName: {name}\n");
+        for m in members {
+            ldif.push_str(&format!("member: {m}\n"));
+        }
+        self.admin_ldif("ldapadd", &ldif);
+        dn
+    }
+
     fn admin_ldif(&self, tool: &str, ldif: &str) {
         let mut child = self
             .tool(tool)
