@@ -11,6 +11,7 @@ mod audit;
 mod domain_store;
 mod domains;
 mod notices;
+mod outbox;
 
 use std::future::Future;
 use std::rc::Rc;
@@ -19,6 +20,7 @@ pub use api_keys::ApiKeys;
 pub use audit::Audit;
 pub use domains::Domains;
 pub use notices::Notices;
+pub use outbox::Outbox;
 use yew::prelude::*;
 
 use super::{needs_reauth, Reauth};

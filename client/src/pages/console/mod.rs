@@ -203,6 +203,7 @@ enum Tab {
     Notices,
     Audit,
     Keys,
+    Mail,
 }
 
 impl Tab {
@@ -213,6 +214,7 @@ impl Tab {
             Tab::Notices => "tab-notices",
             Tab::Audit => "tab-audit",
             Tab::Keys => "tab-keys",
+            Tab::Mail => "tab-mail",
         }
     }
     fn label(self) -> &'static str {
@@ -222,6 +224,7 @@ impl Tab {
             Tab::Notices => "Notices & Help Desk",
             Tab::Audit => "Audit log",
             Tab::Keys => "API keys",
+            Tab::Mail => "Mail",
         }
     }
 }
@@ -265,6 +268,7 @@ pub fn Console() -> Html {
             Tab::Notices,
             Tab::Audit,
             Tab::Keys,
+            Tab::Mail,
         ]
     } else {
         vec![Tab::Users]
@@ -275,6 +279,7 @@ pub fn Console() -> Html {
         Tab::Notices => html! { <admin::Notices /> },
         Tab::Audit => html! { <admin::Audit /> },
         Tab::Keys => html! { <admin::ApiKeys /> },
+        Tab::Mail => html! { <admin::Outbox /> },
     };
     html! {
         <div class="page page-console">

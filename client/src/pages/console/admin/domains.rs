@@ -294,6 +294,8 @@ pub fn Domains() -> Html {
                     </div>
                     { check_field("ss-allow-custom", "Users may write their own question", d.self_service.allow_custom_questions, flag(|d, v| d.self_service.allow_custom_questions = v)) }
                     { check_field("ss-allow-skip", "Users may enrol later", d.self_service.allow_skip_enrolment, flag(|d, v| d.self_service.allow_skip_enrolment = v)) }
+                    { select_field("ss-second-factor", "Unlock Account and Forgot Password also ask for a code", second_factor_value(d.self_service.second_factor), &second_factor_options(),
+                        text(|d, v| d.self_service.second_factor = second_factor_of(&v))) }
                     { area_field("ss-catalogue", "Question catalogue (one per line)", &d.self_service.catalogue.join("\n"),
                         text(|d, v| d.self_service.catalogue = v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())) }
                 </fieldset>
@@ -314,4 +316,37 @@ pub fn Domains() -> Html {
             </form>
         </div>
     }
+}
+
+/// The console's names of a domain's second-factor setting.
+fn second_factor_value(f: latchkey_shared::self_service::SecondFactor) -> &'static str {
+    use latchkey_shared::self_service::SecondFactor;
+    match f {
+        SecondFactor::Off => "off",
+        SecondFactor::WithQuestions => "with_questions",
+        SecondFactor::Only => "only",
+    }
+}
+
+fn second_factor_of(value: &str) -> latchkey_shared::self_service::SecondFactor {
+    use latchkey_shared::self_service::SecondFactor;
+    match value {
+        "with_questions" => SecondFactor::WithQuestions,
+        "only" => SecondFactor::Only,
+        _ => SecondFactor::Off,
+    }
+}
+
+fn second_factor_options() -> Vec<(String, String)> {
+    [
+        ("off", "No: the security questions only"),
+        (
+            "with_questions",
+            "Yes: the questions and a code (authenticator app, or a mail to the address on file)",
+        ),
+        ("only", "A code only, no questions"),
+    ]
+    .iter()
+    .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+    .collect()
 }
