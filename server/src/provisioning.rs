@@ -55,6 +55,31 @@ pub async fn set_domain_store(
     })
 }
 
+/// Sets whether the domain's Unlock Account and Forgot Password ask for a
+/// code (`latchkey domain second-factor`), with its audit row.
+pub async fn set_second_factor(
+    state: &AppState,
+    slug: &str,
+    factor: latchkey_shared::self_service::SecondFactor,
+) -> anyhow::Result<()> {
+    let domain = domains::by_slug(&state.db, slug)
+        .await?
+        .ok_or_else(|| anyhow!("no domain with slug {slug:?}"))?;
+    let mut settings = crate::self_service::settings(&state.db, domain.id).await?;
+    settings.second_factor = factor;
+    let mut tx = state.db.pool.begin().await?;
+    crate::self_service::set_settings(&mut *tx, domain.id, &settings).await?;
+    let detail = serde_json::to_string(&factor)?;
+    let actor = Actor::cli();
+    let ev = actor
+        .did(AuditKind::CliDomainSecondFactor)
+        .domain(&domain.slug)
+        .detail(detail.trim_matches('"'));
+    crate::audit::record(&mut *tx, state.now(), &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Inserts a domain with the default policy; returns its id.
 pub async fn insert_domain(
     conn: &mut AnyConnection,

@@ -75,6 +75,8 @@ audit_kinds! {
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";
     /// A domain's credential store set (local, or a directory).
     CliDomainStore => "cli.domain_store", "Domain credential store set (command line)";
+    /// A domain's second factor for the self-service set.
+    CliDomainSecondFactor => "cli.domain_second_factor", "Domain second factor set (command line)";
     CliUserCreate => "cli.user_create", "User created (command line)";
     CliUserImport => "cli.user_import", "Users imported (command line)";
     CliUnlock => "cli.unlock", "Unlock (command line)";

@@ -124,6 +124,18 @@ pub enum DomainCommand {
     Create(DomainCreate),
     /// Set where a domain's passwords live: local, or directory:NAME.
     Store(DomainStore),
+    /// Set whether Unlock Account and Forgot Password ask for a code from an
+    /// authenticator app or a mail: off, with-questions, only.
+    SecondFactor(DomainSecondFactor),
+}
+
+#[derive(Debug, Args)]
+pub struct DomainSecondFactor {
+    #[arg(long)]
+    pub slug: String,
+    /// `off` (questions only), `with-questions`, or `only` (no questions).
+    #[arg(long)]
+    pub factor: String,
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +257,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "domain {} now uses {}",
                 args.slug.trim(),
                 store.to_column()
+            ))
+        }
+        Command::Domain(DomainCommand::SecondFactor(args)) => {
+            use latchkey_shared::self_service::SecondFactor;
+            let factor = match args.factor.trim() {
+                "off" => SecondFactor::Off,
+                "with-questions" => SecondFactor::WithQuestions,
+                "only" => SecondFactor::Only,
+                other => {
+                    anyhow::bail!("--factor must be off, with-questions or only (got {other:?})")
+                }
+            };
+            let state = AppState::new(config, Arc::new(SystemClock)).await?;
+            provisioning::set_second_factor(&state, args.slug.trim(), factor).await?;
+            print_line(&format!(
+                "domain {}: second factor {}",
+                args.slug.trim(),
+                args.factor.trim()
             ))
         }
         Command::Directory(DirectoryCommand::Test(args)) => {

@@ -13,6 +13,7 @@ both_backends!(
     the_cli_creates_a_domain_and_a_user_whose_temporary_password_signs_in,
     the_demo_command_seeds_only_an_empty_database,
     serve_with_demo_prints_the_demo_user_once_and_then_the_address,
+    the_cli_sets_a_domains_second_factor_and_a_new_secret_key_is_one,
 );
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
@@ -192,4 +193,59 @@ async fn serve_with_demo_prints_the_demo_user_once_and_then_the_address(backend:
     let (mut child, before, _) = start_serve(&db.url).await;
     assert!(before.is_empty(), "{before:?}");
     child.kill().await.unwrap();
+}
+
+async fn the_cli_sets_a_domains_second_factor_and_a_new_secret_key_is_one(backend: Backend) {
+    use latchkey_shared::self_service::SecondFactor;
+    let db = fresh_database(backend).await;
+    run_ok(latchkey(&db.url).args(["domain", "create", "--slug", "acme", "--name", "Acme"])).await;
+    let out = run_ok(latchkey(&db.url).args([
+        "domain",
+        "second-factor",
+        "--slug",
+        "acme",
+        "--factor",
+        "with-questions",
+    ]))
+    .await;
+    assert!(out.contains("with-questions"), "{out}");
+    let bad = latchkey(&db.url)
+        .args([
+            "domain",
+            "second-factor",
+            "--slug",
+            "acme",
+            "--factor",
+            "sometimes",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("off, with-questions or only"));
+    let state = latchkey_server::AppState::new(
+        test_config(&db.url),
+        std::sync::Arc::new(latchkey_server::SystemClock),
+    )
+    .await
+    .unwrap();
+    let domain = latchkey_server::domains::by_slug(&state.db, "acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let settings = latchkey_server::self_service::settings(&state.db, domain.id)
+        .await
+        .unwrap();
+    assert_eq!(settings.second_factor, SecondFactor::WithQuestions);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE kind = 'cli.domain_second_factor' AND detail = 'with_questions'",
+    )
+    .fetch_one(&state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    let key = run_ok(latchkey(&db.url).arg("secret-key")).await;
+    assert!(latchkey_server::secret_box::SecretBox::from_base64(key.trim()).is_ok());
+    assert_ne!(key, run_ok(latchkey(&db.url).arg("secret-key")).await);
 }
