@@ -57,7 +57,7 @@ impl Tab {
         match self {
             Tab::ChangePassword => "Change Password",
             Tab::SecurityQuestions => "Security questions",
-            Tab::Authenticator => "Authenticator app",
+            Tab::Authenticator => "Authenticator",
         }
     }
 }

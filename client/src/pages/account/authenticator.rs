@@ -221,9 +221,7 @@ pub fn AuthenticatorPanel() -> Html {
                 },
                 Phase::SettingUp(setup) => html! {
                     <form id="authenticator-confirm" onsubmit={on_confirm} novalidate=true>
-                        <ol class="steps">
-                            <li>{ "In your authenticator app, add an account and scan this code:" }</li>
-                        </ol>
+                        <p>{ "In your authenticator app, add an account and scan this code:" }</p>
                         <div class="qr" role="img" aria-label="QR code of your new authenticator key">
                             { qr_svg(&setup.otpauth_uri).map(|svg| Html::from_html_unchecked(AttrValue::from(svg))).unwrap_or_default() }
                         </div>
