@@ -72,6 +72,7 @@ audit_kinds! {
     AdminTestMail => "admin.test_mail", "Test mail sent";
     AuthenticatorAdded => "authenticator.added", "Authenticator added";
     AuthenticatorRemoved => "authenticator.removed", "Authenticator removed";
+    AddressChanged => "account.address_changed", "Mail address changed";
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";
     /// A domain's credential store set (local, or a directory).
     CliDomainStore => "cli.domain_store", "Domain credential store set (command line)";

@@ -196,6 +196,18 @@ impl Bounded for crate::factors::ConfirmAuthenticator {
     }
 }
 
+impl Bounded for crate::factors::ChangeAddress {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("address", &self.address, MAX_EMAIL_CHARS)
+    }
+}
+
+impl Bounded for crate::factors::ConfirmAddress {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("code", &self.code, crate::factors::MAX_CODE_CHARS)
+    }
+}
+
 impl Bounded for crate::factors::RemoveAuthenticator {
     fn check_bounds(&self) -> Result<(), FieldError> {
         line("password", &self.password, MAX_PASSWORD_CHARS)

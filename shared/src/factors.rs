@@ -14,6 +14,12 @@ pub mod paths {
     pub const AUTHENTICATOR_SETUP: &str = "/api/account/authenticator/setup";
     /// `POST` [`super::ConfirmAuthenticator`] → [`super::AuthenticatorStatus`].
     pub const AUTHENTICATOR_CONFIRM: &str = "/api/account/authenticator/confirm";
+    /// `GET` → [`super::AddressStatus`]; `POST` [`super::ChangeAddress`] →
+    /// [`super::AddressStatus`]: a code is mailed to the new address, which
+    /// is used once confirmed.
+    pub const ADDRESS: &str = "/api/account/address";
+    /// `POST` [`super::ConfirmAddress`] → [`super::AddressStatus`].
+    pub const ADDRESS_CONFIRM: &str = "/api/account/address/confirm";
 }
 
 /// Digits of a code.
@@ -35,6 +41,39 @@ pub mod messages {
     pub const NO_KEY: &str = "Authenticator apps are not available here: the server has no secret_key. Ask your administrator.";
     pub const ALREADY: &str = "You have an authenticator already. Remove it first to add another.";
     pub const NONE: &str = "You have no authenticator.";
+    pub const NOT_AN_ADDRESS: &str = "Type a mail address such as jane.smith@example.org.";
+    pub const ADDRESS_FROM_DIRECTORY: &str = "Your mail address comes from your organisation's directory: ask your Help Desk to change it there.";
+    pub const NO_MAIL: &str =
+        "Mail is not set up here, so no address can be confirmed. Ask your administrator.";
+    pub const WRONG_ADDRESS_CODE: &str = "That code is not right or has expired. Type the code from the mail we sent to the new address, or ask for a new one.";
+    pub const NO_PENDING_ADDRESS: &str =
+        "There is no address waiting for confirmation: type the new address first.";
+}
+
+/// The signed-in person's mail address (where notifications and one-time
+/// codes go).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddressStatus {
+    pub address: Option<String>,
+    /// A new address waiting for its code.
+    pub pending: Option<String>,
+    /// The address is the directory's and cannot be changed here.
+    pub from_directory: bool,
+    /// Mail is configured (a code can be sent).
+    pub mail_available: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeAddress {
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfirmAddress {
+    pub code: String,
 }
 
 /// The digits of a typed code (spaces and dashes between groups dropped),

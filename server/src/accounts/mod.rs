@@ -9,6 +9,7 @@
 //! its own locks), so a second kind of store plugs in below without
 //! touching the routes or the lockout.
 
+pub mod address;
 pub mod authenticator;
 pub mod change;
 pub mod codes;

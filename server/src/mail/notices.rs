@@ -24,6 +24,7 @@ pub enum Notice {
     EnrolmentCleared,
     AuthenticatorAdded,
     AuthenticatorRemoved,
+    AddressChanged,
 }
 
 impl Notice {
@@ -42,6 +43,7 @@ impl Notice {
             (K::StaffClearEnrolment, _) => Some(Self::EnrolmentCleared),
             (K::AuthenticatorAdded, _) => Some(Self::AuthenticatorAdded),
             (K::AuthenticatorRemoved, _) => Some(Self::AuthenticatorRemoved),
+            (K::AddressChanged, _) => Some(Self::AddressChanged),
             _ => None,
         }
     }
@@ -59,6 +61,7 @@ impl Notice {
             Self::EnrolmentCleared => "enrolment_cleared",
             Self::AuthenticatorAdded => "authenticator_added",
             Self::AuthenticatorRemoved => "authenticator_removed",
+            Self::AddressChanged => "address_changed",
         }
     }
 
@@ -73,6 +76,7 @@ impl Notice {
             Self::EnrolmentCleared => "Your security questions were cleared",
             Self::AuthenticatorAdded => "An authenticator app was added to your account",
             Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
+            Self::AddressChanged => "Your mail address was changed",
         }
     }
 
@@ -91,6 +95,7 @@ impl Notice {
             }
             Self::AuthenticatorAdded => "An authenticator app was added to your account",
             Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
+            Self::AddressChanged => "The mail address of your account was changed",
         }
     }
 
@@ -262,6 +267,26 @@ pub fn code_mail(
     }
 }
 
+/// The mail with the code that confirms a new address.
+pub fn address_code_mail(code: &str, minutes: i64, portal_name: &str) -> Rendered {
+    let text = format!(
+        "Your code to confirm this mail address is {code}.\n\nIt is valid for {minutes} minutes, once. If you did not ask to use this address for your account, ignore this mail: nothing changes.\n\nThis mail was sent by the password self-service of {portal_name}.\n"
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1b1f24\">\
+         <p>Your code to confirm this mail address is</p><p style=\"font-size:1.6em;letter-spacing:0.15em\"><strong>{}</strong></p>\
+         <p>It is valid for {minutes} minutes, once. If you did not ask to use this address for your account, ignore this mail: nothing changes.</p>\
+         <p style=\"color:#57606a;font-size:0.9em\">This mail was sent by the password self-service of {}.</p></body></html>",
+        escape(code),
+        escape(portal_name)
+    );
+    Rendered {
+        subject: "Confirm your mail address".to_owned(),
+        text,
+        html,
+    }
+}
+
 /// The audit row of `event` and, when it is a change the person must hear
 /// of and mail is configured, their notification, both in `tx`.
 pub async fn record(
@@ -271,6 +296,28 @@ pub async fn record(
     event: &AuditEvent<'_>,
 ) -> Result<(), sqlx::Error> {
     audit::record(&mut **tx, now, event).await?;
+    enqueue(tx, config, now, event, None).await
+}
+
+/// `event`'s notice, sent to `address` as well as (by [`record`]) the one
+/// on the record: a changed mail address is told to the old one too.
+pub async fn also_to(
+    tx: &mut Transaction<'_, Any>,
+    config: &Config,
+    now: i64,
+    event: &AuditEvent<'_>,
+    address: &str,
+) -> Result<(), sqlx::Error> {
+    enqueue(tx, config, now, event, Some(address)).await
+}
+
+async fn enqueue(
+    tx: &mut Transaction<'_, Any>,
+    config: &Config,
+    now: i64,
+    event: &AuditEvent<'_>,
+    to: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let Some(notice) = Notice::for_event(event.kind, event.result) else {
         return Ok(());
     };
@@ -292,7 +339,10 @@ pub async fn record(
     let Some(row) = row else {
         return Ok(());
     };
-    let email: Option<String> = row.try_get("email")?;
+    let email: Option<String> = match to {
+        Some(address) => Some(address.to_owned()),
+        None => row.try_get("email")?,
+    };
     let Some(email) = email.filter(|e| e.contains('@')) else {
         return Ok(());
     };

@@ -1,15 +1,17 @@
-//! The account page's authenticator app: status, a new key, its
-//! confirmation, its removal ([`crate::accounts::authenticator`]).
+//! The account page's second factors: the authenticator app (status, a new
+//! key, its confirmation, its removal: [`crate::accounts::authenticator`])
+//! and the mail address ([`crate::accounts::address`]).
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_shared::factors::{
-    paths, AuthenticatorSetup, AuthenticatorStatus, ConfirmAuthenticator, RemoveAuthenticator,
+    paths, AddressStatus, AuthenticatorSetup, AuthenticatorStatus, ChangeAddress, ConfirmAddress,
+    ConfirmAuthenticator, RemoveAuthenticator,
 };
 
 use super::Answer;
-use crate::accounts::authenticator;
+use crate::accounts::{address, authenticator};
 use crate::extract::{ApiJson, Caller};
 use crate::session::SignedIn;
 use crate::state::AppState;
@@ -19,6 +21,35 @@ pub fn router() -> Router<AppState> {
         .route(paths::AUTHENTICATOR, get(status).delete(remove))
         .route(paths::AUTHENTICATOR_SETUP, post(setup))
         .route(paths::AUTHENTICATOR_CONFIRM, post(confirm))
+        .route(paths::ADDRESS, get(address_status).post(change_address))
+        .route(paths::ADDRESS_CONFIRM, post(confirm_address))
+}
+
+async fn address_status(
+    SignedIn(session): SignedIn,
+    State(state): State<AppState>,
+) -> Answer<AddressStatus> {
+    Ok(Json(address::status(&state, &session).await?))
+}
+
+async fn change_address(
+    u: Caller<SignedIn>,
+    ApiJson(req): ApiJson<ChangeAddress>,
+) -> Answer<AddressStatus> {
+    let SignedIn(session) = &u.who;
+    Ok(Json(
+        address::request_change(&u.state, session, &req.address).await?,
+    ))
+}
+
+async fn confirm_address(
+    u: Caller<SignedIn>,
+    ApiJson(req): ApiJson<ConfirmAddress>,
+) -> Answer<AddressStatus> {
+    let SignedIn(session) = &u.who;
+    Ok(Json(
+        address::confirm(&u.state, session, &u.actor, &req.code).await?,
+    ))
 }
 
 async fn status(

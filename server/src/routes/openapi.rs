@@ -400,6 +400,20 @@ pub const OPERATIONS: &[Operation] = &[
         .body(json::<factors::RemoveAuthenticator>)
         .errors(&[(400, "`bad_request`: there is no authenticator"), WRONG_CURRENT_PASSWORD,
                   LOCKED, BUSY]),
+    op(Get, factor_paths::ADDRESS, "get_address", "self-service",
+       "The signed-in user's mail address, and one waiting for confirmation", SignedIn,
+       Success::Json(200, json::<factors::AddressStatus>)),
+    op(Post, factor_paths::ADDRESS, "change_address", "self-service",
+       "Set or change the mail address: a code is mailed to it", SignedIn,
+       Success::Json(200, json::<factors::AddressStatus>))
+        .body(json::<factors::ChangeAddress>)
+        .errors(&[(400, "`bad_request`: not a mail address"),
+                  (409, "`conflict`: no mail server, or the directory's address")]),
+    op(Post, factor_paths::ADDRESS_CONFIRM, "confirm_address", "self-service",
+       "Confirm the new address with the code mailed to it", SignedIn,
+       Success::Json(200, json::<factors::AddressStatus>))
+        .body(json::<factors::ConfirmAddress>)
+        .errors(&[(400, "`bad_request`: a wrong or expired code, or nothing waiting")]),
     op(Post, ss_paths::FLOWS, "start_flow", "self-service",
        "Start Unlock Account or Forgot Password: a flow and its first CAPTCHA", Public,
        Success::Json(200, json::<ss::FlowStarted>))

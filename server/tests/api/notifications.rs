@@ -18,6 +18,7 @@ both_backends!(
     a_change_that_fails_sends_no_mail_and_a_person_without_an_address_gets_none,
     a_mail_server_that_is_down_delays_mail_and_loses_none,
     the_console_lists_the_outbox_and_sends_a_test_mail,
+    a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_old_one_is_told,
 );
 
 const HELP_DESK_PHONE: &str = "1-866-250-1554";
@@ -429,4 +430,110 @@ async fn without_a_mail_server_the_console_says_so_and_nothing_is_queued() {
         .await
         .unwrap();
     assert_eq!(queued, 0);
+}
+
+async fn address_app(backend: Backend, smtp: &SmtpServer) -> (TestApp, Mailer) {
+    mail_app(backend, smtp).await
+}
+
+fn code_in(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| w.trim_end_matches('.'))
+        .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
+        .expect("an 8-digit code")
+        .to_owned()
+}
+
+async fn a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_old_one_is_told(
+    backend: Backend,
+) {
+    use latchkey_shared::factors::{paths as f, AddressStatus};
+    let smtp = SmtpServer::start();
+    let (app, mailer) = address_app(backend, &smtp).await;
+    let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    with_address(&app, &jo, "jo@old.test").await;
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    let post = |path: &'static str, body: serde_json::Value| {
+        app.client.post(app.url(path)).json(&body).send()
+    };
+    let r = post(f::ADDRESS, serde_json::json!({"address": "not an address"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = post(f::ADDRESS, serde_json::json!({"address": "jo@new.test"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let s: AddressStatus = r.json().await.unwrap();
+    assert_eq!(
+        (s.address.as_deref(), s.pending.as_deref()),
+        (Some("jo@old.test"), Some("jo@new.test")),
+        "not used before it is confirmed"
+    );
+    send_due(&app.state, &mailer).await.unwrap();
+    let mails = smtp.received();
+    let code_mail = mails
+        .iter()
+        .find(|m| m.subject == "Confirm your mail address")
+        .expect("the code mail");
+    assert_eq!(code_mail.to, "jo@new.test");
+    let code = code_in(&code_mail.text);
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let r = post(f::ADDRESS_CONFIRM, serde_json::json!({"code": wrong}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = post(f::ADDRESS_CONFIRM, serde_json::json!({"code": code}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let s: AddressStatus = r.json().await.unwrap();
+    assert_eq!(
+        (s.address.as_deref(), s.pending),
+        (Some("jo@new.test"), None)
+    );
+    // Used once: the same code again finds nothing waiting.
+    let r = post(f::ADDRESS_CONFIRM, serde_json::json!({"code": code}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    send_due(&app.state, &mailer).await.unwrap();
+    let mut told: Vec<_> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| {
+            m.subject == "Your mail address was changed"
+                || m.text.contains("mail address of your account was changed")
+        })
+        .map(|m| m.to)
+        .collect();
+    told.sort();
+    assert_eq!(told, ["jo@new.test", "jo@old.test"]);
+    // An expired code: refused.
+    post(f::ADDRESS, serde_json::json!({"address": "jo@third.test"}))
+        .await
+        .unwrap();
+    send_due(&app.state, &mailer).await.unwrap();
+    let third = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.to == "jo@third.test")
+        .map(|m| code_in(&m.text))
+        .next()
+        .unwrap();
+    app.clock.advance(11 * 60);
+    let r = post(f::ADDRESS_CONFIRM, serde_json::json!({"code": third}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(jo.id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("jo@new.test"));
 }
