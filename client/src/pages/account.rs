@@ -1,6 +1,7 @@
 //! `/account`: the signed-in area: Change Password, the security
 //! questions, the authenticator app.
 
+mod address;
 mod authenticator;
 mod change_password;
 mod state;
@@ -15,6 +16,7 @@ use crate::hooks::{
     use_bootstrap, use_required_session, BootstrapAction, RequiredSession, SessionAction,
 };
 use crate::services::api;
+use address::AddressPanel;
 use authenticator::AuthenticatorPanel;
 use change_password::ChangePassword;
 use latchkey_shared::self_service::EnrolmentStatus;
@@ -57,7 +59,7 @@ impl Tab {
         match self {
             Tab::ChangePassword => "Change Password",
             Tab::SecurityQuestions => "Security questions",
-            Tab::Authenticator => "Authenticator",
+            Tab::Authenticator => "Authenticator & mail",
         }
     }
 }
@@ -257,8 +259,9 @@ pub fn Account() -> Html {
                 </div>
                 if *tab == Tab::Authenticator && !info.must_change_password {
                     <div id="panel-authenticator" class="tab-panel" role="tabpanel" aria-labelledby="tab-authenticator">
-                        <h1 class="visually-hidden">{ "Authenticator app" }</h1>
+                        <h1 class="visually-hidden">{ "Authenticator app and mail address" }</h1>
                         <AuthenticatorPanel />
+                        <AddressPanel />
                     </div>
                 }
                 if *tab == Tab::SecurityQuestions && !info.must_change_password {

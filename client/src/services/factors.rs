@@ -39,3 +39,31 @@ pub async fn remove(password: &str) -> Result<AuthenticatorStatus, ApiClientErro
     )
     .await
 }
+
+pub async fn address() -> Result<latchkey_shared::factors::AddressStatus, ApiClientError> {
+    get(paths::ADDRESS).await
+}
+
+pub async fn change_address(
+    address: &str,
+) -> Result<latchkey_shared::factors::AddressStatus, ApiClientError> {
+    post(
+        paths::ADDRESS,
+        &latchkey_shared::factors::ChangeAddress {
+            address: address.to_owned(),
+        },
+    )
+    .await
+}
+
+pub async fn confirm_address(
+    code: &str,
+) -> Result<latchkey_shared::factors::AddressStatus, ApiClientError> {
+    post(
+        paths::ADDRESS_CONFIRM,
+        &latchkey_shared::factors::ConfirmAddress {
+            code: code.to_owned(),
+        },
+    )
+    .await
+}

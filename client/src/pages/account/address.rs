@@ -1,0 +1,167 @@
+//! The account page's mail address: where notifications and one-time codes
+//! go. A new one is used once the code mailed to it is typed back.
+
+use std::rc::Rc;
+
+use latchkey_shared::factors::AddressStatus;
+use yew::prelude::*;
+
+use crate::components::form_error::FormError;
+use crate::services::api::ApiClientError;
+use crate::services::factors;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AddressState {
+    pub status: Option<AddressStatus>,
+    pub address: String,
+    pub code: String,
+    pub busy: bool,
+    pub error: Option<AttrValue>,
+    pub notice: Option<AttrValue>,
+}
+
+pub enum Action {
+    Busy,
+    Address(String),
+    Code(String),
+    /// The server's answer, and what to tell the person.
+    Status(AddressStatus, Option<&'static str>),
+    Failed(ApiClientError),
+}
+
+impl Reducible for AddressState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::Busy => {
+                next.busy = true;
+                next.error = None;
+                next.notice = None;
+            }
+            Action::Address(v) => next.address = v,
+            Action::Code(v) => next.code = v,
+            Action::Status(status, notice) => {
+                next.busy = false;
+                next.code.clear();
+                if status.pending.is_none() {
+                    next.address.clear();
+                }
+                next.status = Some(status);
+                next.notice = notice.map(AttrValue::from);
+            }
+            Action::Failed(e) => {
+                next.busy = false;
+                next.error = Some(e.message().into());
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+fn input_value(e: InputEvent) -> String {
+    use wasm_bindgen::JsCast;
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn AddressPanel() -> Html {
+    let state = use_reducer(AddressState::default);
+    {
+        let d = state.dispatcher();
+        use_effect_with((), move |()| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match factors::address().await {
+                    Ok(s) => d.dispatch(Action::Status(s, None)),
+                    Err(e) => d.dispatch(Action::Failed(e)),
+                }
+            });
+        });
+    }
+    let submit = |confirm: bool| {
+        let state = state.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let d = state.dispatcher();
+            let (address, code) = (state.address.clone(), state.code.clone());
+            d.dispatch(Action::Busy);
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = if confirm {
+                    factors::confirm_address(&code)
+                        .await
+                        .map(|s| Action::Status(s, Some("Your mail address is changed.")))
+                } else {
+                    factors::change_address(&address).await.map(|s| {
+                        Action::Status(
+                            s,
+                            Some("We have mailed a code to the new address: type it below."),
+                        )
+                    })
+                };
+                d.dispatch(answer.unwrap_or_else(Action::Failed));
+            });
+        })
+    };
+    let on_address = {
+        let d = state.dispatcher();
+        Callback::from(move |e: InputEvent| d.dispatch(Action::Address(input_value(e))))
+    };
+    let on_code = {
+        let d = state.dispatcher();
+        Callback::from(move |e: InputEvent| d.dispatch(Action::Code(input_value(e))))
+    };
+    let busy = state.busy;
+    html! {
+        <div id="mail-address">
+            <h2>{ "Mail address" }</h2>
+            if let Some(notice) = &state.notice {
+                <div class="alert alert-success" role="status"><p>{ notice.clone() }</p></div>
+            }
+            <FormError message={state.error.clone()} />
+            { match &state.status {
+                None => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
+                Some(s) => html! {
+                    <>
+                        <p id="mail-address-current">
+                            { match &s.address {
+                                Some(a) => format!("We write to {a} when your account changes, and send one-time codes there."),
+                                None => "You have no mail address on file: you are not told when your account changes.".to_owned(),
+                            } }
+                        </p>
+                        if s.from_directory {
+                            <p class="muted">{ latchkey_shared::factors::messages::ADDRESS_FROM_DIRECTORY }</p>
+                        } else if !s.mail_available {
+                            <p class="muted">{ latchkey_shared::factors::messages::NO_MAIL }</p>
+                        } else if let Some(pending) = &s.pending {
+                            <form id="mail-address-confirm" onsubmit={submit(true)} novalidate=true>
+                                <div class="field">
+                                    <label for="mail-address-code">{ format!("The code we mailed to {pending}") }</label>
+                                    <input id="mail-address-code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                                        value={state.code.clone()} oninput={on_code} disabled={busy} />
+                                </div>
+                                <button id="mail-address-confirm-button" type="submit" class="button button-primary" disabled={busy}>
+                                    { if busy { "Please wait…" } else { "Confirm the address" } }
+                                </button>
+                            </form>
+                        } else {
+                            <form id="mail-address-change" onsubmit={submit(false)} novalidate=true>
+                                <div class="field">
+                                    <label for="mail-address-new">{ "New mail address" }</label>
+                                    <input id="mail-address-new" type="email" autocomplete="email"
+                                        value={state.address.clone()} oninput={on_address} disabled={busy} />
+                                </div>
+                                <button id="mail-address-send" type="submit" class="button button-secondary" disabled={busy}>
+                                    { if busy { "Please wait…" } else { "Send a code to this address" } }
+                                </button>
+                            </form>
+                        }
+                    </>
+                },
+            } }
+        </div>
+    }
+}
