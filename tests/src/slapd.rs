@@ -44,9 +44,11 @@ fn run(cmd: &mut Command) -> Result<Output> {
 }
 
 fn id(flag: &str) -> Result<String> {
-    Ok(String::from_utf8_lossy(&run(Command::new("id").arg(flag))?.stdout)
-        .trim()
-        .to_owned())
+    Ok(
+        String::from_utf8_lossy(&run(Command::new("id").arg(flag))?.stdout)
+            .trim()
+            .to_owned(),
+    )
 }
 
 /// Installs Debian's `slapd` and `ldap-utils` if either is missing.
