@@ -6,9 +6,10 @@
 //! the server's fixtures) gets 16 people; the release server runs on SQLite
 //! with `[directories.corp]` as `scripts/demo/ldap.sh` writes it (the
 //! connection's defaults: pool of 4 service connections) and a domain
-//! `corp` stored there. Every figure is measured for `LOAD_SECS` (default
-//! 20) with `LOAD_CLIENTS` (default 4 × cores) parallel clients on the same
-//! cores as the server and `slapd`:
+//! `corp` stored there (`LOAD_POOL_SIZE` sets another pool size). Every
+//! figure is measured for `LOAD_SECS` (default 20) with `LOAD_CLIENTS`
+//! (default 4 × cores) parallel clients on the same cores as the server and
+//! `slapd`:
 //!
 //! 1. successful sign-ins/s: `POST /api/session` over real HTTP, the users
 //!    round-robin (each has signed in once before, so Latchkey has its row);
@@ -24,6 +25,7 @@
 //! `slapd` and of this load generator (from `/proc`), so the gap can be
 //! told apart into the directory's work and Latchkey's own.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
@@ -156,10 +158,17 @@ pub async fn run(secs: u64) -> Result<()> {
     let dir = TempDir::new("lk-load-ldap")?;
     let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("load.db").display());
     let config = dir.path().join("latchkey.toml");
+    // `LOAD_POOL_SIZE` overrides the connection's pool of service-account
+    // connections (default 4), to see whether the searches wait for it.
+    let pool = std::env::var("LOAD_POOL_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map(|n| format!("pool_size = {n}\n"))
+        .unwrap_or_default();
     std::fs::write(
         &config,
         format!(
-            "database_url = \"{db_url}\"\n\n{}",
+            "database_url = \"{db_url}\"\n\n{}{pool}",
             slapd.config_section(DOMAIN)?
         ),
     )?;
@@ -221,12 +230,18 @@ pub async fn run(secs: u64) -> Result<()> {
         );
     }
 
-    // 1. Sign-ins through Latchkey.
-    eprintln!("load ldap: 1. sign-ins through Latchkey");
+    // 1. Sign-ins through Latchkey; the answers that were not 200, by status.
+    eprintln!(
+        "load ldap: 1. sign-ins through Latchkey (server pid {})",
+        server.pid()
+    );
+    let refusals = Arc::new(std::sync::Mutex::new(BTreeMap::<String, u64>::new()));
     let signins = {
         let (http, session_url, users) = (http.clone(), session_url.clone(), users.clone());
+        let refusals = refusals.clone();
         measured(pids, clients, secs, move |w, n| {
             let (http, url, users) = (http.clone(), session_url.clone(), users.clone());
+            let refusals = refusals.clone();
             async move {
                 let (u, p) = &users[(w + n as usize) % users.len()];
                 let request = SignInRequest {
@@ -234,8 +249,39 @@ pub async fn run(secs: u64) -> Result<()> {
                     username: u.clone(),
                     password: p.clone(),
                 };
-                matches!(http.post(&url).header(CSRF_HEADER, "1").json(&request).send().await,
-                         Ok(r) if r.status() == StatusCode::OK)
+                let answer = http
+                    .post(&url)
+                    .header(CSRF_HEADER, "1")
+                    .json(&request)
+                    .send()
+                    .await;
+                let refused = match answer {
+                    Ok(r) if r.status() == StatusCode::OK => return true,
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(e) => format!("error ({e})"),
+                };
+                if let Ok(mut counts) = refusals.lock() {
+                    *counts.entry(refused).or_default() += 1;
+                }
+                false
+            }
+        })
+        .await
+    };
+    let refusals = refusals.lock().map(|r| r.clone()).unwrap_or_default();
+
+    // 5. The floor of the HTTP exchange alone: the same clients, the same
+    //    server, an address answered 404 with no work.
+    eprintln!("load ldap: 5. HTTP floor (404, no work)");
+    let http_floor = {
+        let (http, url) = (http.clone(), server.url("/api/nothing-here"));
+        measured(pids, clients, secs, move |_, _| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                match http.get(&url).send().await {
+                    Ok(r) if r.status() == StatusCode::NOT_FOUND => r.bytes().await.is_ok(),
+                    _ => false,
+                }
             }
         })
         .await
@@ -328,27 +374,33 @@ pub async fn run(secs: u64) -> Result<()> {
     print(
         clients,
         secs,
-        &signins,
-        &raw,
-        &connect_bind,
-        &directory_work,
+        &[
+            ("1. sign-ins through Latchkey (HTTP)", &signins, true),
+            ("2. raw simple binds, persistent connections", &raw, false),
+            ("3. raw connect + bind + unbind", &connect_bind, false),
+            (
+                "4. raw search + connect + bind + unbind (the directory's share of a sign-in)",
+                &directory_work,
+                false,
+            ),
+            (
+                "5. HTTP floor: GET answered 404 with no work, same server",
+                &http_floor,
+                true,
+            ),
+        ],
     );
+    if !refusals.is_empty() {
+        println!("sign-ins not answered 200, by status: {refusals:?}");
+    }
     Ok(())
 }
 
-fn print(
-    clients: usize,
-    secs: u64,
-    signins: &Figure,
-    raw: &Figure,
-    connect_bind: &Figure,
-    directory_work: &Figure,
-) {
-    let ratio = signins.per_sec / raw.per_sec.max(f64::MIN_POSITIVE);
+fn print(clients: usize, secs: u64, rows: &[(&str, &Figure, bool)]) {
     println!("| measure ({clients} clients, {secs} s each) | per second | p50 / p99 ms | failed | CPU ms per op: server / slapd / load client |");
     println!("|---|---|---|---|---|");
-    let row = |name: &str, f: &Figure, server: bool| {
-        let server_cpu = if server {
+    for (name, f, server) in rows {
+        let server_cpu = if *server {
             format!("{:.2}", f.cpu_ms.0)
         } else {
             "–".to_owned()
@@ -357,19 +409,19 @@ fn print(
             "| {name} | {:.0} | {:.1} / {:.1} | {} | {server_cpu} / {:.2} / {:.2} |",
             f.per_sec, f.p50_ms, f.p99_ms, f.failed, f.cpu_ms.1, f.cpu_ms.2
         );
+    }
+    let rate = |i: usize| {
+        rows.get(i)
+            .map_or(0.0, |r| r.1.per_sec)
+            .max(f64::MIN_POSITIVE)
     };
-    row("1. sign-ins through Latchkey (HTTP)", signins, true);
-    row("2. raw simple binds, persistent connections", raw, false);
-    row("3. raw connect + bind + unbind", connect_bind, false);
-    row(
-        "4. raw search + connect + bind + unbind (the directory's share of a sign-in)",
-        directory_work,
-        false,
-    );
+    let ratio = rate(0) / rate(1);
     println!();
     println!(
-        "ratio sign-ins / raw binds: {ratio:.2} (goal >= 0.8: {}); sign-ins / (4.): {:.2}",
+        "ratio sign-ins / raw binds: {ratio:.2} (goal >= 0.8: {}); sign-ins / (4.): {:.2}; \
+         sign-ins / (5.): {:.2}",
         super::verdict(ratio >= 0.8),
-        signins.per_sec / directory_work.per_sec.max(f64::MIN_POSITIVE)
+        rate(0) / rate(3),
+        rate(0) / rate(4)
     );
 }
