@@ -123,13 +123,19 @@ impl Navigator {
     }
 
     fn go(&self, route: &Route, replace: bool) {
-        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-            let url = route.to_path();
-            let _ = if replace {
-                history.replace_state_with_url(&JsValue::NULL, "", Some(&url))
-            } else {
-                history.push_state_with_url(&JsValue::NULL, "", Some(&url))
-            };
+        if let Some(window) = web_sys::window() {
+            if let Ok(history) = window.history() {
+                let url = route.to_path();
+                let _ = if replace {
+                    history.replace_state_with_url(&JsValue::NULL, "", Some(&url))
+                } else {
+                    history.push_state_with_url(&JsValue::NULL, "", Some(&url))
+                };
+            }
+            // The new page opens at its top, as after a page load: otherwise
+            // it keeps the old page's scroll offset (e.g. the account page
+            // opened below its tabs after the long enrolment page).
+            window.scroll_to_with_x_and_y(0.0, 0.0);
         }
         self.set.emit(route.clone());
     }

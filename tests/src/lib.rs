@@ -20,6 +20,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 #[path = "../../server/tests/api/helpers/postgres.rs"]
 pub mod pg;
 
+pub mod slapd;
+
 /// The workspace root (parent of this crate).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -170,7 +172,22 @@ impl Server {
 
     /// Starts `bin serve` on `database_url` with extra `SSPM_*` settings.
     pub fn start_bin(bin: PathBuf, database_url: &str, env: &[(&str, &str)]) -> Result<Server> {
+        Server::start_bin_with_config(bin, None, database_url, env)
+    }
+
+    /// Like [`Server::start_bin`], with `--config config` (e.g. for
+    /// `[directories.NAME]`, which has no `SSPM_*` form); the `SSPM_*`
+    /// settings still win over the file.
+    pub fn start_bin_with_config(
+        bin: PathBuf,
+        config: Option<&Path>,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Server> {
         let mut cmd = Command::new(&bin);
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
         // A caller that brings its own static directory (the load harness)
         // does not need the PWA to be built.
         let static_dir = match env.iter().find(|(k, _)| *k == "SSPM_STATIC_DIR") {
@@ -498,15 +515,25 @@ impl Browser {
     /// form re-renders once the bootstrap data arrives, so a step that met an
     /// element just replaced is tried again (typing replaces what is there).
     pub async fn sign_in(&self, server: &Server, username: &str, password: &str) -> Result<()> {
+        self.sign_in_to(server, "partners", username, password)
+            .await
+    }
+
+    /// [`Browser::sign_in`] in the domain `domain` (its slug).
+    pub async fn sign_in_to(
+        &self,
+        server: &Server,
+        domain: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<()> {
         self.client.goto(&server.url("/")).await?;
         let mut attempt = 0;
         loop {
             let tried: Result<()> = async {
-                self.find("#domain option[value='partners']").await?;
-                self.find("#domain")
-                    .await?
-                    .select_by_value("partners")
+                self.find(&format!("#domain option[value='{domain}']"))
                     .await?;
+                self.find("#domain").await?.select_by_value(domain).await?;
                 self.type_into("#username", username).await?;
                 self.type_into("#password", password).await?;
                 self.click("#login").await

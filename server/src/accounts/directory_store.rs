@@ -118,6 +118,40 @@ async fn upsert_shadow(
         .ok_or_else(|| AppError::internal("a directory user's row vanished"))
 }
 
+/// The row Latchkey already keeps for `user`, when it still says what the
+/// directory says (the same entry, name, display name, mail and must-change):
+/// then a sign-in refreshes nothing, so it writes nothing. `account` is the
+/// row the sign-in's lookup found by name in this domain; one read on the
+/// lookup connections checks it belongs to the same directory entry.
+async fn unchanged_shadow(
+    db: &Db,
+    account: Option<&UserRecord>,
+    user: &DirectoryUser,
+    must_change: bool,
+) -> Result<Option<UserRecord>, AppError> {
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    let Ok(name) = latchkey_shared::Username::parse(&user.username) else {
+        return Ok(None);
+    };
+    if account.username != name.as_str()
+        || account.username_key != name.key()
+        || account.display_name != user.display_name
+        || account.email != user.mail
+        || account.must_change != must_change
+    {
+        return Ok(None);
+    }
+    let directory_id: Option<String> =
+        sqlx::query_scalar("SELECT directory_id FROM users WHERE id = $1")
+            .bind(account.id)
+            .fetch_optional(&db.lookups)
+            .await?
+            .flatten();
+    Ok((directory_id.as_deref() == Some(user.id.as_str())).then(|| account.clone()))
+}
+
 impl CredentialStore for DirectoryStore {
     /// Look up with the service account, then bind as the user; a name with
     /// no user binds as a DN that cannot exist, so both take the same two
@@ -128,7 +162,7 @@ impl CredentialStore for DirectoryStore {
         db: &Db,
         _ticket: &HashTicket,
         key: &str,
-        _account: Option<&UserRecord>,
+        account: Option<&UserRecord>,
         password: &str,
     ) -> Result<Verified, AppError> {
         let found = self.directory.find_user(key).await?;
@@ -148,8 +182,10 @@ impl CredentialStore for DirectoryStore {
                 if user.lock == DirectoryLock::None =>
             {
                 let must_change = outcome == BindOutcome::MustChange || user.must_change;
-                let account =
-                    upsert_shadow(db, self.domain_id, &user, must_change, self.now).await?;
+                let account = match unchanged_shadow(db, account, &user, must_change).await? {
+                    Some(account) => account,
+                    None => upsert_shadow(db, self.domain_id, &user, must_change, self.now).await?,
+                };
                 let account = match &self.groups {
                     Some(groups) => {
                         super::directory_roles::sync_role(self, db, groups, &user, account).await?

@@ -1,7 +1,11 @@
 //! Latchkey's load harness: starts the release server on SQLite and on
 //! PostgreSQL and prints one table of figures against the goals of
 //! `docs/performance.md`. Run it with `./x load`; it is never part of the
-//! test command.
+//! test command. `load ldap` measures a directory-backed domain instead
+//! (see `load/ldap.rs`).
+
+#[path = "load/ldap.rs"]
+mod ldap;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -825,14 +829,15 @@ fn print(rows: &[Row]) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let secs: u64 = std::env::var("LOAD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    let only = Only::from_env();
+    let secs: Option<u64> = std::env::var("LOAD_SECS").ok().and_then(|s| s.parse().ok());
     let which = std::env::args().nth(1).unwrap_or_else(|| "both".into());
+    if which == "ldap" {
+        return ldap::run(secs.unwrap_or(20)).await;
+    }
+    let secs = secs.unwrap_or(5);
+    let only = Only::from_env();
     if !matches!(which.as_str(), "sqlite" | "postgres" | "both") {
-        bail!("usage: load [sqlite|postgres|both]");
+        bail!("usage: load [sqlite|postgres|both|ldap]");
     }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
