@@ -79,6 +79,12 @@ pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge of expired state failed"),
             }
+            // Reminders of passwords that expire soon ride on the same tick.
+            match crate::accounts::expiry::remind_due(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "queued password expiry reminders"),
+                Err(e) => tracing::warn!(error = %e, "password expiry reminders failed"),
+            }
         }
     })
 }

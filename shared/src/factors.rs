@@ -20,6 +20,18 @@ pub mod paths {
     pub const ADDRESS: &str = "/api/account/address";
     /// `POST` [`super::ConfirmAddress`] → [`super::AddressStatus`].
     pub const ADDRESS_CONFIRM: &str = "/api/account/address/confirm";
+    /// `GET` → [`super::PasswordExpiry`].
+    pub const PASSWORD_EXPIRY: &str = "/api/account/password-expiry";
+}
+
+/// When the signed-in person's password expires, where the domain sets a
+/// maximum age.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordExpiry {
+    /// Unix seconds; `None`: it does not expire.
+    pub expires_at: Option<i64>,
+    pub expired: bool,
 }
 
 /// Digits of a code.

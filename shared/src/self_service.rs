@@ -77,6 +77,12 @@ pub struct SelfServiceSettings {
     /// an authenticator app or a mail (default: questions only, as the
     /// seeds).
     pub second_factor: SecondFactor,
+    /// Days a password may be used before it must be changed (0: never
+    /// expires, the default). Only for passwords Latchkey keeps: a
+    /// directory's own maximum age is the directory's.
+    pub password_max_age_days: u32,
+    /// Days before the expiry when a reminder is mailed (default 14).
+    pub expiry_reminder_days: u32,
 }
 
 /// What a verification asks besides (or instead of) the questions.
@@ -117,6 +123,8 @@ impl Default for SelfServiceSettings {
             failure_window_minutes: 30,
             block_minutes: 30,
             second_factor: SecondFactor::Off,
+            password_max_age_days: 0,
+            expiry_reminder_days: 14,
         }
     }
 }
@@ -135,6 +143,15 @@ impl SelfServiceSettings {
         }
         if self.verification_minutes == 0 || self.max_failures == 0 {
             return Err("verification_minutes and max_failures must be at least 1".into());
+        }
+        if self.password_max_age_days > 3650 {
+            return Err(
+                "password_max_age_days must be at most 3650 (0: passwords never expire)".into(),
+            );
+        }
+        if self.password_max_age_days > 0 && self.expiry_reminder_days >= self.password_max_age_days
+        {
+            return Err("expiry_reminder_days must be fewer than password_max_age_days".into());
         }
         Ok(())
     }

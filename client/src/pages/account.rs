@@ -77,6 +77,24 @@ pub fn Account() -> Html {
     let signing_out = use_state(|| false);
     let tab = use_state(|| Tab::ChangePassword);
     let enrolment = use_state(|| None::<EnrolmentStatus>);
+    let expiry = use_state(|| None::<latchkey_shared::factors::PasswordExpiry>);
+    {
+        let expiry = expiry.clone();
+        let who = session
+            .info
+            .as_ref()
+            .filter(|i| !i.must_change_password)
+            .map(|i| i.user.username.clone());
+        use_effect_with(who, move |who| {
+            if who.is_some() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(e) = crate::services::factors::password_expiry().await {
+                        expiry.set(Some(e));
+                    }
+                });
+            }
+        });
+    }
 
     // A signed-in user who has not enrolled enrols first (unless the domain
     // lets them skip and they chose "Later").
@@ -296,6 +314,11 @@ pub fn Account() -> Html {
                         { "Your new password requirements are listed below. Create a new confidential password and confirm it." }
                     </p>
                     { panel }
+                    if let Some(at) = expiry.as_ref().and_then(|e| e.expires_at) {
+                        <p id="password-expires" class="muted">
+                            { format!("Your password expires on {}.", latchkey_shared::dates::iso_date(at)) }
+                        </p>
+                    }
                     <p class="muted small">
                         { format!("For your security you are signed out after {minutes} minute{} without activity.", if minutes == 1 { "" } else { "s" }) }
                     </p>

@@ -67,3 +67,7 @@ pub async fn confirm_address(
     )
     .await
 }
+
+pub async fn password_expiry() -> Result<latchkey_shared::factors::PasswordExpiry, ApiClientError> {
+    get(paths::PASSWORD_EXPIRY).await
+}

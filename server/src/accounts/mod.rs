@@ -18,6 +18,7 @@ mod directory_roles;
 mod directory_search;
 pub mod directory_store;
 pub mod enrolment;
+pub mod expiry;
 pub mod new_password;
 pub mod portal;
 pub mod recovery;

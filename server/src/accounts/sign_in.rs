@@ -399,14 +399,19 @@ pub async fn sign_in(
     drop(ticket);
 
     let now = state.now();
-    let must_change = user.temp_password || user.must_change;
+    let expired = super::expiry::expires_at(state, &domain, user)
+        .await?
+        .is_some_and(|t| t <= now);
+    let must_change = user.temp_password || user.must_change || expired;
     let mut tx = state.db.pool.begin().await?;
     check.clear_failures(&mut *tx).await?;
     if let Some(old) = old_token {
         session::delete_by_token_in(&mut *tx, old).await?;
     }
     let token = session::create(&mut *tx, user.id, must_change, now).await?;
-    let detail = if must_change {
+    let detail = if expired {
+        "password expired: must change it"
+    } else if must_change {
         "must change password"
     } else {
         "signed in"

@@ -267,6 +267,34 @@ pub fn code_mail(
     }
 }
 
+/// The reminder that a password expires soon.
+pub fn expiry_reminder_mail(
+    display_name: &str,
+    username: &str,
+    expires_at: i64,
+    portal_name: &str,
+) -> Rendered {
+    let text = format!(
+        "Hello {display_name},\n\nThe password of your account {username} expires on {}. Change it before then on the password self-service of {portal_name}: after that day it can only be changed.\n\nNobody will ever ask you for your password by mail.\n",
+        when(expires_at)
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1b1f24\">\
+         <p>Hello {},</p><p><strong>The password of your account {} expires on {}.</strong></p>\
+         <p>Change it before then on the password self-service of {}: after that day it can only be changed.</p>\
+         <p style=\"color:#57606a;font-size:0.9em\">Nobody will ever ask you for your password by mail.</p></body></html>",
+        escape(display_name),
+        escape(username),
+        escape(&when(expires_at)),
+        escape(portal_name)
+    );
+    Rendered {
+        subject: "Your password expires soon".to_owned(),
+        text,
+        html,
+    }
+}
+
 /// The mail with the code that confirms a new address.
 pub fn address_code_mail(code: &str, minutes: i64, portal_name: &str) -> Rendered {
     let text = format!(

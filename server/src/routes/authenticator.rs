@@ -23,6 +23,16 @@ pub fn router() -> Router<AppState> {
         .route(paths::AUTHENTICATOR_CONFIRM, post(confirm))
         .route(paths::ADDRESS, get(address_status).post(change_address))
         .route(paths::ADDRESS_CONFIRM, post(confirm_address))
+        .route(paths::PASSWORD_EXPIRY, get(password_expiry))
+}
+
+async fn password_expiry(
+    SignedIn(session): SignedIn,
+    State(state): State<AppState>,
+) -> Answer<latchkey_shared::factors::PasswordExpiry> {
+    Ok(Json(
+        crate::accounts::expiry::status(&state, session.user_id, session.domain_id).await?,
+    ))
 }
 
 async fn address_status(

@@ -414,6 +414,9 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<factors::AddressStatus>))
         .body(json::<factors::ConfirmAddress>)
         .errors(&[(400, "`bad_request`: a wrong or expired code, or nothing waiting")]),
+    op(Get, factor_paths::PASSWORD_EXPIRY, "get_password_expiry", "self-service",
+       "When the signed-in user's password expires (domains with a maximum age)", SignedIn,
+       Success::Json(200, json::<factors::PasswordExpiry>)),
     op(Post, ss_paths::FLOWS, "start_flow", "self-service",
        "Start Unlock Account or Forgot Password: a flow and its first CAPTCHA", Public,
        Success::Json(200, json::<ss::FlowStarted>))

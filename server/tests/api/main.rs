@@ -43,6 +43,7 @@ mod lockout;
 mod metrics;
 mod notifications;
 mod openapi;
+mod password_expiry;
 mod purge;
 mod requests;
 mod second_factor;

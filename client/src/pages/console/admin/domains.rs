@@ -294,6 +294,10 @@ pub fn Domains() -> Html {
                     </div>
                     { check_field("ss-allow-custom", "Users may write their own question", d.self_service.allow_custom_questions, flag(|d, v| d.self_service.allow_custom_questions = v)) }
                     { check_field("ss-allow-skip", "Users may enrol later", d.self_service.allow_skip_enrolment, flag(|d, v| d.self_service.allow_skip_enrolment = v)) }
+                    <div class="grid-2">
+                        { number_field("ss-max-age", "Days a password may be used (0 = it never expires)", &d.self_service.password_max_age_days.to_string(), num(|d, v| d.self_service.password_max_age_days = v)) }
+                        { number_field("ss-reminder-days", "Days before expiry to mail a reminder", &d.self_service.expiry_reminder_days.to_string(), num(|d, v| d.self_service.expiry_reminder_days = v)) }
+                    </div>
                     { select_field("ss-second-factor", "Unlock Account and Forgot Password also ask for a code", second_factor_value(d.self_service.second_factor), &second_factor_options(),
                         text(|d, v| d.self_service.second_factor = second_factor_of(&v))) }
                     { area_field("ss-catalogue", "Question catalogue (one per line)", &d.self_service.catalogue.join("\n"),
