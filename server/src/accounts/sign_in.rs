@@ -399,7 +399,7 @@ pub async fn sign_in(
     drop(ticket);
 
     let now = state.now();
-    let expired = super::expiry::expires_at(state, &domain, user)
+    let expired = super::expiry::expires_at(state, domain, user)
         .await?
         .is_some_and(|t| t <= now);
     let must_change = user.temp_password || user.must_change || expired;
