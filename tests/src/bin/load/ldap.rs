@@ -3,7 +3,8 @@
 //! same `slapd` from this same machine with the same concurrency.
 //!
 //! A throwaway `slapd` with the ppolicy overlay ([`latchkey_e2e::slapd`],
-//! the server's fixtures) gets 16 people; the release server runs on SQLite
+//! the server's fixtures) gets 16 people (or a multiple of the clients);
+//! the release server runs on SQLite
 //! with `[directories.corp]` as `scripts/demo/ldap.sh` writes it (the
 //! connection's defaults: pool of 4 service connections) and a domain
 //! `corp` stored there (`LOAD_POOL_SIZE` sets another pool size). Every
@@ -11,15 +12,18 @@
 //! (default 4 × cores) parallel clients on the same cores as the server and
 //! `slapd`:
 //!
-//! 1. successful sign-ins/s: `POST /api/session` over real HTTP, the users
-//!    round-robin (each has signed in once before, so Latchkey has its row);
+//! 1. successful sign-ins/s: `POST /api/session` over real HTTP, each client
+//!    its own people in turn (each has signed in once before, so Latchkey
+//!    has its row), the answers other than 200 counted by status;
 //! 2. raw simple binds/s with ldap3, one persistent connection per client
 //!    (the baseline of the goal);
 //! 3. raw connect + bind + unbind per operation (what Latchkey's bind as the
 //!    user does, on a connection of its own);
 //! 4. raw search with the service account (one persistent connection per
 //!    client) + connect + bind + unbind: the directory's whole share of one
-//!    Latchkey sign-in, without Latchkey.
+//!    Latchkey sign-in, without Latchkey;
+//! 5. the HTTP floor: `GET` of an address the server answers 404 with no
+//!    work, same clients, same server.
 //!
 //! Next to each: the CPU milliseconds per operation of the server, of
 //! `slapd` and of this load generator (from `/proc`), so the gap can be
@@ -38,6 +42,7 @@ use tokio::sync::Mutex;
 
 use super::{client, saturate, stat_ticks};
 
+/// At least this many people in the directory (more with more clients).
 const USERS: usize = 16;
 const DOMAIN: &str = "corp";
 
@@ -118,12 +123,25 @@ async fn connections(url: &str, n: usize, service: bool) -> Result<Arc<Vec<Mutex
     Ok(Arc::new(all))
 }
 
-fn users() -> Arc<Vec<(String, String)>> {
+/// `clients` × k people (at least [`USERS`]); client `w` signs in only the
+/// people `w`, `w + clients`, …: no two clients ever sign in the same
+/// person at once. (Latchkey reserves a failure before it checks a password,
+/// so five parallel sign-ins of one name, right passwords or not, lock it
+/// for a moment: with people shared among 8 clients a few right passwords
+/// were answered 423.)
+fn users(clients: usize) -> Arc<Vec<(String, String)>> {
+    let n = clients * USERS.div_ceil(clients).max(1);
     Arc::new(
-        (0..USERS)
+        (0..n)
             .map(|i| (format!("load{i}"), format!("load-Bind-{i:02}-secret-7731")))
             .collect(),
     )
+}
+
+/// The person client `w` signs in at its `n`-th operation.
+fn person(users: &[(String, String)], clients: usize, w: usize, n: u64) -> &(String, String) {
+    let own = users.len() / clients;
+    &users[w + clients * (n as usize % own)]
 }
 
 fn cli(config: &std::path::Path, args: &[&str]) -> Result<()> {
@@ -150,7 +168,7 @@ pub async fn run(secs: u64) -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(cores * 4);
     let slapd = Slapd::start()?;
-    let users = users();
+    let users = users(clients);
     slapd.add_users(&users)?;
     let url = slapd.url();
     let slapd_pid = slapd.pid().context("slapd's pid")?;
@@ -243,7 +261,7 @@ pub async fn run(secs: u64) -> Result<()> {
             let (http, url, users) = (http.clone(), session_url.clone(), users.clone());
             let refusals = refusals.clone();
             async move {
-                let (u, p) = &users[(w + n as usize) % users.len()];
+                let (u, p) = person(&users, clients, w, n);
                 let request = SignInRequest {
                     domain: DOMAIN.into(),
                     username: u.clone(),
@@ -299,7 +317,7 @@ pub async fn run(secs: u64) -> Result<()> {
         measured(pids, clients, secs, move |w, n| {
             let (conns, users) = (conns.clone(), users.clone());
             async move {
-                let (u, p) = &users[(w + n as usize) % users.len()];
+                let (u, p) = person(&users, clients, w, n);
                 let mut ldap = conns[w].lock().await;
                 matches!(ldap.simple_bind(&user_dn(u), p).await, Ok(r) if r.rc == 0)
             }
@@ -314,7 +332,7 @@ pub async fn run(secs: u64) -> Result<()> {
         measured(pids, clients, secs, move |w, n| {
             let (url, users) = (url.clone(), users.clone());
             async move {
-                let (u, p) = &users[(w + n as usize) % users.len()];
+                let (u, p) = person(&users, clients, w, n);
                 let Ok(mut ldap) = connect(&url).await else {
                     return false;
                 };
@@ -338,7 +356,7 @@ pub async fn run(secs: u64) -> Result<()> {
         measured(pids, clients, secs, move |w, n| {
             let (conns, url, users) = (conns.clone(), url.clone(), users.clone());
             async move {
-                let (u, p) = &users[(w + n as usize) % users.len()];
+                let (u, p) = person(&users, clients, w, n);
                 let found = {
                     let mut service = conns[w].lock().await;
                     service
