@@ -22,3 +22,9 @@ where
     let dispatcher = dispatcher.clone();
     Callback::from(move |v| dispatcher.dispatch(action(v)))
 }
+
+/// What an `<input>` holds, from its input event.
+pub(crate) fn input_value(e: InputEvent) -> String {
+    e.target_unchecked_into::<web_sys::HtmlInputElement>()
+        .value()
+}

@@ -11,8 +11,9 @@ use std::future::Future;
 use crate::router::Link;
 use latchkey_shared::self_service::{FlowKind, StartFlowRequest};
 use latchkey_shared::{PasswordPolicy, PolicyContext};
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::pages::input_value;
 
 use crate::app::Route;
 use crate::components::form_error::FormError;
@@ -57,10 +58,6 @@ fn submit_step<F>(
             });
         }
     }
-}
-
-fn input_value(e: InputEvent) -> String {
-    e.target_unchecked_into::<HtmlInputElement>().value()
 }
 
 #[derive(Properties, PartialEq)]

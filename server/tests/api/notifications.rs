@@ -2,7 +2,7 @@
 //! SMTP server (aiosmtpd, helpers/smtp.rs): written to the outbox with the
 //! change, sent by the sender, and never lost while the mail server is down.
 
-use latchkey_server::mail::config::{MailConfig, MailSecurity};
+use latchkey_server::mail::config::MailConfig;
 use latchkey_server::mail::notices::when;
 use latchkey_server::mail::sender::{send_due, Mailer};
 use latchkey_shared::admin::paths;
@@ -24,19 +24,7 @@ both_backends!(
 const HELP_DESK_PHONE: &str = "1-866-250-1554";
 
 fn mail_config(smtp: &SmtpServer) -> MailConfig {
-    MailConfig {
-        host: "127.0.0.1".into(),
-        port: Some(smtp.port()),
-        security: MailSecurity::Plain,
-        allow_plain: true,
-        ca_file: None,
-        username: None,
-        password_env: None,
-        password_file: None,
-        from: "Latchkey <no-reply@latchkey.test>".into(),
-        timeout_secs: 5,
-        poll_secs: 1,
-    }
+    smtp.mail_config()
 }
 
 async fn mail_app(backend: Backend, smtp: &SmtpServer) -> (TestApp, Mailer) {

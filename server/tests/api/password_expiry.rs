@@ -3,7 +3,6 @@
 //! reminder is mailed before (a real SMTP server, helpers/smtp.rs).
 
 use latchkey_server::accounts::expiry::remind_due;
-use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::mail::sender::{send_due, Mailer};
 use latchkey_shared::api::SessionInfo;
 use latchkey_shared::factors::{paths, PasswordExpiry};
@@ -109,19 +108,7 @@ async fn passwords_never_expire_unless_the_domain_says_so(backend: Backend) {
 
 async fn one_reminder_is_mailed_some_days_before_the_password_expires(backend: Backend) {
     let smtp = SmtpServer::start();
-    let mail = MailConfig {
-        host: "127.0.0.1".into(),
-        port: Some(smtp.port()),
-        security: MailSecurity::Plain,
-        allow_plain: true,
-        ca_file: None,
-        username: None,
-        password_env: None,
-        password_file: None,
-        from: "Latchkey <no-reply@latchkey.test>".into(),
-        timeout_secs: 5,
-        poll_secs: 1,
-    };
+    let mail = smtp.mail_config();
     let mailer = Mailer::new(&mail).unwrap();
     let app = spawn_app_with(backend, move |c| c.mail = Some(mail)).await;
     set_max_age(&app, 30, 7).await;

@@ -3,7 +3,6 @@
 //! the address on file (a real SMTP server, helpers/smtp.rs). Each code
 //! works once; the step looks the same for every name.
 
-use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::mail::sender::{send_due, Mailer};
 use latchkey_server::secret_box::SecretBox;
 use latchkey_shared::api::{ApiError, ErrorCode};
@@ -35,19 +34,7 @@ struct FactorApp {
 
 async fn factor_app(backend: Backend, factor: SecondFactor) -> FactorApp {
     let smtp = SmtpServer::start();
-    let mail = MailConfig {
-        host: "127.0.0.1".into(),
-        port: Some(smtp.port()),
-        security: MailSecurity::Plain,
-        allow_plain: true,
-        ca_file: None,
-        username: None,
-        password_env: None,
-        password_file: None,
-        from: "Latchkey <no-reply@latchkey.test>".into(),
-        timeout_secs: 5,
-        poll_secs: 1,
-    };
+    let mail = smtp.mail_config();
     let mailer = Mailer::new(&mail).unwrap();
     let key = SecretBox::generate_key();
     let app = spawn_app_with(backend, move |c| {

@@ -6,6 +6,8 @@ use std::rc::Rc;
 use latchkey_shared::factors::AddressStatus;
 use yew::prelude::*;
 
+use crate::pages::input_value;
+
 use crate::components::form_error::FormError;
 use crate::services::api::ApiClientError;
 use crate::services::factors;
@@ -58,14 +60,6 @@ impl Reducible for AddressState {
         }
         Rc::new(next)
     }
-}
-
-fn input_value(e: InputEvent) -> String {
-    use wasm_bindgen::JsCast;
-    e.target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|i| i.value())
-        .unwrap_or_default()
 }
 
 #[component]

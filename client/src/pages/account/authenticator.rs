@@ -7,6 +7,8 @@ use std::rc::Rc;
 use latchkey_shared::factors::{AuthenticatorSetup, AuthenticatorStatus};
 use yew::prelude::*;
 
+use crate::pages::input_value;
+
 use crate::components::form_error::FormError;
 use crate::services::api::ApiClientError;
 use crate::services::factors;
@@ -121,14 +123,6 @@ fn qr_svg(uri: &str) -> Option<String> {
             .quiet_zone(true)
             .build(),
     )
-}
-
-fn input_value(e: InputEvent) -> String {
-    use wasm_bindgen::JsCast;
-    e.target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|i| i.value())
-        .unwrap_or_default()
 }
 
 #[component]

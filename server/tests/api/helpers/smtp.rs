@@ -100,8 +100,22 @@ impl SmtpServer {
         server
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    /// Latchkey's `[mail]` for this server (plain SMTP on loopback, allowed
+    /// explicitly).
+    pub fn mail_config(&self) -> latchkey_server::mail::config::MailConfig {
+        latchkey_server::mail::config::MailConfig {
+            host: "127.0.0.1".into(),
+            port: Some(self.port),
+            security: latchkey_server::mail::config::MailSecurity::Plain,
+            allow_plain: true,
+            ca_file: None,
+            username: None,
+            password_env: None,
+            password_file: None,
+            from: "Latchkey <no-reply@latchkey.test>".into(),
+            timeout_secs: 5,
+            poll_secs: 1,
+        }
     }
 
     /// Starts the server (again) on its port, with the same Maildir.
