@@ -226,7 +226,7 @@ pub fn AuthenticatorPanel() -> Html {
                             <input id="authenticator-code" type="text" inputmode="numeric" autocomplete="one-time-code"
                                 value={state.code.clone()} oninput={on_code} disabled={busy} />
                         </div>
-                        <div class="form-actions">
+                        <div class="account-actions">
                             <button id="authenticator-confirm-button" type="submit" class="button button-primary" disabled={busy}>
                                 { if busy { "Please wait…" } else { "Confirm" } }
                             </button>
