@@ -98,28 +98,7 @@ fn find_bin_dir() -> Option<PathBuf> {
 
 fn install_postgresql() -> Result<(), String> {
     eprintln!("PostgreSQL binaries not found: installing the Debian package");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "postgresql"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if install() {
-        return Ok(());
-    }
-    let _ = Command::new("apt-get")
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .status();
-    if install() {
-        Ok(())
-    } else {
-        Err("apt-get install postgresql failed".into())
-    }
+    super::apt_install(&["postgresql"])
 }
 
 fn free_port() -> u16 {

@@ -105,27 +105,7 @@ fn install_samba() -> Result<(), String> {
         return Ok(());
     }
     eprintln!("samba not found: installing Debian's samba AD DC packages");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !install() {
-        let _ = Command::new("apt-get")
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status();
-        if !install() {
-            return Err(format!("apt-get install {} failed", PACKAGES.join(" ")));
-        }
-    }
-    Ok(())
+    super::apt_install(&PACKAGES)
 }
 
 const PACKAGES: [&str; 6] = [

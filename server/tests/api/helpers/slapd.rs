@@ -46,28 +46,8 @@ fn install_slapd() {
         return;
     }
     eprintln!("slapd not found: installing the Debian packages slapd and ldap-utils");
-    let install = || {
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "slapd",
-                "ldap-utils",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !install() {
-        let _ = Command::new("apt-get")
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status();
-        assert!(install(), "apt-get install slapd ldap-utils failed");
+    if let Err(e) = super::apt_install(&["slapd", "ldap-utils"]) {
+        panic!("{e}");
     }
 }
 
