@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
+/// Debian packages for the real servers the tests start.
+#[path = "../../server/tests/api/helpers/apt.rs"]
+mod apt;
+pub use apt::apt_install;
+
 /// The throwaway PostgreSQL cluster of the server's integration tests, shared
 /// rather than copied: one cluster per test process, a fresh database per call.
 #[path = "../../server/tests/api/helpers/postgres.rs"]

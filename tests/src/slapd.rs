@@ -57,30 +57,7 @@ pub fn ensure_slapd() -> Result<()> {
         return Ok(());
     }
     eprintln!("slapd not found: installing the Debian packages slapd and ldap-utils");
-    let install = || {
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "slapd",
-                "ldap-utils",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    if !install() {
-        let _ = Command::new("apt-get")
-            .arg("update")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status();
-        ensure!(install(), "apt-get install slapd ldap-utils failed");
-    }
-    Ok(())
+    crate::apt_install(&["slapd", "ldap-utils"]).map_err(|e| anyhow!(e))
 }
 
 /// A running `slapd`; stopped and its directory removed on drop.

@@ -1,6 +1,8 @@
 //! `spawn_app(backend)`: the server on port 0 with a fresh database and a
 //! mock clock, and typed request helpers.
 
+mod apt;
+pub use apt::apt_install;
 pub mod postgres;
 pub mod samba;
 pub mod slapd;
@@ -493,33 +495,5 @@ impl TestApp {
             .await
             .expect("user row")
             .get("password_hash")
-    }
-}
-
-/// Installs Debian `packages` for a test's server (`apt-get update` first
-/// only if the plain install fails, as on a fresh machine).
-pub fn apt_install(packages: &[&str]) -> Result<(), String> {
-    use std::process::{Command, Stdio};
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(packages)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if install() {
-        return Ok(());
-    }
-    let _ = Command::new("apt-get")
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .status();
-    if install() {
-        Ok(())
-    } else {
-        Err(format!("apt-get install {} failed", packages.join(" ")))
     }
 }
