@@ -312,7 +312,17 @@ pub mod messages {
     pub const TEMPORARY_PASSWORD_EXPIRED: &str = "Your temporary password has expired. \
          Contact your Local Registration Authority or the Help Desk for a new one.";
     pub const PASSWORD_CHANGE_REQUIRED: &str =
-        "You cannot use your temporary password to sign in. You must change it first.";
+        "You must change your password first: it is a temporary password or it has expired.";
+    /// The account page's banner for a session that may only change the
+    /// password: the seeds' wording for a temporary password, and its
+    /// counterpart for one past the domain's maximum age.
+    pub fn must_change_banner(portal: &str, expired: bool) -> String {
+        if expired {
+            format!("Your password has expired. You cannot use it to log into {portal} until you change it.")
+        } else {
+            format!("You cannot use your temporary password to log into {portal}. You must change it first.")
+        }
+    }
     /// After a change: where to use the new password. `portal` is the
     /// server's `portal_name`.
     pub fn password_changed(portal: &str) -> String {

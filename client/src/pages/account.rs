@@ -80,11 +80,12 @@ pub fn Account() -> Html {
     let expiry = use_state(|| None::<latchkey_shared::factors::PasswordExpiry>);
     {
         let expiry = expiry.clone();
+        // Asked for must-change sessions too: the banner says whether the
+        // password is temporary or expired.
         let who = session
             .info
             .as_ref()
-            .filter(|i| !i.must_change_password)
-            .map(|i| i.user.username.clone());
+            .map(|i| (i.user.username.clone(), i.must_change_password));
         use_effect_with(who, move |who| {
             if who.is_some() {
                 wasm_bindgen_futures::spawn_local(async move {
@@ -111,11 +112,12 @@ pub fn Account() -> Html {
             *saw_temporary.borrow_mut() = true;
         }
         let redirect = !*saw_temporary.borrow();
+        // Asked for must-change sessions too: the banner says whether the
+        // password is temporary or expired.
         let who = session
             .info
             .as_ref()
-            .filter(|i| !i.must_change_password)
-            .map(|i| i.user.username.clone());
+            .map(|i| (i.user.username.clone(), i.must_change_password));
         use_effect_with(who, move |who| {
             if let Some(who) = who.clone() {
                 wasm_bindgen_futures::spawn_local(async move {
@@ -249,14 +251,14 @@ pub fn Account() -> Html {
                 <div id="must-change" class="alert alert-warning" role="note">
                     <p>
                         <strong>{ "! " }</strong>
-                        { format!(
-                            "You cannot use your temporary password to log into {}. You must change it first.",
+                        { latchkey_shared::api::messages::must_change_banner(
                             bootstrap
                                 .data
                                 .as_ref()
                                 .map(|d| d.portal_name.as_str())
                                 .filter(|name| !name.is_empty())
-                                .unwrap_or("your organisation's portal")
+                                .unwrap_or("your organisation's portal"),
+                            expiry.as_ref().is_some_and(|e| e.expired),
                         ) }
                     </p>
                 </div>

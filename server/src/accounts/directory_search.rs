@@ -129,7 +129,8 @@ async fn keep_row(
         .bind(&user.display_name)
         .bind(user.mail.as_deref())
         .bind(changed_at.unwrap_or(now))
-        .bind(user.must_change)
+        // Latchkey's own demand only; the directory's flag is read at sign-in.
+        .bind(false)
         .bind(now)
         .bind(&user.id)
         .fetch_one(&mut **tx)

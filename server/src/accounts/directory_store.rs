@@ -61,12 +61,13 @@ impl DirectoryStore {
 
 /// The row Latchkey keeps for `user`: found by the directory's id (so a
 /// renamed user keeps it) or by name, refreshed from the directory, or
-/// created.
+/// created. Its `must_change` is Latchkey's own (an administrator's
+/// mandatory reset) and is left as it is: the directory's flag is read at
+/// each sign-in, never copied.
 async fn upsert_shadow(
     db: &Db,
     domain_id: i64,
     user: &DirectoryUser,
-    must_change: bool,
     now: i64,
 ) -> Result<UserRecord, AppError> {
     let name = latchkey_shared::Username::parse(&user.username).map_err(|_| {
@@ -77,14 +78,13 @@ async fn upsert_shadow(
     let key = name.key();
     let mut tx = db.pool.begin().await?;
     let renamed = sqlx::query(
-        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4, \
-         must_change = $5 WHERE domain_id = $6 AND directory_id = $7 RETURNING id",
+        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4 \
+         WHERE domain_id = $5 AND directory_id = $6 RETURNING id",
     )
     .bind(name.as_str())
     .bind(&key)
     .bind(&user.display_name)
     .bind(user.mail.as_deref())
-    .bind(must_change)
     .bind(domain_id)
     .bind(&user.id)
     .fetch_optional(&mut *tx)
@@ -97,7 +97,7 @@ async fn upsert_shadow(
              VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'user', $6, $8) \
              ON CONFLICT (domain_id, username_key) DO UPDATE SET \
              display_name = excluded.display_name, email = excluded.email, \
-             must_change = excluded.must_change, directory_id = excluded.directory_id \
+             directory_id = excluded.directory_id \
              RETURNING id",
         )
         .bind(domain_id)
@@ -106,7 +106,7 @@ async fn upsert_shadow(
         .bind(&user.display_name)
         .bind(user.mail.as_deref())
         .bind(now)
-        .bind(must_change)
+        .bind(false)
         .bind(&user.id)
         .fetch_one(&mut *tx)
         .await?
@@ -118,8 +118,17 @@ async fn upsert_shadow(
         .ok_or_else(|| AppError::internal("a directory user's row vanished"))
 }
 
+async fn satisfy_mandate(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET must_change = $1 WHERE id = $2")
+        .bind(false)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The row Latchkey already keeps for `user`, when it still says what the
-/// directory says (the same entry, name, display name, mail and must-change):
+/// directory says (the same entry, name, display name and mail):
 /// then a sign-in refreshes nothing, so it writes nothing. `account` is the
 /// row the sign-in's lookup found by name in this domain; one read on the
 /// lookup connections checks it belongs to the same directory entry.
@@ -127,7 +136,6 @@ async fn unchanged_shadow(
     db: &Db,
     account: Option<&UserRecord>,
     user: &DirectoryUser,
-    must_change: bool,
 ) -> Result<Option<UserRecord>, AppError> {
     let Some(account) = account else {
         return Ok(None);
@@ -139,7 +147,6 @@ async fn unchanged_shadow(
         || account.username_key != name.key()
         || account.display_name != user.display_name
         || account.email != user.mail
-        || account.must_change != must_change
     {
         return Ok(None);
     }
@@ -181,17 +188,18 @@ impl CredentialStore for DirectoryStore {
             (Some(user), BindOutcome::Accepted | BindOutcome::MustChange)
                 if user.lock == DirectoryLock::None =>
             {
-                let must_change = outcome == BindOutcome::MustChange || user.must_change;
-                let account = match unchanged_shadow(db, account, &user, must_change).await? {
+                let directory_says = outcome == BindOutcome::MustChange || user.must_change;
+                let account = match unchanged_shadow(db, account, &user).await? {
                     Some(account) => account,
-                    None => upsert_shadow(db, self.domain_id, &user, must_change, self.now).await?,
+                    None => upsert_shadow(db, self.domain_id, &user, self.now).await?,
                 };
-                let account = match &self.groups {
+                let mut account = match &self.groups {
                     Some(groups) => {
                         super::directory_roles::sync_role(self, db, groups, &user, account).await?
                     }
                     None => account,
                 };
+                account.must_change |= directory_says;
                 Verified {
                     matched: true,
                     needs_rehash: false,
@@ -237,7 +245,7 @@ impl CredentialStore for DirectoryStore {
     /// row (see docs/directories.md); a retry of the same operation is safe.
     async fn store_password(
         &self,
-        _tx: &mut Transaction<'_, Any>,
+        tx: &mut Transaction<'_, Any>,
         account: &UserRecord,
         new: &NewCredential,
         how: PasswordSet,
@@ -250,6 +258,9 @@ impl CredentialStore for DirectoryStore {
             ));
         };
         let entry = self.entry_of(account).await?;
+        // A new password answers an administrator's mandatory reset; a
+        // temporary one is the directory's to flag.
+        satisfy_mandate(tx, account.id).await?;
         match how {
             PasswordSet::Changed => {
                 let current = current.as_ref().ok_or_else(|| {

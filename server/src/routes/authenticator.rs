@@ -13,7 +13,7 @@ use latchkey_shared::factors::{
 use super::Answer;
 use crate::accounts::{address, authenticator};
 use crate::extract::{ApiJson, Caller};
-use crate::session::SignedIn;
+use crate::session::{Authenticated, SignedIn};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -26,8 +26,9 @@ pub fn router() -> Router<AppState> {
         .route(paths::PASSWORD_EXPIRY, get(password_expiry))
 }
 
+/// Open to a must-change session: its page says why the password must change.
 async fn password_expiry(
-    SignedIn(session): SignedIn,
+    Authenticated(session): Authenticated,
     State(state): State<AppState>,
 ) -> Answer<latchkey_shared::factors::PasswordExpiry> {
     Ok(Json(

@@ -268,6 +268,7 @@ every_directory!(
     unlock_account_through_the_whole_flow_clears_latchkeys_and_the_directorys_lock,
     forgot_password_resets_the_password_in_the_directory,
     the_portal_checks_directory_passwords_with_the_same_answers,
+    an_administrators_mandatory_reset_holds_on_a_directory_domain_until_the_password_is_changed,
 );
 
 /// The app with `partners` backed by `dir`.
@@ -754,4 +755,51 @@ async fn the_portal_checks_directory_passwords_with_the_same_answers(
         (status, e.code),
         (StatusCode::LOCKED, ErrorCode::AccountLocked)
     );
+}
+
+async fn an_administrators_mandatory_reset_holds_on_a_directory_domain_until_the_password_is_changed(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    use latchkey_shared::admin::{paths, MandatoryResetResponse, Role};
+    use latchkey_shared::api::SessionInfo;
+    let app = directory_app(backend, dir).await;
+    let alice = dir.alice();
+    // Seen once, so Latchkey keeps a row for her.
+    let r = app.sign_in("partners", &alice.name, &alice.password).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(!r.json::<SessionInfo>().await.unwrap().must_change_password);
+    let (_, admin) =
+        crate::staff::staff_client(&app, "hrcc", "boss", Role::Admin, &[], STRONG_3).await;
+    let r = admin
+        .post(app.url(paths::ADMIN_MANDATORY_RESET))
+        .json(&serde_json::json!({"domains": ["partners"], "reason": "breach at vendor"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.json::<MandatoryResetResponse>()
+            .await
+            .unwrap()
+            .users_marked,
+        1
+    );
+    // The directory still takes the password; Latchkey asks for a change at
+    // every sign-in until one is made (the directory's own flag, read at
+    // each bind, must not wipe Latchkey's demand).
+    for _ in 0..2 {
+        let r = app.sign_in("partners", &alice.name, &alice.password).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        assert!(r.json::<SessionInfo>().await.unwrap().must_change_password);
+    }
+    let r = app.change_password(&alice.password, STRONG_2).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(
+        dir.bind(alice, STRONG_2).is_ok(),
+        "changed in the directory"
+    );
+    let r = app.sign_in("partners", &alice.name, STRONG_2).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(!r.json::<SessionInfo>().await.unwrap().must_change_password);
 }

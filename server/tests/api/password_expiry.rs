@@ -71,10 +71,13 @@ async fn a_password_older_than_the_domains_maximum_age_signs_in_only_to_be_chang
         .await
         .iter()
         .any(|e| e.detail.as_deref() == Some("password expired: must change it")));
-    // Only a change is allowed: the account's other pages refuse.
+    // The page may still ask why (its banner says "expired", not
+    // "temporary"); every other account page refuses.
+    let e = expiry(&app).await;
+    assert_eq!((e.expires_at, e.expired), (Some(t0 + 90 * DAY), true));
     let r = app
         .client
-        .get(app.url(paths::PASSWORD_EXPIRY))
+        .get(app.url(paths::AUTHENTICATOR))
         .send()
         .await
         .unwrap();
