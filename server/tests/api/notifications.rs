@@ -2,7 +2,7 @@
 //! SMTP server (aiosmtpd, helpers/smtp.rs): written to the outbox with the
 //! change, sent by the sender, and never lost while the mail server is down.
 
-use latchkey_server::mail::config::MailConfig;
+use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::mail::notices::when;
 use latchkey_server::mail::sender::{send_due, Mailer};
 use latchkey_shared::admin::paths;
@@ -20,6 +20,85 @@ both_backends!(
     the_console_lists_the_outbox_and_sends_a_test_mail,
     a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_old_one_is_told,
 );
+
+#[tokio::test]
+async fn mail_goes_over_starttls_and_over_tls_to_a_server_the_configured_ca_signed() {
+    for security in [MailSecurity::Starttls, MailSecurity::Tls] {
+        let smtp = SmtpServer::start_tls(security);
+        let (app, mailer) = mail_app(Backend::Sqlite, &smtp).await;
+        let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+        with_address(&app, &jo, "jo@example.test").await;
+        app.sign_in("partners", "jsmith", STRONG_4).await;
+        let r = app.change_password(STRONG_4, STRONG_2).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            send_due(&app.state, &mailer).await.unwrap(),
+            1,
+            "{security:?}: {:?}",
+            latchkey_server::mail::outbox::recent(&app.state.db, 1)
+                .await
+                .unwrap()[0]
+                .last_error
+        );
+        let mails = smtp.received();
+        assert_eq!(
+            subjects(&mails),
+            ["Your password was changed"],
+            "{security:?}"
+        );
+        assert!(mails[0].text.contains(HELP_DESK_PHONE));
+    }
+}
+
+#[tokio::test]
+async fn a_mail_server_with_a_certificate_from_another_ca_gets_no_mail_and_it_waits() {
+    for security in [MailSecurity::Starttls, MailSecurity::Tls] {
+        let smtp = SmtpServer::start_tls(security);
+        let other = SmtpServer::start_tls(security);
+        let mut config = smtp.mail_config();
+        config.ca_file = Some(other.ca_file());
+        let mailer = Mailer::new(&config).expect("a valid mail config");
+        let (app, _) = mail_app(Backend::Sqlite, &smtp).await;
+        let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+        with_address(&app, &jo, "jo@example.test").await;
+        app.sign_in("partners", "jsmith", STRONG_4).await;
+        assert_eq!(
+            app.change_password(STRONG_4, STRONG_2).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            send_due(&app.state, &mailer).await.unwrap(),
+            0,
+            "{security:?}"
+        );
+        assert!(
+            smtp.received().is_empty(),
+            "{security:?}: nothing in the clear either"
+        );
+        let outbox = latchkey_server::mail::outbox::recent(&app.state.db, 10)
+            .await
+            .unwrap();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(
+            outbox[0].status,
+            latchkey_shared::admin::OutboxStatus::Waiting
+        );
+        let error = outbox[0].last_error.clone().unwrap_or_default();
+        assert!(
+            error.to_lowercase().contains("certificate"),
+            "{security:?}: the reason is kept: {error}"
+        );
+        // Trusting the right CA, the same mail goes out.
+        let right = Mailer::new(&smtp.mail_config()).unwrap();
+        app.clock.advance(31);
+        assert_eq!(
+            send_due(&app.state, &right).await.unwrap(),
+            1,
+            "{security:?}"
+        );
+        assert_eq!(subjects(&smtp.received()), ["Your password was changed"]);
+    }
+}
 
 const HELP_DESK_PHONE: &str = "1-866-250-1554";
 

@@ -8,6 +8,7 @@ pub mod samba;
 pub mod slapd;
 pub mod smtp;
 pub mod statements;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;

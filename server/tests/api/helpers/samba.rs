@@ -135,81 +135,6 @@ fn remove_stale_namespaces() {
     }
 }
 
-/// Certificates for the DC: a CA, and a leaf for `ip` signed by it.
-fn make_certificates(tls: &Path, ip: &str) -> Result<(), String> {
-    std::fs::create_dir_all(tls).map_err(|e| e.to_string())?;
-    let path = |f: &str| tls.join(f).display().to_string();
-    checked(
-        "openssl CA",
-        Command::new("openssl").args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Latchkey Test CA",
-            "-keyout",
-            &path("ca.key"),
-            "-out",
-            &path("ca.pem"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]),
-    )?;
-    checked(
-        "openssl leaf request",
-        Command::new("openssl").args([
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=dc1.latchkey.test",
-            "-keyout",
-            &path("key.pem"),
-            "-out",
-            &path("leaf.csr"),
-        ]),
-    )?;
-    std::fs::write(
-        tls.join("ext.cnf"),
-        format!(
-            "subjectAltName=IP:{ip},DNS:dc1.latchkey.test\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    checked(
-        "openssl sign",
-        Command::new("openssl").args([
-            "x509",
-            "-req",
-            "-in",
-            &path("leaf.csr"),
-            "-CA",
-            &path("ca.pem"),
-            "-CAkey",
-            &path("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &path("ext.cnf"),
-            "-out",
-            &path("cert.pem"),
-        ]),
-    )?;
-    // Samba refuses a key file others may read.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(tls.join("key.pem"), std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| e.to_string())
-}
-
 fn start() -> Result<Samba, String> {
     install_samba()?;
     remove_stale_namespaces();
@@ -241,7 +166,7 @@ fn start() -> Result<Samba, String> {
             "--option=bind interfaces only=yes",
         ]),
     )?;
-    make_certificates(&dir.join("tls"), &ip)?;
+    super::tls::make_certificates(&dir.join("tls"), &ip, "dc1.latchkey.test")?;
     let conf = dir.join("etc/smb.conf");
     let text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
     let mut out = String::new();

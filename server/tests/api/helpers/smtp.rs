@@ -9,9 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use latchkey_server::mail::config::MailSecurity;
+
 pub struct SmtpServer {
     port: u16,
     maildir: PathBuf,
+    /// STARTTLS or TLS from the first byte, with certificates in this
+    /// directory (`ca.pem` signed `cert.pem`); `None`: plain SMTP.
+    tls: Option<(MailSecurity, PathBuf)>,
     child: Mutex<Option<Child>>,
 }
 
@@ -86,7 +91,23 @@ fn free_port() -> u16 {
 }
 
 impl SmtpServer {
+    /// Plain SMTP.
     pub fn start() -> SmtpServer {
+        Self::start_with(None)
+    }
+
+    /// `security` (STARTTLS, required before any mail, or TLS from the first
+    /// byte) with a certificate for 127.0.0.1 from a CA made for this server.
+    pub fn start_tls(security: MailSecurity) -> SmtpServer {
+        assert_ne!(security, MailSecurity::Plain, "use SmtpServer::start");
+        let dir = std::env::temp_dir().join(format!("latchkey-smtp-tls-{}", uuid::Uuid::new_v4()));
+        if let Err(e) = super::tls::make_certificates(&dir, "127.0.0.1", "localhost") {
+            panic!("cannot make the test SMTP server's certificates: {e}");
+        }
+        Self::start_with(Some((security, dir)))
+    }
+
+    fn start_with(tls: Option<(MailSecurity, PathBuf)>) -> SmtpServer {
         if let Err(e) = install() {
             panic!("cannot install the test SMTP server: {e}");
         }
@@ -94,21 +115,28 @@ impl SmtpServer {
         let server = SmtpServer {
             port: free_port(),
             maildir,
+            tls,
             child: Mutex::new(None),
         };
         server.restart();
         server
     }
 
-    /// Latchkey's `[mail]` for this server (plain SMTP on loopback, allowed
-    /// explicitly).
+    /// The CA that signed this server's certificate (TLS servers only).
+    pub fn ca_file(&self) -> PathBuf {
+        let (_, dir) = self.tls.as_ref().expect("a TLS test SMTP server");
+        dir.join("ca.pem")
+    }
+
+    /// Latchkey's `[mail]` for this server: plain SMTP on loopback (allowed
+    /// explicitly), or its TLS mode trusting its CA.
     pub fn mail_config(&self) -> latchkey_server::mail::config::MailConfig {
         latchkey_server::mail::config::MailConfig {
             host: "127.0.0.1".into(),
             port: Some(self.port),
-            security: latchkey_server::mail::config::MailSecurity::Plain,
-            allow_plain: true,
-            ca_file: None,
+            security: self.tls.as_ref().map_or(MailSecurity::Plain, |(s, _)| *s),
+            allow_plain: self.tls.is_none(),
+            ca_file: self.tls.as_ref().map(|_| self.ca_file()),
             username: None,
             password_env: None,
             password_file: None,
@@ -120,9 +148,22 @@ impl SmtpServer {
 
     /// Starts the server (again) on its port, with the same Maildir.
     pub fn restart(&self) {
-        let child = Command::new(python())
+        let mut command = Command::new(python());
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(format!("127.0.0.1:{}", self.port));
+        if let Some((security, dir)) = &self.tls {
+            let (cert, key) = match security {
+                MailSecurity::Tls => ("--smtpscert", "--smtpskey"),
+                _ => ("--tlscert", "--tlskey"),
+            };
+            command
+                .arg(cert)
+                .arg(dir.join("cert.pem"))
+                .arg(key)
+                .arg(dir.join("key.pem"));
+        }
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&self.maildir)
             .stdin(Stdio::null())
@@ -183,5 +224,8 @@ impl Drop for SmtpServer {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.maildir);
+        if let Some((_, dir)) = &self.tls {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
