@@ -73,6 +73,7 @@ audit_kinds! {
     AuthenticatorAdded => "authenticator.added", "Authenticator added";
     AuthenticatorRemoved => "authenticator.removed", "Authenticator removed";
     AddressChanged => "account.address_changed", "Mail address changed";
+    AddressRemoved => "account.address_removed", "Mail address removed";
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";
     /// A domain's credential store set (local, or a directory).
     CliDomainStore => "cli.domain_store", "Domain credential store set (command line)";

@@ -214,6 +214,12 @@ impl Bounded for crate::factors::RemoveAuthenticator {
     }
 }
 
+impl Bounded for crate::factors::RemoveAddress {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("password", &self.password, MAX_PASSWORD_CHARS)
+    }
+}
+
 impl Bounded for TestMailRequest {
     fn check_bounds(&self) -> Result<(), FieldError> {
         line("to", &self.to, MAX_EMAIL_CHARS)

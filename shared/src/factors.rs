@@ -16,7 +16,8 @@ pub mod paths {
     pub const AUTHENTICATOR_CONFIRM: &str = "/api/account/authenticator/confirm";
     /// `GET` → [`super::AddressStatus`]; `POST` [`super::ChangeAddress`] →
     /// [`super::AddressStatus`]: a code is mailed to the new address, which
-    /// is used once confirmed.
+    /// is used once confirmed; `DELETE` [`super::RemoveAddress`] →
+    /// [`super::AddressStatus`] (the password again).
     pub const ADDRESS: &str = "/api/account/address";
     /// `POST` [`super::ConfirmAddress`] → [`super::AddressStatus`].
     pub const ADDRESS_CONFIRM: &str = "/api/account/address/confirm";
@@ -58,6 +59,9 @@ pub mod messages {
     pub const NO_MAIL: &str =
         "Mail is not set up here, so no address can be confirmed. Ask your administrator.";
     pub const WRONG_ADDRESS_CODE: &str = "That code is not right or has expired. Type the code from the mail we sent to the new address, or ask for a new one.";
+    pub const NO_ADDRESS: &str = "You have no mail address on file.";
+    pub const ADDRESS_CHANGED_MEANWHILE: &str =
+        "Your mail address changed meanwhile. Reload the page and try again.";
     pub const NO_PENDING_ADDRESS: &str =
         "There is no address waiting for confirmation: type the new address first.";
 }
@@ -122,11 +126,35 @@ pub struct ConfirmAuthenticator {
     pub code: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveAuthenticator {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
     pub password: String,
 }
+
+/// Stop mail to the address on file (notifications and codes) after the
+/// password again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemoveAddress {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
+    pub password: String,
+}
+
+// Never let a password reach a log line through `{:?}`.
+macro_rules! redacted_debug {
+    ($($ty:ident),+) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("password", &"<redacted>")
+                    .finish()
+            }
+        }
+    )+};
+}
+redacted_debug!(RemoveAuthenticator, RemoveAddress);
 
 #[cfg(test)]
 mod tests {

@@ -112,12 +112,11 @@ pub fn Account() -> Html {
             *saw_temporary.borrow_mut() = true;
         }
         let redirect = !*saw_temporary.borrow();
-        // Asked for must-change sessions too: the banner says whether the
-        // password is temporary or expired.
         let who = session
             .info
             .as_ref()
-            .map(|i| (i.user.username.clone(), i.must_change_password));
+            .filter(|i| !i.must_change_password)
+            .map(|i| i.user.username.clone());
         use_effect_with(who, move |who| {
             if let Some(who) = who.clone() {
                 wasm_bindgen_futures::spawn_local(async move {

@@ -56,6 +56,19 @@ pub async fn change_address(
     .await
 }
 
+pub async fn remove_address(
+    password: &str,
+) -> Result<latchkey_shared::factors::AddressStatus, ApiClientError> {
+    request(
+        Method::DELETE,
+        paths::ADDRESS,
+        Some(&latchkey_shared::factors::RemoveAddress {
+            password: password.to_owned(),
+        }),
+    )
+    .await
+}
+
 pub async fn confirm_address(
     code: &str,
 ) -> Result<latchkey_shared::factors::AddressStatus, ApiClientError> {

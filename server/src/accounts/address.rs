@@ -2,6 +2,7 @@
 //! go), set or changed from the account page and used only once a code
 //! mailed to it is typed back (ASVS 2.7: 8 digits, 10 minutes, hashed, a
 //! few attempts). The old address is told of the change as well as the new.
+//! Removing it needs the password again, and the removed address is told.
 //! A directory domain's addresses are the directory's own.
 
 use latchkey_shared::factors::{messages, AddressStatus};
@@ -9,7 +10,7 @@ use rand::Rng;
 use sqlx::Row;
 
 use super::store::StoreKind;
-use super::Actor;
+use super::{verify_current_password, Actor};
 use crate::audit::AuditKind;
 use crate::domains;
 use crate::error::{AppError, AppResult};
@@ -174,6 +175,59 @@ pub async fn confirm(
     if let Some(old) = account.email.as_deref().filter(|old| *old != address) {
         notices::also_to(&mut tx, &state.config, now, &ev, old).await?;
     }
+    tx.commit().await?;
+    status(state, session).await
+}
+
+/// No more mail to the address on file, after the password again; the
+/// address is told, last, that it was removed.
+pub async fn remove(
+    state: &AppState,
+    session: &SessionUser,
+    actor: &Actor,
+    password: &str,
+) -> AppResult<AddressStatus> {
+    if from_directory(state, session).await? {
+        return Err(AppError::Conflict(
+            messages::ADDRESS_FROM_DIRECTORY.to_owned(),
+        ));
+    }
+    let domain = domains::by_id(&state.db, session.domain_id)
+        .await?
+        .ok_or(AppError::NotAuthenticated)?;
+    let account = users::by_id(&state.db, session.user_id)
+        .await?
+        .ok_or(AppError::NotAuthenticated)?;
+    let ev = actor
+        .did(AuditKind::AddressRemoved)
+        .subject(&session.username_key)
+        .domain(&session.domain_slug);
+    let ticket = verify_current_password(state, &domain, &account, password, &ev).await?;
+    drop(ticket);
+    let Some(old) = account.email.clone() else {
+        return Err(AppError::BadRequest(messages::NO_ADDRESS.to_owned()));
+    };
+    let now = state.now();
+    let mut tx = state.db.pool.begin().await?;
+    // Only the address the password was checked against: a change confirmed
+    // meanwhile stays.
+    let gone = sqlx::query("UPDATE users SET email = NULL WHERE id = $1 AND email = $2")
+        .bind(session.user_id)
+        .bind(&old)
+        .execute(&mut *tx)
+        .await?;
+    if gone.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Err(AppError::Conflict(
+            messages::ADDRESS_CHANGED_MEANWHILE.to_owned(),
+        ));
+    }
+    sqlx::query("DELETE FROM address_changes WHERE user_id = $1")
+        .bind(session.user_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(&mut *tx, now, &ev).await?;
+    notices::also_to(&mut tx, &state.config, now, &ev, &old).await?;
     tx.commit().await?;
     status(state, session).await
 }

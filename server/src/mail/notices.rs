@@ -25,6 +25,7 @@ pub enum Notice {
     AuthenticatorAdded,
     AuthenticatorRemoved,
     AddressChanged,
+    AddressRemoved,
 }
 
 impl Notice {
@@ -44,6 +45,7 @@ impl Notice {
             (K::AuthenticatorAdded, _) => Some(Self::AuthenticatorAdded),
             (K::AuthenticatorRemoved, _) => Some(Self::AuthenticatorRemoved),
             (K::AddressChanged, _) => Some(Self::AddressChanged),
+            (K::AddressRemoved, _) => Some(Self::AddressRemoved),
             _ => None,
         }
     }
@@ -62,6 +64,7 @@ impl Notice {
             Self::AuthenticatorAdded => "authenticator_added",
             Self::AuthenticatorRemoved => "authenticator_removed",
             Self::AddressChanged => "address_changed",
+            Self::AddressRemoved => "address_removed",
         }
     }
 
@@ -77,6 +80,7 @@ impl Notice {
             Self::AuthenticatorAdded => "An authenticator app was added to your account",
             Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
             Self::AddressChanged => "Your mail address was changed",
+            Self::AddressRemoved => "Your mail address was removed",
         }
     }
 
@@ -96,6 +100,9 @@ impl Notice {
             Self::AuthenticatorAdded => "An authenticator app was added to your account",
             Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
             Self::AddressChanged => "The mail address of your account was changed",
+            Self::AddressRemoved => {
+                "This address was removed from your account: you will get no more mail about it"
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_shared::factors::{
     paths, AddressStatus, AuthenticatorSetup, AuthenticatorStatus, ChangeAddress, ConfirmAddress,
-    ConfirmAuthenticator, RemoveAuthenticator,
+    ConfirmAuthenticator, RemoveAddress, RemoveAuthenticator,
 };
 
 use super::Answer;
@@ -21,7 +21,12 @@ pub fn router() -> Router<AppState> {
         .route(paths::AUTHENTICATOR, get(status).delete(remove))
         .route(paths::AUTHENTICATOR_SETUP, post(setup))
         .route(paths::AUTHENTICATOR_CONFIRM, post(confirm))
-        .route(paths::ADDRESS, get(address_status).post(change_address))
+        .route(
+            paths::ADDRESS,
+            get(address_status)
+                .post(change_address)
+                .delete(remove_address),
+        )
         .route(paths::ADDRESS_CONFIRM, post(confirm_address))
         .route(paths::PASSWORD_EXPIRY, get(password_expiry))
 }
@@ -50,6 +55,16 @@ async fn change_address(
     let SignedIn(session) = &u.who;
     Ok(Json(
         address::request_change(&u.state, session, &req.address).await?,
+    ))
+}
+
+async fn remove_address(
+    u: Caller<SignedIn>,
+    ApiJson(req): ApiJson<RemoveAddress>,
+) -> Answer<AddressStatus> {
+    let SignedIn(session) = &u.who;
+    Ok(Json(
+        address::remove(&u.state, session, &u.actor, &req.password).await?,
     ))
 }
 

@@ -409,13 +409,21 @@ pub const OPERATIONS: &[Operation] = &[
         .body(json::<factors::ChangeAddress>)
         .errors(&[(400, "`bad_request`: not a mail address"),
                   (409, "`conflict`: no mail server, or the directory's address")]),
+    op(Delete, factor_paths::ADDRESS, "remove_address", "self-service",
+       "Remove the mail address on file (needs the current password); it is told", SignedIn,
+       Success::Json(200, json::<factors::AddressStatus>))
+        .body(json::<factors::RemoveAddress>)
+        .errors(&[(400, "`bad_request`: there is no address"), WRONG_CURRENT_PASSWORD,
+                  (409, "`conflict`: the directory's address, or it changed meanwhile"),
+                  LOCKED, BUSY]),
     op(Post, factor_paths::ADDRESS_CONFIRM, "confirm_address", "self-service",
        "Confirm the new address with the code mailed to it", SignedIn,
        Success::Json(200, json::<factors::AddressStatus>))
         .body(json::<factors::ConfirmAddress>)
         .errors(&[(400, "`bad_request`: a wrong or expired code, or nothing waiting")]),
     op(Get, factor_paths::PASSWORD_EXPIRY, "get_password_expiry", "self-service",
-       "When the signed-in user's password expires (domains with a maximum age)", SignedIn,
+       "When the signed-in user's password expires (domains with a maximum age); \
+        open to a session that must change its password", AnySession,
        Success::Json(200, json::<factors::PasswordExpiry>)),
     op(Post, ss_paths::FLOWS, "start_flow", "self-service",
        "Start Unlock Account or Forgot Password: a flow and its first CAPTCHA", Public,

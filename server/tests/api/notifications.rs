@@ -19,6 +19,7 @@ both_backends!(
     a_mail_server_that_is_down_delays_mail_and_loses_none,
     the_console_lists_the_outbox_and_sends_a_test_mail,
     a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_old_one_is_told,
+    an_address_is_removed_with_the_password_again_and_told_so_and_then_gets_no_more_mail,
 );
 
 #[tokio::test]
@@ -603,4 +604,61 @@ async fn a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_o
         .await
         .unwrap();
     assert_eq!(email.as_deref(), Some("jo@new.test"));
+}
+
+async fn an_address_is_removed_with_the_password_again_and_told_so_and_then_gets_no_more_mail(
+    backend: Backend,
+) {
+    use latchkey_shared::factors::{paths as factor_paths, AddressStatus};
+    let smtp = SmtpServer::start();
+    let (app, mailer) = mail_app(backend, &smtp).await;
+    let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    with_address(&app, &jo, "jo@example.test").await;
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    let remove = |password: &'static str| {
+        app.client
+            .delete(app.url(factor_paths::ADDRESS))
+            .json(&serde_json::json!({ "password": password }))
+            .send()
+    };
+    let r = remove("not-the-password").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = remove(STRONG_4).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let status: AddressStatus = r.json().await.unwrap();
+    assert_eq!(status.address, None);
+    assert_eq!(send_due(&app.state, &mailer).await.unwrap(), 1);
+    let mails = smtp.received();
+    assert_eq!(subjects(&mails), ["Your mail address was removed"]);
+    assert_eq!(
+        mails[0].to, "jo@example.test",
+        "told at the removed address"
+    );
+    assert!(mails[0].text.contains(HELP_DESK_PHONE));
+    let audit = app.audit_events().await;
+    assert!(audit
+        .iter()
+        .any(|e| e.is("account.address_removed", "success")));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.is("account.address_removed", "failure")),
+        "the wrong password is audited"
+    );
+    // Nothing left to remove, and no more mail after a change.
+    let r = remove(STRONG_4).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<latchkey_shared::api::ApiError>()
+            .await
+            .unwrap()
+            .message,
+        latchkey_shared::factors::messages::NO_ADDRESS
+    );
+    assert_eq!(
+        app.change_password(STRONG_4, STRONG_2).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(send_due(&app.state, &mailer).await.unwrap(), 0);
+    assert_eq!(smtp.received().len(), 1);
 }

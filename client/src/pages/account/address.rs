@@ -1,5 +1,6 @@
 //! The account page's mail address: where notifications and one-time codes
-//! go. A new one is used once the code mailed to it is typed back.
+//! go. A new one is used once the code mailed to it is typed back; removing
+//! it needs the password again.
 
 use std::rc::Rc;
 
@@ -17,6 +18,7 @@ pub struct AddressState {
     pub status: Option<AddressStatus>,
     pub address: String,
     pub code: String,
+    pub password: String,
     pub busy: bool,
     pub error: Option<AttrValue>,
     pub notice: Option<AttrValue>,
@@ -26,6 +28,7 @@ pub enum Action {
     Busy,
     Address(String),
     Code(String),
+    Password(String),
     /// The server's answer, and what to tell the person.
     Status(AddressStatus, Option<&'static str>),
     Failed(ApiClientError),
@@ -44,9 +47,11 @@ impl Reducible for AddressState {
             }
             Action::Address(v) => next.address = v,
             Action::Code(v) => next.code = v,
+            Action::Password(v) => next.password = v,
             Action::Status(status, notice) => {
                 next.busy = false;
                 next.code.clear();
+                next.password.clear();
                 if status.pending.is_none() {
                     next.address.clear();
                 }
@@ -60,6 +65,13 @@ impl Reducible for AddressState {
         }
         Rc::new(next)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Change,
+    Confirm,
+    Remove,
 }
 
 #[component]
@@ -76,25 +88,34 @@ pub fn AddressPanel() -> Html {
             });
         });
     }
-    let submit = |confirm: bool| {
+    let submit = |step: Step| {
         let state = state.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let d = state.dispatcher();
-            let (address, code) = (state.address.clone(), state.code.clone());
+            let (address, code, password) = (
+                state.address.clone(),
+                state.code.clone(),
+                state.password.clone(),
+            );
             d.dispatch(Action::Busy);
             wasm_bindgen_futures::spawn_local(async move {
-                let answer = if confirm {
-                    factors::confirm_address(&code)
+                let answer = match step {
+                    Step::Confirm => factors::confirm_address(&code)
                         .await
-                        .map(|s| Action::Status(s, Some("Your mail address is changed.")))
-                } else {
-                    factors::change_address(&address).await.map(|s| {
+                        .map(|s| Action::Status(s, Some("Your mail address is changed."))),
+                    Step::Change => factors::change_address(&address).await.map(|s| {
                         Action::Status(
                             s,
                             Some("We have mailed a code to the new address: type it below."),
                         )
-                    })
+                    }),
+                    Step::Remove => factors::remove_address(&password).await.map(|s| {
+                        Action::Status(
+                            s,
+                            Some("Your mail address is removed: we will not write to it again."),
+                        )
+                    }),
                 };
                 d.dispatch(answer.unwrap_or_else(Action::Failed));
             });
@@ -107,6 +128,10 @@ pub fn AddressPanel() -> Html {
     let on_code = {
         let d = state.dispatcher();
         Callback::from(move |e: InputEvent| d.dispatch(Action::Code(input_value(e))))
+    };
+    let on_password = {
+        let d = state.dispatcher();
+        Callback::from(move |e: InputEvent| d.dispatch(Action::Password(input_value(e))))
     };
     let busy = state.busy;
     html! {
@@ -131,7 +156,7 @@ pub fn AddressPanel() -> Html {
                         } else if !s.mail_available {
                             <p class="muted">{ latchkey_shared::factors::messages::NO_MAIL }</p>
                         } else if let Some(pending) = &s.pending {
-                            <form id="mail-address-confirm" onsubmit={submit(true)} novalidate=true>
+                            <form id="mail-address-confirm" onsubmit={submit(Step::Confirm)} novalidate=true>
                                 <div class="field">
                                     <label for="mail-address-code">{ format!("The code we mailed to {pending}") }</label>
                                     <input id="mail-address-code" type="text" inputmode="numeric" autocomplete="one-time-code"
@@ -142,7 +167,7 @@ pub fn AddressPanel() -> Html {
                                 </button>
                             </form>
                         } else {
-                            <form id="mail-address-change" onsubmit={submit(false)} novalidate=true>
+                            <form id="mail-address-change" onsubmit={submit(Step::Change)} novalidate=true>
                                 <div class="field">
                                     <label for="mail-address-new">{ "New mail address" }</label>
                                     <input id="mail-address-new" type="email" autocomplete="email"
@@ -150,6 +175,18 @@ pub fn AddressPanel() -> Html {
                                 </div>
                                 <button id="mail-address-send" type="submit" class="button button-secondary" disabled={busy}>
                                     { if busy { "Please wait…" } else { "Send a code to this address" } }
+                                </button>
+                            </form>
+                        }
+                        if s.address.is_some() && !s.from_directory {
+                            <form id="mail-address-remove" onsubmit={submit(Step::Remove)} novalidate=true>
+                                <div class="field">
+                                    <label for="mail-address-password">{ "To remove your address, enter your password" }</label>
+                                    <input id="mail-address-password" type="password" autocomplete="current-password"
+                                        value={state.password.clone()} oninput={on_password} disabled={busy} />
+                                </div>
+                                <button id="mail-address-remove-button" type="submit" class="button button-secondary" disabled={busy}>
+                                    { if busy { "Please wait…" } else { "Remove my address" } }
                                 </button>
                             </form>
                         }
