@@ -132,27 +132,64 @@ impl Directory {
         }
     }
 
-    /// Whether `user` is a member of the group `group_dn`, asked of the
-    /// group with the service account: its `member` or `uniqueMember`
-    /// (OpenLDAP), or `member` through nested groups (Active Directory). A
-    /// group that does not exist has no members.
+    /// Whether `user` is a member of the group `group_dn`, asked with the
+    /// service account. Active Directory follows nested groups itself
+    /// (`member` in chain). On OpenLDAP the groups holding the user (by
+    /// `member` or `uniqueMember`) are looked up, then the groups holding
+    /// those, up to [`MAX_NESTING`] levels, within the subtree of the
+    /// group's parent (where an organisation keeps its groups). A group that
+    /// does not exist has no members.
     #[tracing::instrument(name = "directory.is_member", skip_all, fields(directory = %self.name))]
     pub async fn is_member(
         &self,
         group_dn: &str,
         user: &DirectoryUser,
     ) -> Result<bool, DirectoryError> {
-        let dn = ldap_escape(user.dn.as_str());
-        let filter = match self.config.kind {
-            DirectoryKind::Ldap => format!("(|(member={dn})(uniqueMember={dn}))"),
-            DirectoryKind::ActiveDirectory => format!("(member:{IN_CHAIN}:={dn})"),
-        };
+        if self.config.kind == DirectoryKind::ActiveDirectory {
+            let filter = format!("(member:{IN_CHAIN}:={})", ldap_escape(user.dn.as_str()));
+            return Ok(self
+                .groups_matching(group_dn, Scope::Base, &filter)
+                .await?
+                .is_some_and(|found| !found.is_empty()));
+        }
+        let target = normalized_dn(group_dn);
+        let within = parent_dn(group_dn).unwrap_or(group_dn);
+        let mut seen = std::collections::HashSet::new();
+        let mut holders = vec![user.dn.clone()];
+        for _ in 0..MAX_NESTING {
+            if holders.is_empty() {
+                break;
+            }
+            let Some(groups) = self
+                .groups_matching(within, Scope::Subtree, &nesting_filter(&holders))
+                .await?
+            else {
+                return Ok(false);
+            };
+            if groups.iter().any(|dn| normalized_dn(dn) == target) {
+                return Ok(true);
+            }
+            holders = groups
+                .into_iter()
+                .filter(|dn| seen.insert(normalized_dn(dn)))
+                .take(MAX_GROUPS_PER_LEVEL)
+                .collect();
+        }
+        Ok(false)
+    }
+
+    /// The DNs of the entries under `base` that match `filter`; `None`
+    /// when `base` does not exist (a typo in a group's DN is logged, and
+    /// nobody gets its role).
+    async fn groups_matching(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+    ) -> Result<Option<Vec<String>>, DirectoryError> {
         let mut conn = self.service().await?;
         let found = self
-            .run(
-                conn.ldap()
-                    .search(group_dn, Scope::Base, &filter, vec!["1.1"]),
-            )
+            .run(conn.ldap().search(base, scope, filter, vec!["1.1"]))
             .await;
         let (entries, result) = match found {
             Ok(r) => (r.0, r.1),
@@ -162,12 +199,15 @@ impl Directory {
             }
         };
         match result.rc {
-            rc::SUCCESS => Ok(!entries.is_empty()),
-            // noSuchObject: the group is not there (a typo in its DN is
-            // logged, and nobody gets its role).
+            rc::SUCCESS => Ok(Some(
+                entries
+                    .into_iter()
+                    .map(|e| SearchEntry::construct(e).dn)
+                    .collect(),
+            )),
             32 => {
-                tracing::warn!(directory = %self.name, group = group_dn, "the group does not exist");
-                Ok(false)
+                tracing::warn!(directory = %self.name, group = base, "the group does not exist");
+                Ok(None)
             }
             other => {
                 conn.discard();
@@ -178,6 +218,51 @@ impl Directory {
             }
         }
     }
+}
+
+/// Levels of groups within groups followed on OpenLDAP.
+const MAX_NESTING: usize = 8;
+/// Groups carried to the next level: a bound on one search's filter.
+const MAX_GROUPS_PER_LEVEL: usize = 200;
+
+/// The groups that hold any of `members` directly.
+fn nesting_filter(members: &[String]) -> String {
+    let any: String = members
+        .iter()
+        .map(|dn| {
+            let dn = ldap_escape(dn.as_str());
+            format!("(member={dn})(uniqueMember={dn})")
+        })
+        .collect();
+    format!("(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|{any}))")
+}
+
+/// A DN compared as a directory compares it for these purposes: case and
+/// the spaces around `,` and `=` do not matter.
+fn normalized_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| {
+            rdn.split('=')
+                .map(|part| part.trim().to_lowercase())
+                .collect::<Vec<_>>()
+                .join("=")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `dn` without its first RDN (an escaped comma is not a separator).
+fn parent_dn(dn: &str) -> Option<&str> {
+    let bytes = dn.as_bytes();
+    let mut escaped = false;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' if !escaped => escaped = true,
+            b',' if !escaped => return Some(dn[i + 1..].trim_start()),
+            _ => escaped = false,
+        }
+    }
+    None
 }
 
 /// The filter of the LRA's search: `user_filter` with a substring of the
@@ -227,6 +312,40 @@ mod tests {
     use super::*;
 
     const FILTER: &str = "(&(objectClass=inetOrgPerson)(uid={username}))";
+
+    #[test]
+    fn a_groups_parent_is_its_dn_without_the_first_rdn_even_with_an_escaped_comma() {
+        assert_eq!(
+            parent_dn("cn=lra,ou=groups,dc=example,dc=org"),
+            Some("ou=groups,dc=example,dc=org")
+        );
+        assert_eq!(
+            parent_dn(r"cn=Smith\, Jo,ou=groups, dc=org"),
+            Some("ou=groups, dc=org")
+        );
+        assert_eq!(parent_dn("dc=org"), None);
+    }
+
+    #[test]
+    fn dns_compare_without_case_or_spaces_around_separators() {
+        assert_eq!(
+            normalized_dn("CN=LRA , OU=Groups,dc=Example"),
+            normalized_dn("cn=lra,ou=groups,dc=example")
+        );
+        assert_ne!(
+            normalized_dn("cn=lra,ou=groups"),
+            normalized_dn("cn=lra2,ou=groups")
+        );
+    }
+
+    #[test]
+    fn the_nesting_filter_asks_for_groups_holding_any_member_escaped() {
+        let f = nesting_filter(&["uid=a,dc=x".to_owned(), "cn=g*,dc=x".to_owned()]);
+        assert_eq!(
+            f,
+            r"(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|(member=uid=a,dc=x)(uniqueMember=uid=a,dc=x)(member=cn=g\2a,dc=x)(uniqueMember=cn=g\2a,dc=x)))"
+        );
+    }
 
     #[test]
     fn the_search_filter_escapes_what_a_person_typed() {

@@ -31,6 +31,7 @@ both_backends!(
     a_directory_that_is_down_lists_the_users_latchkey_has_seen_and_says_so,
     staff_roles_come_from_directory_groups_at_each_sign_in_when_configured,
     without_groups_a_directory_users_role_is_set_in_latchkey_and_stays,
+    nested_groups_on_openldap_give_the_role_of_the_group_they_sit_in,
 );
 
 /// The connection to `slapd`, read as the configuration file would be.
@@ -706,4 +707,32 @@ async fn without_groups_a_directory_users_role_is_set_in_latchkey_and_stays(back
     assert_eq!(role, Role::Lra);
     let (role, _) = role_at_sign_in(&app, "alice", ALICE_PASSWORD).await;
     assert_eq!(role, Role::Lra, "kept at every sign-in");
+}
+
+async fn nested_groups_on_openldap_give_the_role_of_the_group_they_sit_in(backend: Backend) {
+    let slapd = Slapd::start();
+    add_groups(&slapd);
+    // alice is in latchkey-lra, which sits in helpdesk, which sits in
+    // all-staff (a groupOfUniqueNames); the LRA role is given to all-staff.
+    // A loop back to latchkey-lra must not hang the lookup.
+    slapd.modify(&format!(
+        "dn: {}\nchangetype: add\nobjectClass: groupOfNames\ncn: helpdesk\nmember: {}\n\n\
+         dn: {}\nchangetype: add\nobjectClass: groupOfUniqueNames\ncn: all-staff\nuniqueMember: {}\n\n\
+         dn: {}\nchangetype: modify\nadd: member\nmember: {}\n",
+        group_dn("helpdesk"),
+        group_dn("latchkey-lra"),
+        group_dn("all-staff"),
+        group_dn("helpdesk"),
+        group_dn("latchkey-lra"),
+        group_dn("all-staff"),
+    ));
+    let groups = DirectoryGroups {
+        lra_group_dn: Some(group_dn("all-staff").to_uppercase()),
+        admin_group_dn: Some(group_dn("nobody-here")),
+    };
+    let app = app_with(backend, &slapd, true, Some(groups)).await;
+    let (role, _) = role_at_sign_in(&app, "alice", ALICE_PASSWORD).await;
+    assert_eq!(role, Role::Lra, "two levels down, the DN typed in capitals");
+    let (role, _) = role_at_sign_in(&app, "bob", BOB_PASSWORD).await;
+    assert_eq!(role, Role::User, "bob's only group holds no role");
 }
