@@ -73,6 +73,14 @@ async fn an_authenticator_added_on_the_account_page_unlocks_the_account_with_the
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // An address on file, as the CSV import would give one.
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url).await?;
+    sqlx::query("UPDATE users SET email = 'enrolled@example.test' WHERE username_key = 'enrolled'")
+        .execute(&db)
+        .await?;
+    db.close().await;
+
     let b = Browser::start().await?;
     b.sign_in(&server, "enrolled", &password).await?;
     b.find("#whoami").await?;
@@ -103,6 +111,31 @@ async fn an_authenticator_added_on_the_account_page_unlocks_the_account_with_the
     b.click("#authenticator-confirm-button").await?;
     b.find("#authenticator-active").await?;
     b.screenshots("tf-03-authenticator-set-up").await?;
+
+    // The address is removed with the password again (a wrong one first).
+    let current = b.text("#mail-address-current").await?;
+    ensure!(current.contains("enrolled@example.test"), "{current}");
+    b.type_into("#mail-address-password", "not-the-password-1")
+        .await?;
+    b.click("#mail-address-remove-button").await?;
+    b.wait_until("the wrong password refused", || async {
+        Ok(!b
+            .text("#mail-address #form-error")
+            .await
+            .unwrap_or_default()
+            .is_empty())
+    })
+    .await?;
+    b.type_into("#mail-address-password", &password).await?;
+    b.click("#mail-address-remove-button").await?;
+    b.wait_until("the address removed", || async {
+        Ok(b.text("#mail-address-current")
+            .await
+            .unwrap_or_default()
+            .contains("no mail address on file"))
+    })
+    .await?;
+    b.screenshots("tf-03b-address-removed").await?;
     b.click("#sign-out").await?;
     b.wait_until("signed out", || async {
         Ok(b.client.current_url().await?.path() == "/")
