@@ -135,7 +135,7 @@ pub fn AddressPanel() -> Html {
     };
     let busy = state.busy;
     html! {
-        <div id="mail-address">
+        <div id="mail-address" class="divided">
             <h2>{ "Mail address" }</h2>
             if let Some(notice) = &state.notice {
                 <div class="alert alert-success" role="status"><p>{ notice.clone() }</p></div>
