@@ -274,7 +274,10 @@ use reqwest::StatusCode;
 use crate::directory_domains::{directory_app, error_of, OpenLdap};
 use crate::helpers::Backend;
 
-both_backends!(a_directory_that_is_down_answers_503_and_counts_no_failure);
+both_backends!(
+    a_directory_that_is_down_answers_503_and_counts_no_failure,
+    an_active_directory_that_goes_away_answers_503_counts_nothing_and_recovers,
+);
 
 async fn a_directory_that_is_down_answers_503_and_counts_no_failure(backend: Backend) {
     let dir = OpenLdap::start();
@@ -296,5 +299,62 @@ async fn a_directory_that_is_down_answers_503_and_counts_no_failure(backend: Bac
     assert_eq!(counted.unwrap_or(0), 0, "no failure counted");
     slapd.restart();
     let r = app.sign_in("partners", "alice", ALICE_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK, "recovers by itself");
+}
+
+/// The shared DC stays up for the other tests: this one reaches it through
+/// a proxy on the host's end of the veth pair, and cuts the proxy.
+async fn an_active_directory_that_goes_away_answers_503_counts_nothing_and_recovers(
+    backend: Backend,
+) {
+    use crate::directory_domains::{ActiveDirectory, TestDirectory};
+    use crate::helpers::proxy::TcpProxy;
+    let ad = ActiveDirectory::start();
+    let dc = crate::helpers::samba::dc();
+    let proxy = TcpProxy::start(dc.host_ip(), dc.ldaps_addr()).await;
+    let mut settings = ad.settings();
+    settings.url = format!("ldaps://{}/", proxy.addr());
+    settings.timeout_secs = 3;
+    let app = crate::helpers::spawn_app_with(backend, move |c| {
+        c.directories.insert("corp".to_owned(), settings);
+    })
+    .await;
+    latchkey_server::provisioning::set_domain_store(
+        &app.state,
+        "partners",
+        &latchkey_server::accounts::store::StoreKind::Directory("corp".to_owned()),
+    )
+    .await
+    .unwrap();
+    let alice = ad.alice();
+    let r = app.sign_in("partners", &alice.name, &alice.password).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+
+    proxy.stop();
+    let started = std::time::Instant::now();
+    for password in [alice.password.as_str(), "not-the-password-1"] {
+        let (status, e) = error_of(app.sign_in("partners", &alice.name, password).await).await;
+        assert_eq!(
+            (status, e.code),
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy)
+        );
+        assert!(e.message.contains("directory"), "{}", e.message);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2 * 3 + 2),
+        "within the timeout: {:?}",
+        started.elapsed()
+    );
+    let counted: Option<i64> =
+        sqlx::query_scalar("SELECT failed_count FROM failure_counters WHERE username_key = $1")
+            .bind(alice.name.to_lowercase())
+            .fetch_optional(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(counted.unwrap_or(0), 0, "no failure counted");
+    assert_eq!(ad.failed_binds(alice), 0, "nor by the directory");
+
+    proxy.restart().await;
+    let r = app.sign_in("partners", &alice.name, &alice.password).await;
     assert_eq!(r.status(), StatusCode::OK, "recovers by itself");
 }

@@ -4,6 +4,7 @@
 mod apt;
 pub use apt::apt_install;
 pub mod postgres;
+pub mod proxy;
 pub mod samba;
 pub mod slapd;
 pub mod smtp;

@@ -52,6 +52,8 @@ pub struct Samba {
     dir: PathBuf,
     /// The DC's address (its end of the veth pair).
     ip: String,
+    /// The host's end of the veth pair (also in the DC's certificate).
+    host_ip: String,
 }
 
 /// A user of the shared DC, made for one test.
@@ -166,7 +168,8 @@ fn start() -> Result<Samba, String> {
             "--option=bind interfaces only=yes",
         ]),
     )?;
-    super::tls::make_certificates(&dir.join("tls"), &ip, "dc1.latchkey.test")?;
+    // The host's end too: a test's proxy there stands for the DC going away.
+    super::tls::make_certificates(&dir.join("tls"), &[&ip, &host_ip], "dc1.latchkey.test")?;
     let conf = dir.join("etc/smb.conf");
     let text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
     let mut out = String::new();
@@ -291,7 +294,7 @@ fn start() -> Result<Samba, String> {
         .spawn()
         .map_err(|e| format!("no watchdog for the DC: {e}"))?;
 
-    let samba = Samba { dir, ip };
+    let samba = Samba { dir, ip, host_ip };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         match samba.bind(SERVICE_DN, SERVICE_PASSWORD) {
@@ -315,6 +318,17 @@ fn unicode_pwd(password: &str) -> String {
 }
 
 impl Samba {
+    /// Where the DC answers LDAPS.
+    pub fn ldaps_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.ip.parse().expect("an IPv4 address"), 636)
+    }
+
+    /// The host's end of the veth pair, an address the DC's certificate
+    /// names.
+    pub fn host_ip(&self) -> &str {
+        &self.host_ip
+    }
+
     /// `ldaps://` to the DC's address.
     pub fn url(&self) -> String {
         format!("ldaps://{}/", self.ip)

@@ -101,7 +101,7 @@ impl SmtpServer {
     pub fn start_tls(security: MailSecurity) -> SmtpServer {
         assert_ne!(security, MailSecurity::Plain, "use SmtpServer::start");
         let dir = std::env::temp_dir().join(format!("latchkey-smtp-tls-{}", uuid::Uuid::new_v4()));
-        if let Err(e) = super::tls::make_certificates(&dir, "127.0.0.1", "localhost") {
+        if let Err(e) = super::tls::make_certificates(&dir, &["127.0.0.1"], "localhost") {
             panic!("cannot make the test SMTP server's certificates: {e}");
         }
         Self::start_with(Some((security, dir)))

@@ -19,9 +19,9 @@ fn checked(what: &str, cmd: &mut Command) -> Result<String, String> {
 }
 
 /// A CA (`ca.pem`, `ca.key`) and a server leaf (`cert.pem`, `key.pem`, the
-/// key readable by its owner only) for `ip` and `dns`, signed by it, valid
+/// key readable by its owner only) for `ips` and `dns`, signed by it, valid
 /// two days.
-pub fn make_certificates(tls: &Path, ip: &str, dns: &str) -> Result<(), String> {
+pub fn make_certificates(tls: &Path, ips: &[&str], dns: &str) -> Result<(), String> {
     if Command::new("openssl").arg("version").output().is_err() {
         super::apt_install(&["openssl"])?;
     }
@@ -67,8 +67,12 @@ pub fn make_certificates(tls: &Path, ip: &str, dns: &str) -> Result<(), String> 
     std::fs::write(
         tls.join("ext.cnf"),
         format!(
-            "subjectAltName=IP:{ip},DNS:{dns}\nbasicConstraints=CA:FALSE\n\
-             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+            "subjectAltName={},DNS:{dns}\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+            ips.iter()
+                .map(|ip| format!("IP:{ip}"))
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     )
     .map_err(|e| e.to_string())?;
