@@ -225,7 +225,9 @@ const MAX_NESTING: usize = 8;
 /// Groups carried to the next level: a bound on one search's filter.
 const MAX_GROUPS_PER_LEVEL: usize = 200;
 
-/// The groups that hold any of `members` directly.
+/// The entries that hold any of `members` directly: any entry with such a
+/// `member` or `uniqueMember` is a group, whatever its object class
+/// (`groupOfNames`, `groupOfUniqueNames`, `groupOfEntries`, a site's own).
 fn nesting_filter(members: &[String]) -> String {
     let any: String = members
         .iter()
@@ -234,7 +236,7 @@ fn nesting_filter(members: &[String]) -> String {
             format!("(member={dn})(uniqueMember={dn})")
         })
         .collect();
-    format!("(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|{any}))")
+    format!("(|{any})")
 }
 
 /// A DN compared as a directory compares it for these purposes: case and
@@ -343,7 +345,7 @@ mod tests {
         let f = nesting_filter(&["uid=a,dc=x".to_owned(), "cn=g*,dc=x".to_owned()]);
         assert_eq!(
             f,
-            r"(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|(member=uid=a,dc=x)(uniqueMember=uid=a,dc=x)(member=cn=g\2a,dc=x)(uniqueMember=cn=g\2a,dc=x)))"
+            r"(|(member=uid=a,dc=x)(uniqueMember=uid=a,dc=x)(member=cn=g\2a,dc=x)(uniqueMember=cn=g\2a,dc=x))"
         );
     }
 
