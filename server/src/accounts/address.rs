@@ -10,7 +10,7 @@ use rand::Rng;
 use sqlx::Row;
 
 use super::store::StoreKind;
-use super::{verify_current_password, Actor};
+use super::{reconfirm, Actor};
 use crate::audit::AuditKind;
 use crate::domains;
 use crate::error::{AppError, AppResult};
@@ -192,18 +192,11 @@ pub async fn remove(
             messages::ADDRESS_FROM_DIRECTORY.to_owned(),
         ));
     }
-    let domain = domains::by_id(&state.db, session.domain_id)
-        .await?
-        .ok_or(AppError::NotAuthenticated)?;
-    let account = users::by_id(&state.db, session.user_id)
-        .await?
-        .ok_or(AppError::NotAuthenticated)?;
     let ev = actor
         .did(AuditKind::AddressRemoved)
         .subject(&session.username_key)
         .domain(&session.domain_slug);
-    let ticket = verify_current_password(state, &domain, &account, password, &ev).await?;
-    drop(ticket);
+    let account = reconfirm(state, session, password, &ev).await?;
     let Some(old) = account.email.clone() else {
         return Err(AppError::BadRequest(messages::NO_ADDRESS.to_owned()));
     };

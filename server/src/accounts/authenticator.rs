@@ -12,15 +12,13 @@ use rand::RngCore;
 use sqlx::{Any, Row, Transaction};
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use super::{verify_current_password, Actor};
+use super::{reconfirm, Actor};
 use crate::audit::AuditKind;
-use crate::domains;
 use crate::error::{AppError, AppResult};
 use crate::mail::notices;
 use crate::secret_box::SecretBox;
 use crate::session::SessionUser;
 use crate::state::AppState;
-use crate::users;
 
 fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> AppResult<TOTP> {
     TOTP::new(
@@ -222,18 +220,11 @@ pub async fn remove(
     actor: &Actor,
     password: &str,
 ) -> AppResult<AuthenticatorStatus> {
-    let domain = domains::by_id(&state.db, session.domain_id)
-        .await?
-        .ok_or(AppError::NotAuthenticated)?;
-    let account = users::by_id(&state.db, session.user_id)
-        .await?
-        .ok_or(AppError::NotAuthenticated)?;
     let ev = actor
         .did(AuditKind::AuthenticatorRemoved)
         .subject(&session.username_key)
         .domain(&session.domain_slug);
-    let ticket = verify_current_password(state, &domain, &account, password, &ev).await?;
-    drop(ticket);
+    reconfirm(state, session, password, &ev).await?;
     let now = state.now();
     let mut tx = state.db.pool.begin().await?;
     let gone =

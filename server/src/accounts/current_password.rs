@@ -7,10 +7,30 @@ use crate::domains::Domain;
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockoutPolicy, Reservation};
 use crate::password::HashTicket;
+use crate::session::SessionUser;
 use crate::state::AppState;
-use crate::users::UserRecord;
+use crate::users::{self, UserRecord};
 
 use super::store::{CredentialStore, Store};
+
+/// The signed-in person's row, once `password` is proved again as theirs
+/// ([`verify_current_password`]): for a change to their own account that
+/// hashes nothing of its own (removing an authenticator or an address).
+pub async fn reconfirm(
+    state: &AppState,
+    session: &SessionUser,
+    password: &str,
+    event: &AuditEvent<'_>,
+) -> AppResult<UserRecord> {
+    let domain = crate::domains::by_id(&state.db, session.domain_id)
+        .await?
+        .ok_or(AppError::NotAuthenticated)?;
+    let account = users::by_id(&state.db, session.user_id)
+        .await?
+        .ok_or(AppError::NotAuthenticated)?;
+    drop(verify_current_password(state, &domain, &account, password, event).await?);
+    Ok(account)
+}
 
 /// Checks `password` as `account`'s current one, exactly like a sign-in: a
 /// failure is reserved first (so parallel attempts cannot get more checks

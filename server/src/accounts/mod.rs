@@ -26,7 +26,7 @@ pub mod sign_in;
 pub mod staff;
 pub mod store;
 
-pub use current_password::verify_current_password;
+pub use current_password::{reconfirm, verify_current_password};
 
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::error::AppError;
