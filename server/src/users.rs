@@ -41,6 +41,9 @@ pub struct UserRecord {
     pub must_change: bool,
     pub disabled: bool,
     pub role: String,
+    /// A directory user's stable id (`entryUUID`, `objectGUID`): the
+    /// person this row is, whatever name they have now.
+    pub directory_id: Option<String>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -56,7 +59,7 @@ impl std::fmt::Debug for UserRecord {
     }
 }
 
-const COLUMN_NAMES: [&str; 13] = [
+const COLUMN_NAMES: [&str; 14] = [
     "id",
     "domain_id",
     "username",
@@ -70,6 +73,7 @@ const COLUMN_NAMES: [&str; 13] = [
     "must_change",
     "disabled",
     "role",
+    "directory_id",
 ];
 
 static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| COLUMN_NAMES.join(", "));
@@ -107,6 +111,7 @@ impl UserRecord {
             must_change: row.flag(&col("must_change"))?,
             disabled: row.flag(&col("disabled"))?,
             role: row.try_get(col("role").as_str())?,
+            directory_id: row.try_get(col("directory_id").as_str())?,
         })
     }
 

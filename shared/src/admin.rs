@@ -625,6 +625,9 @@ pub enum PasswordStatus {
     Temporary,
     /// A mandatory reset is in effect: send the user to change it first.
     ChangeRequired,
+    /// Older than the domain's maximum password age: send the user to
+    /// change it first.
+    Expired,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

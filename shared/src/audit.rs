@@ -87,6 +87,10 @@ audit_kinds! {
     CliDemoSeed => "cli.demo_seed", "Demo data created";
     /// A directory user's role set from their directory groups at sign-in.
     DirectoryRoleSync => "directory.role_sync", "Role from directory groups";
+    /// A directory user's row set apart: the name now belongs to another
+    /// directory entry (the person was deleted and the name reused, or
+    /// another was renamed onto it).
+    DirectoryIdentityRetired => "directory.identity_retired", "Directory identity retired";
 }
 
 impl std::fmt::Display for AuditKind {

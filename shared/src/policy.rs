@@ -39,6 +39,15 @@ pub struct PasswordPolicy {
     pub history_depth: u8,
 }
 
+/// Whether `password` is empty or only whitespace: such a password proves
+/// nothing and is refused before any store is asked. Sent to a directory, an
+/// empty password is an LDAP *unauthenticated bind* (RFC 4513 §5.1.2), which
+/// servers that allow it (Active Directory by default, OpenLDAP with
+/// `olcAllows: bind_anon_dn`) answer with success for any DN.
+pub fn is_blank_password(password: &str) -> bool {
+    password.trim().is_empty()
+}
+
 pub const MAX_HISTORY_DEPTH: u8 = 24;
 /// Hard ceiling on any policy's `max_length`, so hashing cost stays bounded.
 pub const ABSOLUTE_MAX_LENGTH: u32 = 1024;
@@ -348,6 +357,16 @@ mod tests {
             display_name: "Jane  Al Smith-Jones".into(),
             domain_name: "Partners".into(),
             product_name: crate::PRODUCT_NAME.into(),
+        }
+    }
+
+    #[test]
+    fn empty_and_whitespace_passwords_are_blank_and_others_are_not() {
+        for blank in ["", " ", "\t\n", "\u{3000}\u{a0}"] {
+            assert!(is_blank_password(blank), "{blank:?}");
+        }
+        for real in ["a", " a ", "\0", "0"] {
+            assert!(!is_blank_password(real), "{real:?}");
         }
     }
 

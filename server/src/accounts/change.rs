@@ -52,12 +52,28 @@ pub async fn change_password(
     .await?;
     drop(ticket);
 
-    // Everything else in one transaction; no hashing inside it.
+    // Everything else in one transaction; no hashing and no directory
+    // inside it.
     let now = state.now();
     let depth = users::history_depth(&domain.policy);
+    let store = Store::for_domain(state, &domain)?;
+    let Some(written) = store
+        .write_password(&account, &new, PasswordSet::Changed)
+        .await?
+    else {
+        return Err(AppError::InvalidCredentials);
+    };
     let mut tx = state.db.pool.begin().await?;
-    let stored = Store::for_domain(state, &domain)?
-        .store_password(&mut tx, &account, &new, PasswordSet::Changed, depth, now)
+    let stored = store
+        .store_password(
+            &mut tx,
+            written,
+            &account,
+            &new,
+            PasswordSet::Changed,
+            depth,
+            now,
+        )
         .await?;
     if !stored {
         // Changed meanwhile by another request: the current password we

@@ -11,7 +11,7 @@ use crate::session::SessionUser;
 use crate::state::AppState;
 use crate::users::{self, UserRecord};
 
-use super::store::{CredentialStore, Store};
+use super::store::{CredentialStore, Store, Verified};
 
 /// The signed-in person's row, once `password` is proved again as theirs
 /// ([`verify_current_password`]): for a change to their own account that
@@ -68,15 +68,28 @@ pub async fn verify_current_password(
             }
             Reservation::Allowed { locks, .. } => locks,
         };
-    let verified = Store::for_domain(state, domain)?
-        .verify(
-            &state.db,
-            &ticket,
-            &account.username_key,
-            Some(account),
-            password,
-        )
-        .await?;
+    // A blank password never reaches a store (see `sign_in::check`).
+    let verified = if latchkey_shared::policy::is_blank_password(password) {
+        ticket.verify_dummy(password).await?;
+        Verified::refused()
+    } else {
+        Store::for_domain(state, domain)?
+            .verify(
+                &state.db,
+                &ticket,
+                &account.username_key,
+                Some(account),
+                password,
+            )
+            .await?
+    };
+    // A directory store answers for whoever holds the name in the directory
+    // now: a right password of another person (the name deleted and given
+    // to someone new) is not this account's.
+    let someone_else = verified
+        .account
+        .as_ref()
+        .is_some_and(|found| found.id != account.id);
     if verified.locked {
         // The store's own lock (a directory's): the password was not judged.
         let refused = event
@@ -86,7 +99,7 @@ pub async fn verify_current_password(
         audit::record(&state.db.pool, now, &refused).await?;
         return Err(AppError::AccountLocked);
     }
-    if !verified.matched || account.disabled {
+    if !verified.matched || someone_else || account.disabled {
         let failed = event
             .clone()
             .with_result(AuditResult::Failure)

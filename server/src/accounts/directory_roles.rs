@@ -14,27 +14,64 @@ use super::directory_store::DirectoryStore;
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::db::Db;
 use crate::directory::config::DirectoryGroups;
-use crate::directory::DirectoryUser;
+use crate::directory::{Directory, DirectoryUser};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::users::{self, UserRecord};
 
-/// The role `user`'s groups give.
+/// The role `user`'s groups in `directory` give.
 async fn role_of(
-    store: &DirectoryStore,
+    directory: &Directory,
     groups: &DirectoryGroups,
     user: &DirectoryUser,
 ) -> Result<Role, AppError> {
     if let Some(dn) = &groups.admin_group_dn {
-        if store.directory.is_member(dn, user).await? {
+        if directory.is_member(dn, user).await? {
             return Ok(Role::Admin);
         }
     }
     if let Some(dn) = &groups.lra_group_dn {
-        if store.directory.is_member(dn, user).await? {
+        if directory.is_member(dn, user).await? {
             return Ok(Role::Lra);
         }
     }
     Ok(Role::User)
+}
+
+/// Whether the directory entry `directory_id`, known as `username`, is
+/// staff anywhere: a row of Latchkey's for the same entry in any domain
+/// (two domains may share one directory) with a staff role, or, in any
+/// directory whose groups give roles, membership of a staff group now.
+/// A role that only a future sign-in would write counts already: an LRA
+/// who could reset such a person's password could sign in as them and be
+/// given it. A directory that cannot be asked makes this an error, never
+/// a "no".
+pub async fn is_staff_anywhere(
+    state: &AppState,
+    directory_id: &str,
+    username: &str,
+) -> Result<bool, AppError> {
+    let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM users WHERE directory_id = $1")
+        .bind(directory_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    if roles.iter().any(|r| Role::parse(r).is_staff()) {
+        return Ok(true);
+    }
+    for (name, groups) in &state.config.directory_groups {
+        let Some(directory) = state.directories.get(name) else {
+            continue;
+        };
+        // The same entry is found under the same name; its stable id says
+        // it is the same person, not a namesake in another directory.
+        let Some(entry) = directory.find_user(username).await? else {
+            continue;
+        };
+        if entry.id == directory_id && role_of(directory, groups, &entry).await?.is_staff() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 async fn staff_domains(db: &Db, user_id: i64) -> Result<Vec<i64>, sqlx::Error> {
@@ -55,7 +92,7 @@ pub(super) async fn sync_role(
     user: &DirectoryUser,
     account: UserRecord,
 ) -> Result<UserRecord, AppError> {
-    let role = role_of(store, groups, user).await?;
+    let role = role_of(&store.directory, groups, user).await?;
     let domains = if role == Role::Lra {
         vec![store.domain_id]
     } else {

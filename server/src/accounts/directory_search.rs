@@ -10,7 +10,7 @@
 use latchkey_shared::admin::{LockHolder, Role, UserSummary};
 use sqlx::{Any, Row, Transaction};
 
-use super::directory_store::DirectoryStore;
+use super::directory_store::{shadow_row, DirectoryStore};
 use super::store::SEARCH_LIMIT;
 use crate::db::{Db, RowExt};
 use crate::directory::search::DirectoryEntry;
@@ -53,7 +53,7 @@ pub(super) async fn search(
         let Ok(name) = latchkey_shared::Username::parse(&entry.user.username) else {
             continue;
         };
-        let row = keep_row(&mut tx, store.domain_id, &name, entry, now).await?;
+        let row = keep_row(&mut tx, store, &name, entry).await?;
         let latchkey = LockState::of(
             policy,
             row.try_get("failed_count")?,
@@ -84,59 +84,15 @@ pub(super) async fn search(
     Ok(users)
 }
 
-/// The row Latchkey keeps for a listed account: by the directory's id (a
-/// renamed user keeps theirs), else by name (an account Latchkey had before
-/// the domain moved to the directory), else new. Its must-change flag and
-/// role are left as they are; a new row gets the directory's.
+/// The row Latchkey keeps for a listed account ([`shadow_row`]), with its
+/// role and Latchkey's lock.
 async fn keep_row(
     tx: &mut Transaction<'_, Any>,
-    domain_id: i64,
+    store: &DirectoryStore,
     name: &latchkey_shared::Username,
     entry: &DirectoryEntry,
-    now: i64,
 ) -> Result<sqlx::any::AnyRow, AppError> {
-    let user = &entry.user;
-    let key = name.key();
-    let changed_at = entry.password_changed_at;
-    let updated = sqlx::query(
-        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4, \
-         password_changed_at = COALESCE($5, password_changed_at) \
-         WHERE domain_id = $6 AND directory_id = $7 RETURNING id",
-    )
-    .bind(name.as_str())
-    .bind(&key)
-    .bind(&user.display_name)
-    .bind(user.mail.as_deref())
-    .bind(changed_at)
-    .bind(domain_id)
-    .bind(&user.id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let id: i64 = match updated {
-        Some(row) => row.try_get("id")?,
-        None => sqlx::query(
-            "INSERT INTO users (domain_id, username, username_key, display_name, email, \
-             password_hash, password_changed_at, must_change, role, created_at, directory_id) \
-             VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'user', $8, $9) \
-             ON CONFLICT (domain_id, username_key) DO UPDATE SET \
-             display_name = excluded.display_name, email = excluded.email, \
-             directory_id = excluded.directory_id \
-             RETURNING id",
-        )
-        .bind(domain_id)
-        .bind(name.as_str())
-        .bind(&key)
-        .bind(&user.display_name)
-        .bind(user.mail.as_deref())
-        .bind(changed_at.unwrap_or(now))
-        // Latchkey's own demand only; the directory's flag is read at sign-in.
-        .bind(false)
-        .bind(now)
-        .bind(&user.id)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("id")?,
-    };
+    let id = shadow_row(tx, store, name, &entry.user, entry.password_changed_at).await?;
     Ok(sqlx::query(
         "SELECT u.id, u.role, u.disabled, f.failed_count, f.locked_at FROM users u \
          LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \

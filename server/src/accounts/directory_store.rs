@@ -15,7 +15,8 @@ use latchkey_shared::admin::UserSummary;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{Any, Row, Transaction};
 
-use super::store::{CredentialStore, NewCredential, PasswordSet, SearchScope, Verified};
+use super::store::{CredentialStore, NewCredential, PasswordSet, SearchScope, Verified, Written};
+use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::db::Db;
 use crate::directory::config::DirectoryGroups;
 use crate::directory::{
@@ -45,77 +46,244 @@ impl From<DirectoryError> for AppError {
 }
 
 impl DirectoryStore {
-    /// The directory's entry of an account Latchkey keeps.
+    /// The directory's entry of an account Latchkey keeps: the entry with
+    /// its name *and* its stable id. An entry that has the name but another
+    /// id is someone else (the person was deleted and the name reused), so
+    /// nothing done for this row may reach it.
     async fn entry_of(&self, account: &UserRecord) -> Result<DirectoryUser, AppError> {
-        self.directory
+        let gone = || {
+            AppError::BadRequest(
+                "This account is no longer in your organisation's directory. Call the Help Desk."
+                    .to_owned(),
+            )
+        };
+        let entry = self
+            .directory
             .find_user(&account.username)
             .await?
-            .ok_or_else(|| {
-                AppError::BadRequest(
-                    "This account is no longer in your organisation's directory. Call the Help Desk."
-                        .to_owned(),
-                )
-            })
+            .ok_or_else(gone)?;
+        match &account.directory_id {
+            Some(id) if *id != entry.id => Err(gone()),
+            // No stable id yet: a row kept before the domain moved to the
+            // directory, which the entry with its name adopts (as a sign-in
+            // would).
+            _ => Ok(entry),
+        }
     }
 }
 
-/// The row Latchkey keeps for `user`: found by the directory's id (so a
-/// renamed user keeps it) or by name, refreshed from the directory, or
-/// created. Its `must_change` is Latchkey's own (an administrator's
-/// mandatory reset) and is left as it is: the directory's flag is read at
-/// each sign-in, never copied.
+/// The row Latchkey keeps for `user`, refreshed from the directory or
+/// created, with its own transaction. Its `must_change` is Latchkey's own
+/// (an administrator's mandatory reset) and is left as it is: the
+/// directory's flag is read at each sign-in, never copied.
 async fn upsert_shadow(
+    store: &DirectoryStore,
     db: &Db,
-    domain_id: i64,
     user: &DirectoryUser,
-    now: i64,
 ) -> Result<UserRecord, AppError> {
     let name = latchkey_shared::Username::parse(&user.username).map_err(|_| {
         AppError::BadRequest(
             "Your directory user name cannot be used here. Call the Help Desk.".to_owned(),
         )
     })?;
-    let key = name.key();
     let mut tx = db.pool.begin().await?;
-    let renamed = sqlx::query(
-        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4 \
-         WHERE domain_id = $5 AND directory_id = $6 RETURNING id",
-    )
-    .bind(name.as_str())
-    .bind(&key)
-    .bind(&user.display_name)
-    .bind(user.mail.as_deref())
-    .bind(domain_id)
-    .bind(&user.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let id: i64 = match renamed {
-        Some(row) => row.try_get("id")?,
-        None => sqlx::query(
-            "INSERT INTO users (domain_id, username, username_key, display_name, email, \
-             password_hash, password_changed_at, must_change, role, created_at, directory_id) \
-             VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'user', $6, $8) \
-             ON CONFLICT (domain_id, username_key) DO UPDATE SET \
-             display_name = excluded.display_name, email = excluded.email, \
-             directory_id = excluded.directory_id \
-             RETURNING id",
-        )
-        .bind(domain_id)
-        .bind(name.as_str())
-        .bind(&key)
-        .bind(&user.display_name)
-        .bind(user.mail.as_deref())
-        .bind(now)
-        .bind(false)
-        .bind(&user.id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?,
-    };
+    let id = shadow_row(&mut tx, store, &name, user, None).await?;
     tx.commit().await?;
     users::by_id(db, id)
         .await?
         .ok_or_else(|| AppError::internal("a directory user's row vanished"))
+}
+
+/// The id of the row Latchkey keeps for the directory's `user`, known as
+/// `name`, written in `tx`:
+///
+/// - the row keyed by the entry's stable id, renamed if the directory
+///   renamed it (and brought back if it had been retired: the same entry,
+///   restored, is the same person);
+/// - else a row with that name and no stable id yet (an account Latchkey
+///   kept before the domain moved to the directory), which it adopts;
+/// - else a new row.
+///
+/// A row holding the name for another stable id belongs to someone else (a
+/// person deleted and the name given to someone new, or another entry
+/// renamed onto it): it is retired first ([`retire`]), never re-keyed,
+/// since its enrolment, factors and role are that other person's.
+///
+/// `password_changed_at`: when the directory says the password was set, if
+/// it says (kept otherwise).
+pub(super) async fn shadow_row(
+    tx: &mut Transaction<'_, Any>,
+    store: &DirectoryStore,
+    name: &latchkey_shared::Username,
+    user: &DirectoryUser,
+    password_changed_at: Option<i64>,
+) -> Result<i64, AppError> {
+    let key = name.key();
+    // Twice at most: on PostgreSQL a parallel first sign-in of the same new
+    // person can insert between the reads and the insert (SQLite's one
+    // writer connection serialises them).
+    for _ in 0..2 {
+        let mine = row_of_entry(tx, store.domain_id, &user.id).await?;
+        if let Some((holder, holder_entry)) = holder_of(tx, store.domain_id, &key).await? {
+            let adoptable = mine.is_none() && holder_entry.is_none();
+            if Some(holder) != mine && !adoptable {
+                retire(tx, store, holder, &key).await?;
+            }
+        }
+        let id = match mine {
+            Some(id) => Some(id),
+            None => adopt_by_name(tx, store.domain_id, &key, &user.id).await?,
+        };
+        if let Some(id) = id {
+            refresh_row(tx, id, name, user, password_changed_at).await?;
+            return Ok(id);
+        }
+        if let Some(id) = insert_row(
+            tx,
+            store,
+            name,
+            user,
+            password_changed_at.unwrap_or(store.now),
+        )
+        .await?
+        {
+            return Ok(id);
+        }
+    }
+    Err(AppError::internal(
+        "a directory user's row changed twice while being written",
+    ))
+}
+
+async fn row_of_entry(
+    tx: &mut Transaction<'_, Any>,
+    domain_id: i64,
+    directory_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE domain_id = $1 AND directory_id = $2")
+        .bind(domain_id)
+        .bind(directory_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The row holding the name key `key`, and the stable id it is keyed by.
+async fn holder_of(
+    tx: &mut Transaction<'_, Any>,
+    domain_id: i64,
+    key: &str,
+) -> Result<Option<(i64, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, directory_id FROM users WHERE domain_id = $1 AND username_key = $2",
+    )
+    .bind(domain_id)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| Ok((r.try_get("id")?, r.try_get("directory_id")?)))
+        .transpose()
+}
+
+/// Keys the row that holds `key` and no stable id to `directory_id`.
+async fn adopt_by_name(
+    tx: &mut Transaction<'_, Any>,
+    domain_id: i64,
+    key: &str,
+    directory_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE users SET directory_id = $1 \
+         WHERE domain_id = $2 AND username_key = $3 AND directory_id IS NULL RETURNING id",
+    )
+    .bind(directory_id)
+    .bind(domain_id)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+async fn refresh_row(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    name: &latchkey_shared::Username,
+    user: &DirectoryUser,
+    password_changed_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET username = $1, username_key = $2, display_name = $3, email = $4, \
+         password_changed_at = COALESCE($5, password_changed_at), retired_at = NULL \
+         WHERE id = $6",
+    )
+    .bind(name.as_str())
+    .bind(name.key())
+    .bind(&user.display_name)
+    .bind(user.mail.as_deref())
+    .bind(password_changed_at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A new row; `None` when a parallel writer took the name or the entry first.
+async fn insert_row(
+    tx: &mut Transaction<'_, Any>,
+    store: &DirectoryStore,
+    name: &latchkey_shared::Username,
+    user: &DirectoryUser,
+    password_changed_at: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO users (domain_id, username, username_key, display_name, email, \
+         password_hash, password_changed_at, must_change, role, created_at, directory_id) \
+         VALUES ($1, $2, $3, $4, $5, '', $6, $7, 'user', $8, $9) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(store.domain_id)
+    .bind(name.as_str())
+    .bind(name.key())
+    .bind(&user.display_name)
+    .bind(user.mail.as_deref())
+    .bind(password_changed_at)
+    // Latchkey's own demand only; the directory's flag is read at sign-in.
+    .bind(false)
+    .bind(store.now)
+    .bind(&user.id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The name key a retired row is given: no user name can contain `#`, so
+/// no sign-in, search or flow finds it by name again.
+fn retired_key(id: i64) -> String {
+    format!("#retired:{id}")
+}
+
+/// Sets the row `id` apart from the name `key`, which now belongs to
+/// another directory entry: its name key becomes [`retired_key`], its
+/// sessions end, and an audit row says so. Everything else it holds stays
+/// with it, out of reach of whoever has the name now.
+async fn retire(
+    tx: &mut Transaction<'_, Any>,
+    store: &DirectoryStore,
+    id: i64,
+    key: &str,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET username_key = $1, retired_at = $2 WHERE id = $3")
+        .bind(retired_key(id))
+        .bind(store.now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    super::staff::end_sessions(tx, id).await?;
+    let actor = format!("directory:{}", store.directory.name());
+    let ev = AuditEvent::new(AuditKind::DirectoryIdentityRetired, AuditResult::Success)
+        .actor(&actor)
+        .subject(key)
+        .domain(&store.domain_slug)
+        .detail("the name now belongs to another directory entry: the old row is kept apart");
+    audit::record(&mut **tx, store.now, &ev).await?;
+    Ok(())
 }
 
 async fn satisfy_mandate(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<(), sqlx::Error> {
@@ -128,35 +296,18 @@ async fn satisfy_mandate(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<
 }
 
 /// The row Latchkey already keeps for `user`, when it still says what the
-/// directory says (the same entry, name, display name and mail):
-/// then a sign-in refreshes nothing, so it writes nothing. `account` is the
-/// row the sign-in's lookup found by name in this domain; one read on the
-/// lookup connections checks it belongs to the same directory entry.
-async fn unchanged_shadow(
-    db: &Db,
-    account: Option<&UserRecord>,
-    user: &DirectoryUser,
-) -> Result<Option<UserRecord>, AppError> {
-    let Some(account) = account else {
-        return Ok(None);
-    };
-    let Ok(name) = latchkey_shared::Username::parse(&user.username) else {
-        return Ok(None);
-    };
-    if account.username != name.as_str()
-        || account.username_key != name.key()
-        || account.display_name != user.display_name
-        || account.email != user.mail
-    {
-        return Ok(None);
-    }
-    let directory_id: Option<String> =
-        sqlx::query_scalar("SELECT directory_id FROM users WHERE id = $1")
-            .bind(account.id)
-            .fetch_optional(&db.lookups)
-            .await?
-            .flatten();
-    Ok((directory_id.as_deref() == Some(user.id.as_str())).then(|| account.clone()))
+/// directory says (the same entry, name, display name and mail): then a
+/// sign-in refreshes nothing, so it writes nothing. `account` is the row
+/// the sign-in's lookup found by name in this domain.
+fn unchanged_shadow(account: Option<&UserRecord>, user: &DirectoryUser) -> Option<UserRecord> {
+    let account = account?;
+    let name = latchkey_shared::Username::parse(&user.username).ok()?;
+    let same = account.directory_id.as_deref() == Some(user.id.as_str())
+        && account.username == name.as_str()
+        && account.username_key == name.key()
+        && account.display_name == user.display_name
+        && account.email == user.mail;
+    same.then(|| account.clone())
 }
 
 impl CredentialStore for DirectoryStore {
@@ -189,9 +340,9 @@ impl CredentialStore for DirectoryStore {
                 if user.lock == DirectoryLock::None =>
             {
                 let directory_says = outcome == BindOutcome::MustChange || user.must_change;
-                let account = match unchanged_shadow(db, account, &user).await? {
+                let account = match unchanged_shadow(account, &user) {
                     Some(account) => account,
-                    None => upsert_shadow(db, self.domain_id, &user, self.now).await?,
+                    None => upsert_shadow(self, db, &user).await?,
                 };
                 let mut account = match &self.groups {
                     Some(groups) => {
@@ -240,27 +391,22 @@ impl CredentialStore for DirectoryStore {
         Ok(false)
     }
 
-    /// The directory is written before the caller's transaction commits:
-    /// if that commit then fails, the password is changed without its audit
-    /// row (see docs/directories.md); a retry of the same operation is safe.
-    async fn store_password(
+    /// The directory is written here, before the caller's transaction
+    /// opens; if that transaction then fails, the password is changed
+    /// without its audit row (see docs/directories.md), and a retry of the
+    /// same operation is safe.
+    async fn write_password(
         &self,
-        tx: &mut Transaction<'_, Any>,
         account: &UserRecord,
         new: &NewCredential,
         how: PasswordSet,
-        _depth: i64,
-        _now: i64,
-    ) -> Result<bool, AppError> {
+    ) -> Result<Option<Written>, AppError> {
         let NewCredential::Directory { new, current } = new else {
             return Err(AppError::internal(
                 "a directory password prepared by another store",
             ));
         };
         let entry = self.entry_of(account).await?;
-        // A new password answers an administrator's mandatory reset; a
-        // temporary one is the directory's to flag.
-        satisfy_mandate(tx, account.id).await?;
         match how {
             PasswordSet::Changed => {
                 let current = current.as_ref().ok_or_else(|| {
@@ -271,8 +417,8 @@ impl CredentialStore for DirectoryStore {
                     .change_password(&entry.dn, current.expose_secret(), new.expose_secret())
                     .await?
                 {
-                    ChangeOutcome::Changed => Ok(true),
-                    ChangeOutcome::WrongPassword => Ok(false),
+                    ChangeOutcome::Changed => Ok(Some(Written(()))),
+                    ChangeOutcome::WrongPassword => Ok(None),
                     ChangeOutcome::Refused(message) => Err(AppError::BadRequest(message)),
                 }
             }
@@ -280,26 +426,38 @@ impl CredentialStore for DirectoryStore {
                 self.directory
                     .reset_password(&entry, new.expose_secret(), false)
                     .await?;
-                Ok(true)
+                Ok(Some(Written(())))
             }
             PasswordSet::Temporary { .. } => {
                 self.directory
                     .reset_password(&entry, new.expose_secret(), true)
                     .await?;
-                Ok(true)
+                Ok(Some(Written(())))
             }
         }
+    }
+
+    /// Only Latchkey's own part: a new password answers an administrator's
+    /// mandatory reset (a temporary one is the directory's to flag).
+    async fn store_password(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        _written: Written,
+        account: &UserRecord,
+        _new: &NewCredential,
+        _how: PasswordSet,
+        _depth: i64,
+        _now: i64,
+    ) -> Result<bool, AppError> {
+        satisfy_mandate(tx, account.id).await?;
+        Ok(true)
     }
 
     async fn liftable_lock(&self, account: &UserRecord) -> Result<bool, AppError> {
         Ok(self.entry_of(account).await?.lock == DirectoryLock::Locked)
     }
 
-    async fn lift_lock(
-        &self,
-        _tx: &mut Transaction<'_, Any>,
-        account: &UserRecord,
-    ) -> Result<(), AppError> {
+    async fn lift_lock(&self, account: &UserRecord) -> Result<(), AppError> {
         // `Directory::unlock` lifts only the directory's own lock, never an
         // administrator's.
         let entry = self.entry_of(account).await?;

@@ -65,8 +65,15 @@ pub async fn verify(
         .actor(&actor)
         .source_ip(ip);
     let (domain, user, _) = accepted(state, &check, &event).await?;
+    // The same order of reasons as a sign-in's (`sign_in::sign_in`): the
+    // portal must send the person to change it whenever the PWA would.
+    let expired = super::expiry::expires_at(state, domain, user)
+        .await?
+        .is_some_and(|t| t <= state.now());
     let status = if user.temp_password {
         PasswordStatus::Temporary
+    } else if expired {
+        PasswordStatus::Expired
     } else if user.must_change {
         PasswordStatus::ChangeRequired
     } else {
@@ -76,6 +83,7 @@ pub async fn verify(
         PasswordStatus::Valid => "verified",
         PasswordStatus::Temporary => "verified: temporary password",
         PasswordStatus::ChangeRequired => "verified: must change password",
+        PasswordStatus::Expired => "verified: password expired",
     };
     let ev = event
         .clone()

@@ -489,10 +489,10 @@ pub async fn finish(
     };
     match flow.kind {
         FlowKind::Unlock => {
-            let store = Store::for_domain(state, &domain)?;
+            // The directory's lock first, with no transaction open.
+            Store::for_domain(state, &domain)?.lift_lock(&user).await?;
             let mut tx = state.db.pool.begin().await?;
             lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
-            store.lift_lock(&mut tx, &user).await?;
             delete_flow(&mut tx, &flow.id).await?;
             notices::record(
                 &mut tx,
@@ -593,14 +593,41 @@ pub async fn new_password(
 
     let now = state.now();
     let depth = users::history_depth(&domain.policy);
-    let mut tx = state.db.pool.begin().await?;
-    // Single use: only the request that removes the flow goes on.
-    if !take_password_step(&mut tx, &flow.id).await? {
-        tx.rollback().await?;
+    // Single use: only the request that claims the step goes on. The
+    // store's own work (a directory's) is done between two short
+    // transactions, never inside one; if it fails, the step is given back
+    // so the person can try again.
+    if !claim_password_step(&state.db, &flow.id).await? {
         return Err(AppError::SelfService(ErrorCode::FlowExpired));
     }
-    let stored = Store::for_domain(state, &domain)?
-        .store_password(&mut tx, &user, &new, PasswordSet::Reset, depth, now)
+    let store = Store::for_domain(state, &domain)?;
+    let written = async {
+        let written = store
+            .write_password(&user, &new, PasswordSet::Reset)
+            .await?;
+        store.lift_lock(&user).await?;
+        written.ok_or_else(|| AppError::internal("a reset refused as a wrong password"))
+    }
+    .await;
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            give_back_password_step(&state.db, &flow.id).await?;
+            return Err(e);
+        }
+    };
+    let mut tx = state.db.pool.begin().await?;
+    delete_flow(&mut tx, &flow.id).await?;
+    let stored = store
+        .store_password(
+            &mut tx,
+            written,
+            &user,
+            &new,
+            PasswordSet::Reset,
+            depth,
+            now,
+        )
         .await?;
     if !stored {
         // Another request changed the password since this flow read it.
@@ -609,9 +636,6 @@ pub async fn new_password(
     }
     super::staff::end_sessions(&mut tx, user.id).await?;
     lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
-    Store::for_domain(state, &domain)?
-        .lift_lock(&mut tx, &user)
-        .await?;
     notices::record(&mut tx, &state.config, now, &event.detail("password reset")).await?;
     tx.commit().await?;
     state.metrics.reset(crate::metrics::Channel::SelfService);
@@ -620,13 +644,25 @@ pub async fn new_password(
     })
 }
 
-async fn take_password_step(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-) -> Result<bool, sqlx::Error> {
-    let taken = sqlx::query("DELETE FROM self_service_flows WHERE id = $1 AND step = 'password'")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+/// Moves the flow from its password step to `storing`, which no step
+/// accepts: false when another request claimed it first.
+async fn claim_password_step(db: &crate::db::Db, id: &str) -> Result<bool, sqlx::Error> {
+    let taken = sqlx::query(
+        "UPDATE self_service_flows SET step = 'storing' WHERE id = $1 AND step = 'password'",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(taken.rows_affected() == 1)
+}
+
+/// The password step again, after the store could not set the password.
+async fn give_back_password_step(db: &crate::db::Db, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE self_service_flows SET step = 'password' WHERE id = $1 AND step = 'storing'",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }

@@ -33,7 +33,7 @@ use crate::session::{self, SessionUser};
 use crate::state::AppState;
 use crate::users::{self, UserRecord};
 
-use super::store::{CredentialStore, Store};
+use super::store::{CredentialStore, Store, Verified};
 
 /// What the check found.
 pub enum Outcome {
@@ -211,10 +211,19 @@ pub async fn check(
         Reservation::Allowed { locks, .. } => locks,
     };
 
-    let verified = match store
-        .verify(&state.db, &ticket, &key, user.as_ref(), password)
-        .await
-    {
+    // A blank password never reaches a store: a directory would take it as
+    // an unauthenticated bind and may answer success. It is refused as a
+    // wrong one, counted, after the same argon2 work as a local check.
+    let blank = latchkey_shared::policy::is_blank_password(password);
+    let verified = if blank {
+        ticket.verify_dummy(password).await?;
+        Ok(Verified::refused())
+    } else {
+        store
+            .verify(&state.db, &ticket, &key, user.as_ref(), password)
+            .await
+    };
+    let verified = match verified {
         Ok(v) => v,
         Err(e @ AppError::DirectoryUnavailable(_)) => {
             // Nothing was checked: the attempt does not count.
@@ -238,6 +247,7 @@ pub async fn check(
             },
             "password accepted",
         ),
+        _ if blank => (Outcome::Refused { locks }, "empty password"),
         None => (Outcome::Refused { locks }, "unknown user"),
         Some(u) if u.disabled && matched => (Outcome::Refused { locks }, "account disabled"),
         Some(_) => (Outcome::Refused { locks }, "wrong password"),

@@ -32,6 +32,8 @@ pub struct Target {
     pub domain_id: i64,
     pub username_key: String,
     pub password_hash: String,
+    /// A directory user's stable id: the person, in every domain.
+    pub directory_id: Option<String>,
 }
 
 /// The account `user_id` with its lock, enrolment and staff domains.
@@ -39,7 +41,7 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
     let row = sqlx::query(
         "SELECT u.id, u.username, u.username_key, u.display_name, u.email, u.password_hash, \
                 u.password_changed_at, u.temp_password, u.temp_password_expires_at, u.must_change, \
-                u.disabled, u.role, u.domain_id, \
+                u.disabled, u.role, u.domain_id, u.directory_id, \
                 (SELECT MAX(a.created_at) FROM security_answers a WHERE a.user_id = u.id) AS enrolled_at, d.slug, d.name AS domain_name, \
                 d.lockout_threshold, d.lockout_minutes, f.failed_count, f.locked_at \
          FROM users u JOIN domains d ON d.id = u.domain_id \
@@ -107,6 +109,7 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
         domain_id: row.try_get("domain_id")?,
         username_key: row.try_get("username_key")?,
         password_hash: row.try_get("password_hash")?,
+        directory_id: row.try_get("directory_id")?,
     }))
 }
 
@@ -313,7 +316,7 @@ pub async fn prepare_action(
     reason: &str,
 ) -> AppResult<(Target, String)> {
     let target = visible_target(state, staff, id).await?;
-    if !staff.is_admin() && target.state.role != Role::User {
+    if !staff.is_admin() && is_staff_account(state, &target).await? {
         return Err(AppError::Forbidden(
             "Only an administrator may act on a staff account.".to_owned(),
         ));
@@ -321,6 +324,22 @@ pub async fn prepare_action(
     staff.require_fresh(state.now())?;
     let reason = valid_reason(reason)?;
     Ok((target, reason))
+}
+
+/// Whether `target` is staff now: its row's role, or, for a directory
+/// user, the role the same person has in any domain or from directory
+/// groups (see [`super::directory_roles::is_staff_anywhere`]); not what
+/// Latchkey last wrote for this one row.
+async fn is_staff_account(state: &AppState, target: &Target) -> AppResult<bool> {
+    if target.state.role.is_staff() {
+        return Ok(true);
+    }
+    match &target.directory_id {
+        Some(id) => {
+            super::directory_roles::is_staff_anywhere(state, id, &target.state.username).await
+        }
+        None => Ok(false),
+    }
 }
 
 /// The account's state as staff see it now (with what its directory says).
@@ -357,9 +376,9 @@ pub async fn unlock(
     reason: &str,
 ) -> AppResult<()> {
     let (account, store) = account_of(state, target).await?;
+    store.lift_lock(&account).await?;
     let mut tx = state.db.pool.begin().await?;
     lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
-    store.lift_lock(&mut tx, &account).await?;
     let ev = actor
         .did(kind)
         .subject(&target.username_key)
@@ -388,20 +407,19 @@ pub async fn issue_temporary_password(
         .await?;
     let now = state.now();
     let expires_at = now + state.config.temp_password_secs();
+    let how = PasswordSet::Temporary { expires_at };
+    // The store's own work (a directory's) before the transaction opens.
+    let written = store
+        .write_password(&account, &new, how)
+        .await?
+        .ok_or_else(|| AppError::internal("a temporary password refused as a wrong one"))?;
+    store.lift_lock(&account).await?;
     let mut tx = state.db.pool.begin().await?;
     store
-        .store_password(
-            &mut tx,
-            &account,
-            &new,
-            PasswordSet::Temporary { expires_at },
-            0,
-            now,
-        )
+        .store_password(&mut tx, written, &account, &new, how, 0, now)
         .await?;
     end_sessions(&mut tx, account.id).await?;
     lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
-    store.lift_lock(&mut tx, &account).await?;
     let ev = actor
         .did(kind)
         .subject(&target.username_key)

@@ -66,7 +66,8 @@ pub struct Verified {
 }
 
 impl Verified {
-    fn refused() -> Self {
+    /// Not the password: nothing matched, nothing locked.
+    pub fn refused() -> Self {
         Self {
             matched: false,
             needs_rehash: false,
@@ -99,6 +100,12 @@ pub enum PasswordSet {
     /// and stops working at `expires_at`.
     Temporary { expires_at: i64 },
 }
+
+/// What [`CredentialStore::write_password`] gives back: proof, for
+/// [`CredentialStore::store_password`], that the store's own write came
+/// first (only the stores make one).
+#[derive(Debug)]
+pub struct Written(pub(super) ());
 
 /// Who may be listed by a search.
 #[derive(Debug, Clone, Copy)]
@@ -144,12 +151,30 @@ pub trait CredentialStore {
         depth: i64,
     ) -> impl Future<Output = Result<bool, AppError>> + Send;
 
+    /// The store's own write of `new`, made before the caller's transaction
+    /// opens, so that no transaction is held open while a directory is
+    /// asked (SQLite has one writer: everyone would wait on it). A
+    /// directory sets the password here; the local store writes nothing
+    /// (its hash goes in with [`CredentialStore::store_password`]). `None`
+    /// when the current password a change was sent with is wrong.
+    ///
+    /// Done first, it is the step a failed commit leaves done: repeating
+    /// the whole operation is safe (the same new password is set again).
+    fn write_password(
+        &self,
+        account: &UserRecord,
+        new: &NewCredential,
+        how: PasswordSet,
+    ) -> impl Future<Output = Result<Option<Written>, AppError>> + Send;
+
     /// Stores `new` as the account's password, in `tx` (the transaction that
-    /// also writes the audit row). Returns false, changing nothing, when the
-    /// password changed since `account` was read.
+    /// also writes the audit row), once [`CredentialStore::write_password`]
+    /// has. Returns false, changing nothing, when the password changed
+    /// since `account` was read.
     fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
+        written: Written,
         account: &UserRecord,
         new: &NewCredential,
         how: PasswordSet,
@@ -165,12 +190,10 @@ pub trait CredentialStore {
     ) -> impl Future<Output = Result<bool, AppError>> + Send;
 
     /// Lifts a lock the store keeps itself (beside Latchkey's counter,
-    /// which the caller clears).
-    fn lift_lock(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        account: &UserRecord,
-    ) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// which the caller clears in its transaction), before that
+    /// transaction opens, for the reason [`CredentialStore::write_password`]
+    /// gives. Lifting a lifted lock changes nothing, so a retry is safe.
+    fn lift_lock(&self, account: &UserRecord) -> impl Future<Output = Result<(), AppError>> + Send;
 
     /// Accounts whose user name or display name contains `query` (as typed;
     /// any case), at most [`SEARCH_LIMIT`] + 1 so the caller can tell there
@@ -265,28 +288,34 @@ impl CredentialStore for Store {
         dispatch!(self, s => s.was_used(db, ticket, account, password, depth).await)
     }
 
+    async fn write_password(
+        &self,
+        account: &UserRecord,
+        new: &NewCredential,
+        how: PasswordSet,
+    ) -> Result<Option<Written>, AppError> {
+        dispatch!(self, s => s.write_password(account, new, how).await)
+    }
+
     async fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
+        written: Written,
         account: &UserRecord,
         new: &NewCredential,
         how: PasswordSet,
         depth: i64,
         now: i64,
     ) -> Result<bool, AppError> {
-        dispatch!(self, s => s.store_password(tx, account, new, how, depth, now).await)
+        dispatch!(self, s => s.store_password(tx, written, account, new, how, depth, now).await)
     }
 
     async fn liftable_lock(&self, account: &UserRecord) -> Result<bool, AppError> {
         dispatch!(self, s => s.liftable_lock(account).await)
     }
 
-    async fn lift_lock(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        account: &UserRecord,
-    ) -> Result<(), AppError> {
-        dispatch!(self, s => s.lift_lock(tx, account).await)
+    async fn lift_lock(&self, account: &UserRecord) -> Result<(), AppError> {
+        dispatch!(self, s => s.lift_lock(account).await)
     }
 
     async fn search(
@@ -354,10 +383,21 @@ impl CredentialStore for LocalStore {
         users::reuses_any(ticket, password, &hashes).await
     }
 
+    /// Nothing outside the transaction: the hash is a row.
+    async fn write_password(
+        &self,
+        _account: &UserRecord,
+        _new: &NewCredential,
+        _how: PasswordSet,
+    ) -> Result<Option<Written>, AppError> {
+        Ok(Some(Written(())))
+    }
+
     #[tracing::instrument(name = "local_store.store_password", skip_all, fields(user_id = account.id, ?how))]
     async fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
+        _written: Written,
         account: &UserRecord,
         new: &NewCredential,
         how: PasswordSet,
@@ -385,11 +425,7 @@ impl CredentialStore for LocalStore {
         Ok(false)
     }
 
-    async fn lift_lock(
-        &self,
-        _tx: &mut Transaction<'_, Any>,
-        _account: &UserRecord,
-    ) -> Result<(), AppError> {
+    async fn lift_lock(&self, _account: &UserRecord) -> Result<(), AppError> {
         Ok(())
     }
 
@@ -481,7 +517,8 @@ async fn search_users(
                 f.failed_count, f.locked_at \
          FROM users u JOIN domains d ON d.id = u.domain_id \
          LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \
-         WHERE (u.username_key LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')";
+         WHERE u.retired_at IS NULL \
+         AND (u.username_key LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')";
     let limit = i64::try_from(SEARCH_LIMIT + 1).unwrap_or(i64::MAX);
     match scope {
         SearchScope::Everyone => {

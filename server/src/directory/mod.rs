@@ -435,7 +435,16 @@ impl Directory {
     /// service account's are never bound as a user), asking for the
     /// password policy response.
     #[tracing::instrument(name = "directory.bind", skip_all, fields(directory = %self.name))]
+    ///
+    /// A blank password is refused without a bind: with an empty one the
+    /// bind is an unauthenticated bind (RFC 4513 §5.1.2), which a server
+    /// that allows it answers with success for any DN, so that success
+    /// proves nothing. Callers refuse blank passwords earlier (at the same
+    /// cost as a wrong one); this is the last line.
     pub async fn bind(&self, dn: &str, password: &str) -> Result<BindOutcome, DirectoryError> {
+        if latchkey_shared::policy::is_blank_password(password) {
+            return Ok(BindOutcome::Refused);
+        }
         let mut ldap = self.connect().await?;
         let result = self
             .run(
@@ -484,6 +493,10 @@ impl Directory {
         old: &str,
         new: &str,
     ) -> Result<ChangeOutcome, DirectoryError> {
+        // An unauthenticated bind (see [`Directory::bind`]) proves nothing.
+        if latchkey_shared::policy::is_blank_password(old) {
+            return Ok(ChangeOutcome::WrongPassword);
+        }
         let mut ldap = self.connect().await?;
         let bound = self
             .run(ldap.with_controls(ppolicy_control()).simple_bind(dn, old))

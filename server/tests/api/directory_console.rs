@@ -32,6 +32,7 @@ both_backends!(
     staff_roles_come_from_directory_groups_at_each_sign_in_when_configured,
     without_groups_a_directory_users_role_is_set_in_latchkey_and_stays,
     nested_groups_on_openldap_give_the_role_of_the_group_they_sit_in,
+    a_directory_that_hangs_during_an_unlock_holds_up_no_one_else,
 );
 
 /// The connection to `slapd`, read as the configuration file would be.
@@ -735,4 +736,53 @@ async fn nested_groups_on_openldap_give_the_role_of_the_group_they_sit_in(backen
     assert_eq!(role, Role::Lra, "two levels down, the DN typed in capitals");
     let (role, _) = role_at_sign_in(&app, "bob", BOB_PASSWORD).await;
     assert_eq!(role, Role::User, "bob's only group holds no role");
+}
+
+// ---------------------------------------------------------------- a hanging directory
+
+/// The security review's finding 13: on SQLite (one writer connection) an
+/// operation that kept its transaction open while the directory was asked
+/// stalled every other request until the directory answered or timed out.
+/// Not a timing test: the directory is frozen until another domain's
+/// sign-in has been answered, and the unlock must still be waiting then.
+async fn a_directory_that_hangs_during_an_unlock_holds_up_no_one_else(backend: Backend) {
+    let slapd = Slapd::start();
+    let app = directory_app(backend, &slapd).await;
+    let lra = staff(&app, "lra1", Role::Lra, &["partners"]).await;
+    let id = search(&app, &lra, "alice").await.users[0].id;
+    app.add_user_in("hrcc", "carol", "Carol C", STRONG, false)
+        .await;
+
+    slapd.pause();
+    let unlock = {
+        let (app_url, lra) = (
+            app.url(&paths::with_id(paths::STAFF_UNLOCK, id)),
+            lra.clone(),
+        );
+        tokio::spawn(async move {
+            lra.post(app_url)
+                .json(&json!({ "reason": "called the desk" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    // Until the unlock's request reaches the frozen directory.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !slapd.has_unread_request() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unlock never asked the directory"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let r = app.sign_in("hrcc", "carol", STRONG).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert!(
+        !unlock.is_finished(),
+        "the sign-in waited for the directory: a transaction was held open across it"
+    );
+    slapd.resume();
+    assert_eq!(unlock.await.unwrap(), StatusCode::OK);
 }

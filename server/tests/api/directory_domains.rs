@@ -9,6 +9,7 @@
 //! administrator outside Latchkey would see.
 
 use latchkey_server::accounts::store::StoreKind;
+use latchkey_server::directory::config::DirectoryGroups;
 use latchkey_server::directory::{DirectoryConfig, DirectoryKind, PERMANENT_LOCK};
 use latchkey_shared::api::{ApiError, ErrorCode};
 use reqwest::StatusCode;
@@ -48,6 +49,19 @@ pub trait TestDirectory: Send + Sync {
     fn failed_binds(&self, user: &TestUser) -> usize;
     /// The directory's stable id of `user`, as Latchkey keys it.
     fn stable_id(&self, user: &TestUser) -> String;
+    /// Makes the directory answer an unauthenticated bind (a DN with an
+    /// empty password, RFC 4513 §5.1.2) with success where it can be made
+    /// to: whether it now does.
+    fn allow_unauthenticated_binds(&self) -> bool;
+    /// A new entry for a person named `name` (never in the directory
+    /// before, or deleted since).
+    fn add_person(&self, name: &str, password: &str) -> TestUser;
+    /// Deletes `user`'s entry.
+    fn delete(&self, user: &TestUser);
+    /// Gives `user`'s entry the user name `new_name`.
+    fn rename(&self, user: &TestUser, new_name: &str) -> TestUser;
+    /// A new group with `members`: its DN, for `[directory_groups]`.
+    fn group_of(&self, members: &[&TestUser]) -> String;
 }
 
 fn password_file(password: &str) -> std::path::PathBuf {
@@ -134,6 +148,64 @@ impl TestDirectory for OpenLdap {
     fn stable_id(&self, user: &TestUser) -> String {
         self.slapd.values(&user.dn, "entryUUID")[0].clone()
     }
+    fn allow_unauthenticated_binds(&self) -> bool {
+        self.slapd.change_config(
+            "dn: cn=config\nchangetype: modify\nadd: olcAllows\nolcAllows: bind_anon_dn\n",
+        );
+        true
+    }
+    fn add_person(&self, name: &str, password: &str) -> TestUser {
+        let user = TestUser {
+            name: name.to_owned(),
+            dn: user_dn(name),
+            password: password.to_owned(),
+            display_name: format!("{} Newcomer", capitalised(name)),
+            mail: format!("{name}.newcomer@latchkey.test"),
+        };
+        self.slapd.modify(&format!(
+            "dn: {}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {}\ncn: {}\nsn: Newcomer\n\
+             mail: {}\nuserPassword: {}\n",
+            user.dn, user.name, user.display_name, user.mail, user.password
+        ));
+        user
+    }
+    fn delete(&self, user: &TestUser) {
+        self.slapd
+            .modify(&format!("dn: {}\nchangetype: delete\n", user.dn));
+    }
+    fn rename(&self, user: &TestUser, new_name: &str) -> TestUser {
+        self.slapd.modify(&format!(
+            "dn: {}\nchangetype: modrdn\nnewrdn: uid={new_name}\ndeleteoldrdn: 1\n",
+            user.dn
+        ));
+        TestUser {
+            name: new_name.to_owned(),
+            dn: user_dn(new_name),
+            ..user.clone()
+        }
+    }
+    fn group_of(&self, members: &[&TestUser]) -> String {
+        let dn = format!(
+            "cn=staff-{},dc=latchkey,dc=test",
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut ldif = format!(
+            "dn: {dn}\nchangetype: add\nobjectClass: groupOfNames\ncn: {}\n",
+            &dn[3..dn.find(',').unwrap()]
+        );
+        for m in members {
+            ldif.push_str(&format!("member: {}\n", m.dn));
+        }
+        self.slapd.modify(&ldif);
+        dn
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Active Directory: the process's Samba DC, with an alice of the test's
@@ -223,6 +295,46 @@ impl TestDirectory for ActiveDirectory {
     fn stable_id(&self, user: &TestUser) -> String {
         self.dc.object_guid(&user.dn)
     }
+    fn allow_unauthenticated_binds(&self) -> bool {
+        // Windows answers them with success by default; Samba 4.17 refuses
+        // them (data 52e) and has no setting to allow them. On it the
+        // scenario shows that Latchkey never sends one.
+        false
+    }
+    fn add_person(&self, name: &str, password: &str) -> TestUser {
+        let AdUser {
+            name,
+            dn,
+            password,
+            display_name,
+            mail,
+        } = self.dc.new_user_named(name, password);
+        TestUser {
+            name,
+            dn,
+            password,
+            display_name,
+            mail,
+        }
+    }
+    fn delete(&self, user: &TestUser) {
+        self.dc
+            .modify(&format!("dn: {}\nchangetype: delete\n", user.dn));
+    }
+    fn rename(&self, user: &TestUser, new_name: &str) -> TestUser {
+        self.dc.modify(&format!(
+            "dn: {}\nchangetype: modify\nreplace: sAMAccountName\nsAMAccountName: {new_name}\n",
+            user.dn
+        ));
+        TestUser {
+            name: new_name.to_owned(),
+            ..user.clone()
+        }
+    }
+    fn group_of(&self, members: &[&TestUser]) -> String {
+        let dns: Vec<&str> = members.iter().map(|m| m.dn.as_str()).collect();
+        self.dc.new_group("lk-staff", &dns)
+    }
 }
 
 /// Turns `async fn name(backend: Backend, dir: &dyn TestDirectory)` into
@@ -269,13 +381,30 @@ every_directory!(
     forgot_password_resets_the_password_in_the_directory,
     the_portal_checks_directory_passwords_with_the_same_answers,
     an_administrators_mandatory_reset_holds_on_a_directory_domain_until_the_password_is_changed,
+    an_empty_or_blank_password_is_refused_where_the_directory_accepts_unauthenticated_binds,
+    an_lra_cannot_act_on_a_directory_administrator_who_never_signed_in,
+    an_lra_cannot_reset_someone_who_is_staff_in_another_domain_on_the_same_directory,
+    a_person_given_a_deleted_persons_name_gets_a_fresh_row_and_none_of_theirs,
+    a_person_renamed_onto_a_name_another_row_holds_is_found_and_signs_in,
 );
 
 /// The app with `partners` backed by `dir`.
 pub async fn directory_app(backend: Backend, dir: &dyn TestDirectory) -> TestApp {
+    directory_app_with_groups(backend, dir, None).await
+}
+
+/// [`directory_app`], with staff roles from `groups` when given.
+async fn directory_app_with_groups(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+    groups: Option<DirectoryGroups>,
+) -> TestApp {
     let settings = dir.settings();
     let app = spawn_app_with(backend, move |c| {
         c.directories.insert("corp".to_owned(), settings);
+        if let Some(groups) = groups {
+            c.directory_groups.insert("corp".to_owned(), groups);
+        }
     })
     .await;
     latchkey_server::provisioning::set_domain_store(
@@ -802,4 +931,377 @@ async fn an_administrators_mandatory_reset_holds_on_a_directory_domain_until_the
     let r = app.sign_in("partners", &alice.name, STRONG_2).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     assert!(!r.json::<SessionInfo>().await.unwrap().must_change_password);
+}
+
+// ------------------------------------------------ the security review (issue 17)
+
+/// The rows of `name` in `domain`, by the name key (a retired row has
+/// another).
+async fn row_id(app: &TestApp, domain: &str, name: &str) -> Option<i64> {
+    sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN domains d ON d.id = u.domain_id \
+         WHERE d.slug = $1 AND u.username_key = $2",
+    )
+    .bind(domain)
+    .bind(name.to_lowercase())
+    .fetch_optional(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+/// An LRA of `domains`, with a local account in `hrcc`, who has entered
+/// the password again.
+async fn lra_of(app: &TestApp, domains: &[&str]) -> reqwest::Client {
+    use latchkey_shared::admin::{paths, Role};
+    let (_, lra) = crate::staff::staff_client(
+        app,
+        "hrcc",
+        "lra1",
+        Role::Lra,
+        domains,
+        crate::helpers::STRONG_4,
+    )
+    .await;
+    let r = lra
+        .post(app.url(paths::STAFF_REAUTH))
+        .json(&serde_json::json!({"password": crate::helpers::STRONG_4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    lra
+}
+
+/// The LRA's search for `q`: the ids and names it lists.
+async fn lra_search(app: &TestApp, lra: &reqwest::Client, q: &str) -> Vec<(i64, String)> {
+    use latchkey_shared::admin::{paths, UserSearchResponse};
+    let r = lra
+        .get(app.url(paths::STAFF_USERS))
+        .query(&[("q", q)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let found: UserSearchResponse = r.json().await.unwrap();
+    found
+        .users
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect()
+}
+
+/// Finding 1: an empty password is an LDAP unauthenticated bind, which a
+/// permissive directory answers with success for any DN.
+async fn an_empty_or_blank_password_is_refused_where_the_directory_accepts_unauthenticated_binds(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    use latchkey_shared::admin::{paths, PortalVerifyRequest};
+    let permissive = dir.allow_unauthenticated_binds();
+    let alice = dir.alice();
+    assert_eq!(
+        dir.bind(alice, "").is_ok(),
+        permissive,
+        "what the directory itself answers a DN with no password"
+    );
+    let binds_before = dir.failed_binds(alice);
+    let app = directory_app(backend, dir).await;
+    for blank in ["", "   ", "\t"] {
+        let (status, e) = error_of(app.sign_in("partners", &alice.name, blank).await).await;
+        assert_eq!(
+            (status, e.code),
+            (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials),
+            "{blank:?}"
+        );
+    }
+    assert_eq!(
+        row_id(&app, "partners", &alice.name).await,
+        None,
+        "no row for a refusal"
+    );
+    let empty: Vec<_> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|r| r.is("sign_in", "failure") && r.detail.as_deref() == Some("empty password"))
+        .collect();
+    assert_eq!(
+        empty.len(),
+        3,
+        "each counted and audited like a wrong password"
+    );
+    assert_eq!(
+        dir.failed_binds(alice),
+        binds_before,
+        "the directory was never asked"
+    );
+
+    // The portal's check is the same check.
+    let key = "lk_blank_password_portal_test_key_0123456789";
+    sqlx::query(
+        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) VALUES ('portal', 'lk_blank', $1, 0, 'test')",
+    )
+    .bind(latchkey_server::accounts::portal::api_key_hash(key))
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let r = new_client()
+        .post(app.url(paths::PORTAL_VERIFY))
+        .bearer_auth(key)
+        .json(&PortalVerifyRequest {
+            domain: "partners".into(),
+            username: alice.name.clone(),
+            password: String::new(),
+        })
+        .send()
+        .await
+        .unwrap();
+    let (status, e) = error_of(r).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials)
+    );
+
+    // Signed in for real, an empty current password changes nothing.
+    let r = app.sign_in("partners", &alice.name, &alice.password).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let r = app.change_password("", STRONG_2).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    dir.bind(alice, &alice.password)
+        .expect("her directory password is unchanged");
+    assert!(dir.bind(alice, STRONG_2).is_err());
+}
+
+/// Finding 2: the role her directory groups give counts before she ever
+/// signs in, so an LRA cannot issue her a password and become her.
+async fn an_lra_cannot_act_on_a_directory_administrator_who_never_signed_in(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    use latchkey_shared::admin::{paths, Role};
+    let alice = dir.alice();
+    let admins = dir.group_of(&[alice]);
+    let app = directory_app_with_groups(
+        backend,
+        dir,
+        Some(DirectoryGroups {
+            lra_group_dn: None,
+            admin_group_dn: Some(admins),
+        }),
+    )
+    .await;
+    let lra = lra_of(&app, &["partners"]).await;
+    let found = lra_search(&app, &lra, &alice.name).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let id = found[0].0;
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "user", "her row says user: she never signed in");
+    for action in [
+        paths::STAFF_TEMP_PASSWORD,
+        paths::STAFF_UNLOCK,
+        paths::STAFF_CLEAR_ENROLMENT,
+    ] {
+        let r = crate::staff::action(&app, &lra, action, id, "called the desk").await;
+        let (status, e) = error_of(r).await;
+        assert_eq!(
+            (status, e.code),
+            (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            "{action}: {}",
+            e.message
+        );
+    }
+    dir.bind(alice, &alice.password)
+        .expect("her directory password is unchanged");
+    // What the check foresaw: her groups make her an administrator.
+    let r = app.sign_in("partners", &alice.name, &alice.password).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let info: latchkey_shared::api::SessionInfo = r.json().await.unwrap();
+    assert_eq!(info.role, Role::Admin);
+}
+
+/// Finding 2, across domains: two domains on one directory are one person.
+async fn an_lra_cannot_reset_someone_who_is_staff_in_another_domain_on_the_same_directory(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    use latchkey_server::provisioning::{self, NewDomain};
+    use latchkey_shared::admin::{paths, Role};
+    let app = directory_app(backend, dir).await;
+    provisioning::create_domain(&app.state, &NewDomain::new("north", "North"))
+        .await
+        .unwrap();
+    provisioning::set_domain_store(
+        &app.state,
+        "north",
+        &StoreKind::Directory("corp".to_owned()),
+    )
+    .await
+    .unwrap();
+    let alice = dir.alice();
+    let r = app.sign_in("north", &alice.name, &alice.password).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    latchkey_server::cli::staff::set_user_role(&app.state, "north", &alice.name, Role::Admin, &[])
+        .await
+        .unwrap();
+    let lra = lra_of(&app, &["partners"]).await;
+    let found = lra_search(&app, &lra, &alice.name).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let r =
+        crate::staff::action(&app, &lra, paths::STAFF_TEMP_PASSWORD, found[0].0, "called").await;
+    let (status, e) = error_of(r).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
+    );
+    dir.bind(alice, &alice.password)
+        .expect("her directory password is unchanged");
+}
+
+/// Finding 3: a new entry with a deleted person's name is a new person.
+async fn a_person_given_a_deleted_persons_name_gets_a_fresh_row_and_none_of_theirs(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    use crate::self_service::Flow;
+    use latchkey_shared::admin::{paths, Role};
+    use latchkey_shared::self_service::FlowKind;
+    let app = directory_app(backend, dir).await;
+    let alice = dir.alice();
+    enrolled(&app, alice).await;
+    let old_id = row_id(&app, "partners", &alice.name)
+        .await
+        .expect("her row");
+    let old_session = new_client();
+    let r = app
+        .sign_in_with(&old_session, "partners", &alice.name, &alice.password)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    dir.delete(alice);
+    let newcomer = dir.add_person(&alice.name, STRONG_3);
+    assert_ne!(dir.stable_id(&newcomer), "");
+
+    // Before the newcomer ever signs in, nothing of the old person's
+    // reaches them: not her answers in Forgot Password, not an LRA.
+    let flow = Flow::new(&app, FlowKind::Reset).await;
+    let r = flow.run(&alice.name, true).await;
+    if r.status() == StatusCode::OK {
+        let body: latchkey_shared::self_service::FinishResponse = r.json().await.unwrap();
+        if let latchkey_shared::self_service::FinishResponse::ChoosePassword { policy, .. } = body {
+            let r = flow
+                .post(
+                    latchkey_shared::self_service::paths::FLOW_PASSWORD,
+                    &latchkey_shared::self_service::NewPasswordRequest {
+                        new_password: STRONG_2.into(),
+                        confirm_password: STRONG_2.into(),
+                        policy_version: policy.version,
+                    },
+                )
+                .await;
+            assert_ne!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        }
+    }
+    let lra = lra_of(&app, &["partners"]).await;
+    let r = crate::staff::action(&app, &lra, paths::STAFF_TEMP_PASSWORD, old_id, "called").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        r.text().await.unwrap()
+    );
+    dir.bind(&newcomer, STRONG_3)
+        .expect("the newcomer's password is untouched");
+    assert!(dir.bind(&newcomer, STRONG_2).is_err());
+
+    // The newcomer signs in to a row of their own, a plain user's.
+    sqlx::query("UPDATE users SET role = 'admin' WHERE id = $1")
+        .bind(old_id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let client = new_client();
+    let r = app
+        .sign_in_with(&client, "partners", &newcomer.name, STRONG_3)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let info: latchkey_shared::api::SessionInfo = r.json().await.unwrap();
+    assert_eq!(info.role, Role::User);
+    assert_eq!(info.user.display_name, newcomer.display_name);
+    let new_id = row_id(&app, "partners", &newcomer.name)
+        .await
+        .expect("a row");
+    assert_ne!(new_id, old_id);
+    let r = crate::self_service::get_enrolment(&app, &client).await;
+    let status: latchkey_shared::self_service::EnrolmentStatus = r.json().await.unwrap();
+    assert!(!status.enrolled, "the old person's answers are not theirs");
+
+    // The old row is kept apart, with what was hers, and said so.
+    let (key, retired_at, role): (String, Option<i64>, String) = {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT username_key, retired_at, role FROM users WHERE id = $1")
+            .bind(old_id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    assert_eq!(key, format!("#retired:{old_id}"));
+    assert!(retired_at.is_some());
+    assert_eq!(role, "admin");
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|r| r.is("directory.identity_retired", "success") && r.about(&alice.name)));
+    assert_eq!(
+        app.get_session_with(&old_session).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old person's session ended"
+    );
+}
+
+/// Finding 3: a rename onto a name an old row holds is no server error.
+async fn a_person_renamed_onto_a_name_another_row_holds_is_found_and_signs_in(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    let app = directory_app(backend, dir).await;
+    let alice = dir.alice();
+    let other = dir.add_person(&format!("{}b", alice.name), STRONG_3);
+    for (name, password) in [
+        (&alice.name, &alice.password),
+        (&other.name, &other.password),
+    ] {
+        let r = app.sign_in("partners", name, password).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+    let alice_id = row_id(&app, "partners", &alice.name).await.unwrap();
+    let other_id = row_id(&app, "partners", &other.name).await.unwrap();
+    dir.delete(&other);
+    let renamed = dir.rename(alice, &other.name);
+
+    let lra = lra_of(&app, &["partners"]).await;
+    let found = lra_search(&app, &lra, &other.name).await;
+    assert_eq!(found, [(alice_id, other.name.clone())]);
+    let r = app
+        .sign_in("partners", &renamed.name, &renamed.password)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(row_id(&app, "partners", &other.name).await, Some(alice_id));
+    assert_eq!(row_id(&app, "partners", &alice.name).await, None);
+    let key: String = sqlx::query_scalar("SELECT username_key FROM users WHERE id = $1")
+        .bind(other_id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(key, format!("#retired:{other_id}"));
 }

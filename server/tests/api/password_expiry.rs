@@ -15,6 +15,7 @@ both_backends!(
     a_password_older_than_the_domains_maximum_age_signs_in_only_to_be_changed,
     passwords_never_expire_unless_the_domain_says_so,
     one_reminder_is_mailed_some_days_before_the_password_expires,
+    the_portal_answers_an_expired_password_as_expired,
 );
 
 const DAY: i64 = 86_400;
@@ -151,4 +152,49 @@ async fn one_reminder_is_mailed_some_days_before_the_password_expires(backend: B
     assert_eq!(remind_due(&app.state).await.unwrap(), 0);
     app.clock.advance(24 * DAY);
     assert_eq!(remind_due(&app.state).await.unwrap(), 1);
+}
+
+/// The security review's finding 6: the portal's check ignored the
+/// maximum age, so a password the PWA makes you change was `valid` there.
+async fn the_portal_answers_an_expired_password_as_expired(backend: Backend) {
+    use latchkey_shared::admin::{paths as admin_paths, PasswordStatus, PortalVerifyRequest};
+    let app = spawn_app(backend).await;
+    set_max_age(&app, 90, 14).await;
+    app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    let key = "lk_expiry_portal_test_key_0123456789abcdef";
+    sqlx::query(
+        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) \
+         VALUES ('portal', 'lk_expir', $1, 0, 'test')",
+    )
+    .bind(latchkey_server::accounts::portal::api_key_hash(key))
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let verify = || async {
+        let r = crate::helpers::new_client()
+            .post(app.url(admin_paths::PORTAL_VERIFY))
+            .bearer_auth(key)
+            .json(&PortalVerifyRequest {
+                domain: "partners".into(),
+                username: "jsmith".into(),
+                password: STRONG_4.into(),
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<latchkey_shared::admin::PortalVerifyResponse>()
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(verify().await, PasswordStatus::Valid);
+    app.clock.advance(91 * DAY);
+    assert_eq!(verify().await, PasswordStatus::Expired);
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .any(|e| e.is("portal.verify", "success")
+            && e.detail.as_deref() == Some("verified: password expired")));
 }

@@ -80,7 +80,7 @@ pub(crate) async fn put_enrolment(
         .expect("request")
 }
 
-async fn get_enrolment(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
+pub(crate) async fn get_enrolment(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
     client
         .get(app.url(paths::ENROLMENT))
         .send()

@@ -356,9 +356,19 @@ impl Samba {
     pub fn new_user(&self, prefix: &str, password: &str) -> AdUser {
         static NEXT: AtomicU32 = AtomicU32::new(1);
         let name = format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        self.user_named(&name, &format!("{} Example", capitalised(prefix)), password)
+    }
+
+    /// A new user named exactly `name` (none may have it now), enabled.
+    pub fn new_user_named(&self, name: &str, password: &str) -> AdUser {
+        self.user_named(name, &format!("{} Newcomer", capitalised(name)), password)
+    }
+
+    fn user_named(&self, name: &str, display_name: &str, password: &str) -> AdUser {
+        let name = name.to_owned();
         let user = AdUser {
             dn: format!("CN={name},{USERS_DN}"),
-            display_name: format!("{} Example", capitalised(prefix)),
+            display_name: display_name.to_owned(),
             mail: format!("{name}@latchkey.test"),
             password: password.to_owned(),
             name,

@@ -135,6 +135,38 @@ impl Slapd {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and requests
+    /// are accepted by the kernel but never answered, as a directory that
+    /// hangs; [`Slapd::resume`] lets it go on.
+    pub fn pause(&self) {
+        let pid = self.pid().expect("slapd's pid");
+        let _ = run(Command::new("kill").args(["-STOP", &pid.to_string()]));
+    }
+
+    pub fn resume(&self) {
+        let pid = self.pid().expect("slapd's pid");
+        let _ = run(Command::new("kill").args(["-CONT", &pid.to_string()]));
+    }
+
+    /// Whether a request sits unread on one of the server's connections
+    /// (the receive queue of an established socket on its port, from
+    /// `/proc/net/tcp`): with the server paused, a client is waiting on it.
+    pub fn has_unread_request(&self) -> bool {
+        let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let port = format!(":{:04X}", self.port);
+        tcp.lines().skip(1).any(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.len() > 4
+                && f[1].ends_with(&port)
+                && f[3] == "01"
+                && f[4]
+                    .split(':')
+                    .nth(1)
+                    .and_then(|rx| u64::from_str_radix(rx, 16).ok())
+                    .is_some_and(|rx| rx > 0)
+        })
+    }
+
     /// Starts the stopped server again on the same port.
     pub fn restart(&self) {
         self.run_server();
@@ -165,6 +197,26 @@ impl Slapd {
         } else {
             Err(text)
         }
+    }
+
+    /// Applies an LDIF change to the server's own configuration (`cn=config`,
+    /// database 0), as its operator would: stopped, changed offline with
+    /// `slapmodify`, started again on the same port.
+    pub fn change_config(&self, ldif: &str) {
+        self.stop();
+        let file = self.dir.join("config-change.ldif");
+        std::fs::write(&file, ldif).unwrap();
+        let out = run(Command::new("/usr/sbin/slapmodify")
+            .args(["-n", "0", "-F"])
+            .arg(self.dir.join("slapd.d"))
+            .arg("-l")
+            .arg(&file));
+        assert!(
+            out.status.success(),
+            "slapmodify: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.restart();
     }
 
     /// Applies an LDIF change as the directory's administrator.
