@@ -36,6 +36,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| check_rules(&policy, black_box(pw), &ctx))
         });
     }
+    // zxcvbn's worst cases (see `strength::tests::adversarial_inputs`):
+    // every l33t-ambiguous character at once, and long repeats.
+    for (name, pw) in [
+        ("leet", "4@8({[<36910!|7$5+%2".repeat(10)),
+        ("repeat", "abababababababababababababababababababab".repeat(4)),
+        ("dates", "1991-12-31".repeat(20)),
+    ] {
+        g.bench_with_input(BenchmarkId::new("adversarial", name), &pw, |b, pw| {
+            b.iter(|| check_password(&policy, black_box(pw), &ctx))
+        });
+    }
     g.finish();
 }
 

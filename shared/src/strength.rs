@@ -347,26 +347,26 @@ mod tests {
         assert!(!report.passed());
     }
 
-    #[test]
-    fn adversarial_inputs_stay_fast() {
-        // Every l33t-ambiguous character at once maximises zxcvbn's
-        // substitution enumeration; repeats stress its backtracking regexes.
-        let inputs = [
+    /// The inputs that cost zxcvbn most: every l33t-ambiguous character at
+    /// once maximises its substitution enumeration; repeats stress its
+    /// backtracking regexes. How long they take is measured by `./x bench`
+    /// (`shared_check/adversarial`), not here: a timed test fails on a
+    /// loaded machine and proves nothing on an idle one.
+    fn adversarial_inputs() -> [String; 4] {
+        [
             "1|7$5@4({[<3690+%2".repeat(8),
             "4@8({[<36910!|7$5+%2".repeat(10),
             "abababababababababababababababababababab".repeat(4),
             "1991-12-31".repeat(20),
-        ];
-        for pw in &inputs {
-            let started = std::time::Instant::now();
+        ]
+    }
+
+    #[test]
+    fn adversarial_inputs_are_estimated_and_refused_as_too_long() {
+        for pw in &adversarial_inputs() {
             let report = check_password(&PasswordPolicy::default(), pw, &ctx());
-            assert!(report.strength.is_some());
-            // Generous: debug builds on a loaded CI machine.
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(5),
-                "{pw:?} took {:?}",
-                started.elapsed()
-            );
+            assert!(report.strength.is_some(), "{pw:?}");
+            assert!(!report.passed(), "{pw:?} is over the default maximum length");
         }
     }
 
