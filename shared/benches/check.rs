@@ -40,7 +40,10 @@ fn bench(c: &mut Criterion) {
     // every l33t-ambiguous character at once, and long repeats.
     for (name, pw) in [
         ("leet", "4@8({[<36910!|7$5+%2".repeat(10)),
-        ("repeat", "abababababababababababababababababababab".repeat(4)),
+        (
+            "repeat",
+            "abababababababababababababababababababab".repeat(4),
+        ),
         ("dates", "1991-12-31".repeat(20)),
     ] {
         g.bench_with_input(BenchmarkId::new("adversarial", name), &pw, |b, pw| {

@@ -366,7 +366,10 @@ mod tests {
         for pw in &adversarial_inputs() {
             let report = check_password(&PasswordPolicy::default(), pw, &ctx());
             assert!(report.strength.is_some(), "{pw:?}");
-            assert!(!report.passed(), "{pw:?} is over the default maximum length");
+            assert!(
+                !report.passed(),
+                "{pw:?} is over the default maximum length"
+            );
         }
     }
 
