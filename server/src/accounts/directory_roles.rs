@@ -14,7 +14,7 @@ use super::directory_store::DirectoryStore;
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::db::Db;
 use crate::directory::config::DirectoryGroups;
-use crate::directory::{Directory, DirectoryUser};
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::{self, UserRecord};
@@ -38,36 +38,56 @@ async fn role_of(
     Ok(Role::User)
 }
 
-/// Whether the directory entry `directory_id`, known as `username`, is
-/// staff anywhere: a row of Latchkey's for the same entry in any domain
-/// (two domains may share one directory) with a staff role, or, in any
-/// directory whose groups give roles, membership of a staff group now.
-/// A role that only a future sign-in would write counts already: an LRA
-/// who could reset such a person's password could sign in as them and be
-/// given it. A directory that cannot be asked makes this an error, never
-/// a "no".
+/// Whether the person the directory entry `entry` is, is staff anywhere:
+/// a row of Latchkey's with a staff role for the same entry in any domain
+/// (two domains may share one directory), or for the same name with no
+/// stable id yet in a directory-backed domain (a sign-in there would adopt
+/// it), or, in any directory a domain uses whose groups give roles,
+/// membership of a staff group now, the entry found there by its stable
+/// id. A role that only a future sign-in would write counts already: an
+/// LRA who could set such a person's password could sign in as them and be
+/// given it. A directory that cannot answer makes this an error (503),
+/// never a "no".
 pub async fn is_staff_anywhere(
     state: &AppState,
-    directory_id: &str,
-    username: &str,
+    entry: &DirectoryUser,
+    username_key: &str,
 ) -> Result<bool, AppError> {
-    let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM users WHERE directory_id = $1")
-        .bind(directory_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT u.role FROM users u JOIN domains d ON d.id = u.domain_id \
+         WHERE u.directory_id = $1 \
+            OR (u.directory_id IS NULL AND u.username_key = $2 \
+                AND d.credential_store LIKE 'directory:%')",
+    )
+    .bind(&entry.id)
+    .bind(username_key)
+    .fetch_all(&state.db.pool)
+    .await?;
     if roles.iter().any(|r| Role::parse(r).is_staff()) {
         return Ok(true);
     }
+    let in_use: Vec<String> = sqlx::query_scalar("SELECT DISTINCT credential_store FROM domains")
+        .fetch_all(&state.db.pool)
+        .await?;
     for (name, groups) in &state.config.directory_groups {
+        if !in_use.contains(&format!("directory:{name}")) {
+            continue;
+        }
         let Some(directory) = state.directories.get(name) else {
             continue;
         };
-        // The same entry is found under the same name; its stable id says
-        // it is the same person, not a namesake in another directory.
-        let Some(entry) = directory.find_user(username).await? else {
+        let unavailable = |e: DirectoryError| AppError::DirectoryUnavailable(e.to_string());
+        let Some(found) = directory.find_by_id(&entry.id).await.map_err(unavailable)? else {
             continue;
         };
-        if entry.id == directory_id && role_of(directory, groups, &entry).await?.is_staff() {
+        if role_of(directory, groups, &found)
+            .await
+            .map_err(|e| match e {
+                AppError::DirectoryUnavailable(_) => e,
+                other => AppError::DirectoryUnavailable(other.to_string()),
+            })?
+            .is_staff()
+        {
             return Ok(true);
         }
     }

@@ -50,7 +50,7 @@ pub(super) async fn search(
     for entry in &found.entries {
         // A directory name Latchkey cannot use is not listed (its sign-in
         // is refused with a message too).
-        let Ok(name) = latchkey_shared::Username::parse(&entry.user.username) else {
+        let Some(name) = super::directory_store::usable_name(&entry.user.username) else {
             continue;
         };
         let row = keep_row(&mut tx, store, &name, entry).await?;

@@ -47,28 +47,26 @@ impl From<DirectoryError> for AppError {
 
 impl DirectoryStore {
     /// The directory's entry of an account Latchkey keeps: the entry with
-    /// its name *and* its stable id. An entry that has the name but another
-    /// id is someone else (the person was deleted and the name reused), so
-    /// nothing done for this row may reach it.
-    async fn entry_of(&self, account: &UserRecord) -> Result<DirectoryUser, AppError> {
+    /// the row's stable id, whatever its name is now, so that nothing done
+    /// for this row reaches anyone else (a person given the name of a
+    /// deleted one, an entry renamed onto it). A row with no stable id yet
+    /// (kept before the domain moved to the directory) is the entry with
+    /// its name, which a sign-in would adopt; a retired row is no one's.
+    pub(super) async fn entry_of(&self, account: &UserRecord) -> Result<DirectoryUser, AppError> {
         let gone = || {
             AppError::BadRequest(
                 "This account is no longer in your organisation's directory. Call the Help Desk."
                     .to_owned(),
             )
         };
-        let entry = self
-            .directory
-            .find_user(&account.username)
-            .await?
-            .ok_or_else(gone)?;
-        match &account.directory_id {
-            Some(id) if *id != entry.id => Err(gone()),
-            // No stable id yet: a row kept before the domain moved to the
-            // directory, which the entry with its name adopts (as a sign-in
-            // would).
-            _ => Ok(entry),
+        if is_retired_key(&account.username_key) {
+            return Err(gone());
         }
+        let entry = match &account.directory_id {
+            Some(id) => self.directory.find_by_id(id).await?,
+            None => self.directory.find_user(&account.username).await?,
+        };
+        entry.ok_or_else(gone)
     }
 }
 
@@ -81,7 +79,7 @@ async fn upsert_shadow(
     db: &Db,
     user: &DirectoryUser,
 ) -> Result<UserRecord, AppError> {
-    let name = latchkey_shared::Username::parse(&user.username).map_err(|_| {
+    let name = usable_name(&user.username).ok_or_else(|| {
         AppError::BadRequest(
             "Your directory user name cannot be used here. Call the Help Desk.".to_owned(),
         )
@@ -92,6 +90,16 @@ async fn upsert_shadow(
     users::by_id(db, id)
         .await?
         .ok_or_else(|| AppError::internal("a directory user's row vanished"))
+}
+
+/// The directory's user name as Latchkey keys it, if it can be one: a
+/// valid user name that normalisation leaves as it is. Two entries whose
+/// names differ only in a form NFKC folds (`ｂｏｂ` and `bob`) would share a
+/// key and retire each other's rows at every sign-in; neither is used.
+pub(super) fn usable_name(directory_name: &str) -> Option<latchkey_shared::Username> {
+    latchkey_shared::Username::parse(directory_name)
+        .ok()
+        .filter(|name| name.as_str() == directory_name)
 }
 
 /// The id of the row Latchkey keeps for the directory's `user`, known as
@@ -259,6 +267,11 @@ fn retired_key(id: i64) -> String {
     format!("#retired:{id}")
 }
 
+/// Whether `key` is a retired row's ([`retired_key`]).
+pub(crate) fn is_retired_key(key: &str) -> bool {
+    key.starts_with("#retired:")
+}
+
 /// Sets the row `id` apart from the name `key`, which now belongs to
 /// another directory entry: its name key becomes [`retired_key`], its
 /// sessions end, and an audit row says so. Everything else it holds stays
@@ -276,6 +289,12 @@ async fn retire(
         .execute(&mut **tx)
         .await?;
     super::staff::end_sessions(tx, id).await?;
+    // A flow already under way for the old row ends too: its answers and
+    // factors are the old person's.
+    sqlx::query("DELETE FROM self_service_flows WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     let actor = format!("directory:{}", store.directory.name());
     let ev = AuditEvent::new(AuditKind::DirectoryIdentityRetired, AuditResult::Success)
         .actor(&actor)
@@ -301,7 +320,7 @@ async fn satisfy_mandate(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<
 /// the sign-in's lookup found by name in this domain.
 fn unchanged_shadow(account: Option<&UserRecord>, user: &DirectoryUser) -> Option<UserRecord> {
     let account = account?;
-    let name = latchkey_shared::Username::parse(&user.username).ok()?;
+    let name = usable_name(&user.username)?;
     let same = account.directory_id.as_deref() == Some(user.id.as_str())
         && account.username == name.as_str()
         && account.username_key == name.key()

@@ -597,47 +597,48 @@ pub async fn new_password(
     // store's own work (a directory's) is done between two short
     // transactions, never inside one; if it fails, the step is given back
     // so the person can try again.
-    if !claim_password_step(&state.db, &flow.id).await? {
+    if !claim_password_step(&state.db, &flow.id, now).await? {
         return Err(AppError::SelfService(ErrorCode::FlowExpired));
     }
-    let store = Store::for_domain(state, &domain)?;
-    let written = async {
+    let stored = async {
+        let store = Store::for_domain(state, &domain)?;
         let written = store
             .write_password(&user, &new, PasswordSet::Reset)
-            .await?;
+            .await?
+            .ok_or_else(|| AppError::internal("a reset refused as a wrong password"))?;
         store.lift_lock(&user).await?;
-        written.ok_or_else(|| AppError::internal("a reset refused as a wrong password"))
+        let mut tx = state.db.pool.begin().await?;
+        delete_flow(&mut tx, &flow.id).await?;
+        let stored = store
+            .store_password(
+                &mut tx,
+                written,
+                &user,
+                &new,
+                PasswordSet::Reset,
+                depth,
+                now,
+            )
+            .await?;
+        if !stored {
+            // Another request changed the password since this flow read it:
+            // the step is given back, and a new try reads the account anew.
+            tx.rollback().await?;
+            return Err(AppError::SelfService(ErrorCode::FlowExpired));
+        }
+        super::staff::end_sessions(&mut tx, user.id).await?;
+        lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
+        notices::record(&mut tx, &state.config, now, &event.detail("password reset")).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
     }
     .await;
-    let written = match written {
-        Ok(w) => w,
-        Err(e) => {
-            give_back_password_step(&state.db, &flow.id).await?;
-            return Err(e);
-        }
-    };
-    let mut tx = state.db.pool.begin().await?;
-    delete_flow(&mut tx, &flow.id).await?;
-    let stored = store
-        .store_password(
-            &mut tx,
-            written,
-            &user,
-            &new,
-            PasswordSet::Reset,
-            depth,
-            now,
-        )
-        .await?;
-    if !stored {
-        // Another request changed the password since this flow read it.
-        tx.rollback().await?;
-        return Err(AppError::SelfService(ErrorCode::FlowExpired));
+    if let Err(e) = stored {
+        // Whatever failed after the claim, the person may try again (within
+        // the step's time), rather than start the whole flow over.
+        give_back_password_step(&state.db, &flow.id).await?;
+        return Err(e);
     }
-    super::staff::end_sessions(&mut tx, user.id).await?;
-    lockout::reset_in(&mut *tx, domain.id, &user.username_key).await?;
-    notices::record(&mut tx, &state.config, now, &event.detail("password reset")).await?;
-    tx.commit().await?;
     state.metrics.reset(crate::metrics::Channel::SelfService);
     Ok(Completed {
         message: messages::PASSWORD_RESET.to_owned(),
@@ -646,11 +647,13 @@ pub async fn new_password(
 
 /// Moves the flow from its password step to `storing`, which no step
 /// accepts: false when another request claimed it first.
-async fn claim_password_step(db: &crate::db::Db, id: &str) -> Result<bool, sqlx::Error> {
+async fn claim_password_step(db: &crate::db::Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let taken = sqlx::query(
-        "UPDATE self_service_flows SET step = 'storing' WHERE id = $1 AND step = 'password'",
+        "UPDATE self_service_flows SET step = 'storing' \
+         WHERE id = $1 AND step = 'password' AND expires_at > $2",
     )
     .bind(id)
+    .bind(now)
     .execute(&db.pool)
     .await?;
     Ok(taken.rows_affected() == 1)

@@ -32,8 +32,6 @@ pub struct Target {
     pub domain_id: i64,
     pub username_key: String,
     pub password_hash: String,
-    /// A directory user's stable id: the person, in every domain.
-    pub directory_id: Option<String>,
 }
 
 /// The account `user_id` with its lock, enrolment and staff domains.
@@ -41,7 +39,7 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
     let row = sqlx::query(
         "SELECT u.id, u.username, u.username_key, u.display_name, u.email, u.password_hash, \
                 u.password_changed_at, u.temp_password, u.temp_password_expires_at, u.must_change, \
-                u.disabled, u.role, u.domain_id, u.directory_id, \
+                u.disabled, u.role, u.domain_id, \
                 (SELECT MAX(a.created_at) FROM security_answers a WHERE a.user_id = u.id) AS enrolled_at, d.slug, d.name AS domain_name, \
                 d.lockout_threshold, d.lockout_minutes, f.failed_count, f.locked_at \
          FROM users u JOIN domains d ON d.id = u.domain_id \
@@ -109,7 +107,6 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
         domain_id: row.try_get("domain_id")?,
         username_key: row.try_get("username_key")?,
         password_hash: row.try_get("password_hash")?,
-        directory_id: row.try_get("directory_id")?,
     }))
 }
 
@@ -316,6 +313,12 @@ pub async fn prepare_action(
     reason: &str,
 ) -> AppResult<(Target, String)> {
     let target = visible_target(state, staff, id).await?;
+    if super::directory_store::is_retired_key(&target.username_key) {
+        return Err(AppError::Conflict(
+            "This account's name now belongs to someone else in the directory: it can no longer be acted on."
+                .to_owned(),
+        ));
+    }
     if !staff.is_admin() && is_staff_account(state, &target).await? {
         return Err(AppError::Forbidden(
             "Only an administrator may act on a staff account.".to_owned(),
@@ -326,20 +329,21 @@ pub async fn prepare_action(
     Ok((target, reason))
 }
 
-/// Whether `target` is staff now: its row's role, or, for a directory
-/// user, the role the same person has in any domain or from directory
-/// groups (see [`super::directory_roles::is_staff_anywhere`]); not what
-/// Latchkey last wrote for this one row.
+/// Whether `target` is staff now: its row's role, or, on a
+/// directory-backed domain, the role the same person has anywhere (see
+/// [`super::directory_roles::is_staff_anywhere`]), the person being the
+/// entry the action itself would write to (`DirectoryStore::entry_of`):
+/// not what Latchkey last wrote for this one row.
 async fn is_staff_account(state: &AppState, target: &Target) -> AppResult<bool> {
     if target.state.role.is_staff() {
         return Ok(true);
     }
-    match &target.directory_id {
-        Some(id) => {
-            super::directory_roles::is_staff_anywhere(state, id, &target.state.username).await
-        }
-        None => Ok(false),
-    }
+    let (account, store) = account_of(state, target).await?;
+    let Store::Directory(store) = store else {
+        return Ok(false);
+    };
+    let entry = store.entry_of(&account).await?;
+    super::directory_roles::is_staff_anywhere(state, &entry, &account.username_key).await
 }
 
 /// The account's state as staff see it now (with what its directory says).

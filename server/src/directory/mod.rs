@@ -384,12 +384,44 @@ impl Directory {
             .config
             .user_filter()
             .replace("{username}", &ldap3::ldap_escape(username));
+        self.find_one(&filter).await
+    }
+
+    /// The entry whose stable id (`entryUUID`, `objectGUID`: see
+    /// [`DirectoryUser::id`]) is `id`, whatever its name is now; `None` for
+    /// an id that is not a UUID or that no entry has (deleted).
+    #[tracing::instrument(name = "directory.find_by_id", skip_all, fields(directory = %self.name))]
+    pub async fn find_by_id(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
+        let Ok(uuid) = uuid::Uuid::parse_str(id) else {
+            return Ok(None);
+        };
+        let filter = match self.config.kind {
+            DirectoryKind::Ldap => format!("(entryUUID={})", uuid.hyphenated()),
+            // objectGUID is matched as its 16 bytes, escaped one by one, in
+            // the order AD stores them (the first three fields
+            // little-endian).
+            DirectoryKind::ActiveDirectory => {
+                let bytes: String = uuid
+                    .to_bytes_le()
+                    .iter()
+                    .map(|b| format!("\\{b:02x}"))
+                    .collect();
+                format!("(objectGUID={bytes})")
+            }
+        };
+        Ok(self
+            .find_one(&filter)
+            .await?
+            .filter(|u| u.id.eq_ignore_ascii_case(id)))
+    }
+
+    async fn find_one(&self, filter: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         let attrs = self.attributes();
         let mut conn = self.service().await?;
         let found = self
             .run(
                 conn.ldap()
-                    .search(&self.config.base_dn, Scope::Subtree, &filter, attrs),
+                    .search(&self.config.base_dn, Scope::Subtree, filter, attrs),
             )
             .await;
         let (entries, result) = match found {

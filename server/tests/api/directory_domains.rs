@@ -384,6 +384,7 @@ every_directory!(
     an_empty_or_blank_password_is_refused_where_the_directory_accepts_unauthenticated_binds,
     an_lra_cannot_act_on_a_directory_administrator_who_never_signed_in,
     an_lra_cannot_reset_someone_who_is_staff_in_another_domain_on_the_same_directory,
+    an_lra_cannot_act_on_an_administrator_whose_row_predates_the_directory,
     a_person_given_a_deleted_persons_name_gets_a_fresh_row_and_none_of_theirs,
     a_person_renamed_onto_a_name_another_row_holds_is_found_and_signs_in,
 );
@@ -1262,6 +1263,9 @@ async fn a_person_given_a_deleted_persons_name_gets_a_fresh_row_and_none_of_thei
         .await
         .iter()
         .any(|r| r.is("directory.identity_retired", "success") && r.about(&alice.name)));
+    // Staff can still see it by its id, and act on it no more.
+    let r = crate::staff::action(&app, &lra, paths::STAFF_UNLOCK, old_id, "called").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "{}", r.text().await.unwrap());
     assert_eq!(
         app.get_session_with(&old_session).await.status(),
         StatusCode::UNAUTHORIZED,
@@ -1304,4 +1308,51 @@ async fn a_person_renamed_onto_a_name_another_row_holds_is_found_and_signs_in(
         .await
         .unwrap();
     assert_eq!(key, format!("#retired:{other_id}"));
+}
+
+/// Finding 2, as the review of its fix found it: a row kept from before
+/// the domain moved to the directory has no stable id yet. The LRA reaches
+/// it by its id alone (no search, which would adopt it); the person the
+/// action would write to is the entry with its name, an administrator by
+/// the directory's groups.
+async fn an_lra_cannot_act_on_an_administrator_whose_row_predates_the_directory(
+    backend: Backend,
+    dir: &dyn TestDirectory,
+) {
+    use latchkey_shared::admin::paths;
+    let alice = dir.alice();
+    let admins = dir.group_of(&[alice]);
+    let settings = dir.settings();
+    let app = spawn_app_with(backend, move |c| {
+        c.directories.insert("corp".to_owned(), settings);
+        c.directory_groups.insert(
+            "corp".to_owned(),
+            DirectoryGroups {
+                lra_group_dn: None,
+                admin_group_dn: Some(admins),
+            },
+        );
+    })
+    .await;
+    let local = app
+        .add_user_in("partners", &alice.name, "Alice Local", STRONG_3, false)
+        .await;
+    latchkey_server::provisioning::set_domain_store(
+        &app.state,
+        "partners",
+        &StoreKind::Directory("corp".to_owned()),
+    )
+    .await
+    .unwrap();
+    let lra = lra_of(&app, &["partners"]).await;
+    let r = crate::staff::action(&app, &lra, paths::STAFF_TEMP_PASSWORD, local.id, "called").await;
+    let (status, e) = error_of(r).await;
+    assert_eq!(
+        (status, e.code),
+        (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+        "{}",
+        e.message
+    );
+    dir.bind(alice, &alice.password)
+        .expect("her directory password is unchanged");
 }
