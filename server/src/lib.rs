@@ -13,6 +13,7 @@ use tracing::Level;
 
 pub mod accounts;
 pub mod audit;
+pub mod background;
 pub mod cli;
 pub mod clock;
 pub mod config;
