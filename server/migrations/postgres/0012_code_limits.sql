@@ -14,7 +14,8 @@ CREATE TABLE code_failures (
 -- The code mailed to an account for Unlock Account / Forgot Password: its
 -- keyed hash while it is valid (NULL once used), and how many were mailed
 -- in the hour from window_start. One per account, so a second request
--- within the code's life mails nothing new.
+-- within the code's life mails nothing new. (self_service_flows.code_hash
+-- and code_expires_at, from 0008, are no longer written.)
 CREATE TABLE mail_codes (
     user_id         BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     code_hash       TEXT,

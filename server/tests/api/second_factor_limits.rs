@@ -277,9 +277,11 @@ async fn settings_that_would_turn_the_verification_limit_off_are_refused(backend
     // Settings stored before 0 was refused still limit, and the command
     // line refuses to store them again.
     enrolled_user(&app).await;
-    let mut legacy = SelfServiceSettings::default();
-    legacy.block_minutes = 0;
-    legacy.failure_window_minutes = 0;
+    let legacy = SelfServiceSettings {
+        block_minutes: 0,
+        failure_window_minutes: 0,
+        ..SelfServiceSettings::default()
+    };
     sqlx::query("UPDATE self_service_settings SET settings = $1 WHERE domain_id = $2")
         .bind(serde_json::to_string(&legacy).unwrap())
         .bind(partners_id(&app).await)
