@@ -101,7 +101,15 @@ pub async fn request_change(
     .execute(&mut *tx)
     .await?;
     let mail = notices::address_code_mail(&code, CODE_SECS / 60, &state.config.portal_name);
-    outbox::enqueue_until(&mut tx, outbox::CODE_KIND, address, &mail, now, now + CODE_SECS).await?;
+    outbox::enqueue_until(
+        &mut tx,
+        outbox::CODE_KIND,
+        address,
+        &mail,
+        now,
+        now + CODE_SECS,
+    )
+    .await?;
     tx.commit().await?;
     status(state, session).await
 }

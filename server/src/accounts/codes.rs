@@ -205,7 +205,13 @@ mod tests {
 
     #[test]
     fn a_code_hash_depends_on_the_key_and_the_account() {
-        assert_ne!(code_hash("k1", 7, "12345678"), code_hash("k2", 7, "12345678"));
-        assert_ne!(code_hash("k1", 7, "12345678"), code_hash("k1", 8, "12345678"));
+        assert_ne!(
+            code_hash("k1", 7, "12345678"),
+            code_hash("k2", 7, "12345678")
+        );
+        assert_ne!(
+            code_hash("k1", 7, "12345678"),
+            code_hash("k1", 8, "12345678")
+        );
     }
 }

@@ -108,13 +108,21 @@ pub(crate) async fn with_address(app: &TestApp, username: &str, email: &str) {
 }
 
 /// Identify, the answers (right) and `code`, the second CAPTCHA.
-pub(crate) async fn run_with_code(flow: &Flow<'_>, username: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn run_with_code(
+    flow: &Flow<'_>,
+    username: &str,
+    code: &str,
+) -> reqwest::Response {
     let q = flow.identify(username).await;
     assert!(q.code_requested);
     answer_then_finish(flow, &q, code).await
 }
 
-pub(crate) async fn answer_then_finish(flow: &Flow<'_>, q: &QuestionsStep, code: &str) -> reqwest::Response {
+pub(crate) async fn answer_then_finish(
+    flow: &Flow<'_>,
+    q: &QuestionsStep,
+    code: &str,
+) -> reqwest::Response {
     let answers = q.questions.iter().map(|q| answer_for(q)).collect();
     let r = flow
         .post(

@@ -9,17 +9,17 @@ use latchkey_shared::admin::{paths as admin_paths, AdminDomain};
 use latchkey_shared::api::ErrorCode;
 use latchkey_shared::factors::{MAIL_CODES_PER_HOUR, MAX_WRONG_CODES};
 use latchkey_shared::self_service::{
-    messages, paths, AnswersRequest, FlowKind, SecondFactor, SelfServiceSettings,
+    messages, paths, AnswersRequest, FlowKind, SecondFactor, SelfServiceSettings, DEFAULT_QUESTIONS,
 };
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{spawn_app_with, Backend, TestApp, STRONG};
 use crate::second_factor::{
-    answer_then_finish, codes_mailed, error_of, factor_app, mail_now, new_code, run_with_code,
-    totp_code, with_address, with_authenticator, FactorApp,
+    answer_then_finish, codes_mailed, error_of, factor_app, mail_now, new_code, totp_code,
+    with_address, with_authenticator, FactorApp,
 };
-use crate::self_service::{enrolled_user, Flow};
+use crate::self_service::{answer_for, enrolled_user, Flow};
 use crate::staff::{action, administrator, lra};
 
 both_backends!(
@@ -51,6 +51,35 @@ async fn adjust_settings(app: &TestApp, change: impl FnOnce(&mut SelfServiceSett
     latchkey_server::self_service::set_settings(&app.state.db.pool, id, &settings)
         .await
         .unwrap();
+}
+
+/// Identify, the answers (right for jsmith, made up for the decoys of
+/// others) and `code`, the second CAPTCHA: the final answer.
+async fn run_with_code(flow: &Flow<'_>, username: &str, code: &str) -> reqwest::Response {
+    let q = flow.identify(username).await;
+    assert!(q.code_requested);
+    let answers = q
+        .questions
+        .iter()
+        .map(|q| {
+            if DEFAULT_QUESTIONS[..3].contains(&q.as_str()) {
+                answer_for(q)
+            } else {
+                "some answer".to_owned()
+            }
+        })
+        .collect();
+    let r = flow
+        .post(
+            paths::FLOW_ANSWERS,
+            &AnswersRequest {
+                answers,
+                code: Some(code.to_owned()),
+            },
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    flow.finish().await
 }
 
 /// A 6-digit code the authenticator does not show around now.
@@ -161,7 +190,10 @@ async fn halt(app: &TestApp, name: &str) {
     .execute(&app.state.db.pool)
     .await
     .unwrap();
-    assert!(identify_refusal(app, name).await.is_some(), "{name} stopped");
+    assert!(
+        identify_refusal(app, name).await.is_some(),
+        "{name} stopped"
+    );
 }
 
 async fn the_help_desk_starts_a_stopped_self_service_again_by_unlocking_or_clearing_the_enrolment(
@@ -173,12 +205,20 @@ async fn the_help_desk_starts_a_stopped_self_service_again_by_unlocking_or_clear
     let (_, desk) = lra(app).await;
     for (path, why) in [
         (admin_paths::STAFF_UNLOCK, "called, ID checked"),
-        (admin_paths::STAFF_CLEAR_ENROLMENT, "called, ID checked again"),
+        (
+            admin_paths::STAFF_CLEAR_ENROLMENT,
+            "called, ID checked again",
+        ),
         (admin_paths::STAFF_TEMP_PASSWORD, "called a third time"),
     ] {
         halt(app, "jsmith").await;
         let r = action(app, &desk, path, jane.id, why).await;
-        assert_eq!(r.status(), StatusCode::OK, "{path}: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{path}: {}",
+            r.text().await.unwrap()
+        );
         assert_eq!(identify_refusal(app, "jsmith").await, None, "after {path}");
     }
 }
@@ -192,11 +232,7 @@ async fn parallel_wrong_codes_are_checked_no_more_than_the_cap_in_all(backend: B
     for _ in 0..24 {
         let flow = Flow::new(app, FlowKind::Reset).await;
         let q = flow.identify("jsmith").await;
-        let answers: Vec<String> = q
-            .questions
-            .iter()
-            .map(|q| crate::self_service::answer_for(q))
-            .collect();
+        let answers: Vec<String> = q.questions.iter().map(|q| answer_for(q)).collect();
         flows.push((flow, answers));
     }
     let tasks: Vec<_> = flows
@@ -208,15 +244,7 @@ async fn parallel_wrong_codes_are_checked_no_more_than_the_cap_in_all(backend: B
                 answers: answers.clone(),
                 code: Some("00000000".into()),
             };
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
+            tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status() })
         })
         .collect();
     let mut checked = 0;
@@ -264,7 +292,11 @@ async fn settings_that_would_turn_the_verification_limit_off_are_refused(backend
         let r = admin.put(&url).json(&body).send().await.unwrap();
         let (status, e) = error_of(r).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{zero}");
-        assert_eq!(e.message, messages::LIMIT_DISABLED, "{zero}");
+        assert!(
+            e.message.contains(messages::LIMIT_DISABLED),
+            "{zero}: {}",
+            e.message
+        );
     }
     assert_eq!(
         latchkey_server::self_service::settings(&app.state.db, partners_id(&app).await)
@@ -282,12 +314,15 @@ async fn settings_that_would_turn_the_verification_limit_off_are_refused(backend
         failure_window_minutes: 0,
         ..SelfServiceSettings::default()
     };
-    sqlx::query("UPDATE self_service_settings SET settings = $1 WHERE domain_id = $2")
-        .bind(serde_json::to_string(&legacy).unwrap())
-        .bind(partners_id(&app).await)
-        .execute(&app.state.db.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO self_service_settings (domain_id, settings) VALUES ($1, $2) \
+         ON CONFLICT (domain_id) DO UPDATE SET settings = $2",
+    )
+    .bind(partners_id(&app).await)
+    .bind(serde_json::to_string(&legacy).unwrap())
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
     let e = latchkey_server::provisioning::set_second_factor(
         &app.state,
         "partners",
