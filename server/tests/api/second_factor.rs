@@ -258,7 +258,7 @@ async fn forgot_password_with_questions_and_a_mailed_code_refuses_a_reused_or_ex
     let (status, _) = error_of(run_with_code(&flow, "jsmith", &code).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     mail_now(&fa).await;
-    let fresh = new_code(&fa, "jsmith@example.test", &[code.clone()]);
+    let fresh = new_code(&fa, "jsmith@example.test", std::slice::from_ref(&code));
     assert_ne!(fresh, code);
     // The right code, but eleven minutes late: refused. (The flow mails
     // nothing new: the code just mailed is still valid.)
