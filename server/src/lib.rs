@@ -13,6 +13,7 @@ use tracing::Level;
 
 pub mod accounts;
 pub mod audit;
+pub mod background;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -163,6 +164,17 @@ impl Application {
         )
         .with_graceful_shutdown(signal)
         .await;
+        // A code mail written after its answer is not lost to a restart;
+        // bounded, as a task stuck on the database must not hold the exit.
+        if tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            state.background.settled(),
+        )
+        .await
+        .is_err()
+        {
+            tracing::warn!("background work still running at shutdown: given up");
+        }
         housekeeping.finish().await;
         match state.flush_audit().await {
             Ok(0) => {}

@@ -16,6 +16,10 @@ const NONCE_LEN: usize = 24;
 
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Keys hashes of one-time codes: derived from the key, so it is as far
+    /// from the database as the key is, and a code's hash in a copy of the
+    /// database cannot be searched.
+    code_key: String,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -40,9 +44,22 @@ impl SecretBox {
                 bytes.len()
             ));
         }
+        // A separate key for hashing, so the cipher's key is used for one thing.
+        let code_key = hex::encode(crate::self_service::keyed_hash(
+            &b64().encode(&bytes),
+            "secret-box/code-key",
+            &[],
+        ));
         Ok(Self {
             cipher: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|e| e.to_string())?,
+            code_key,
         })
+    }
+
+    /// The secret that keys the hashes of one-time codes (for
+    /// [`crate::self_service::keyed_hash`]).
+    pub fn code_key(&self) -> &str {
+        &self.code_key
     }
 
     /// A new random key, base64.
@@ -108,6 +125,13 @@ mod tests {
         assert!(sb.open(8, &sealed).is_err(), "another row");
         let other = SecretBox::from_base64(&SecretBox::generate_key()).unwrap();
         assert!(other.open(7, &sealed).is_err(), "another key");
+        assert_ne!(sb.code_key(), other.code_key());
+        assert_eq!(
+            sb.code_key(),
+            SecretBox::from_base64(&key).unwrap().code_key(),
+            "the same key keys codes the same way after a restart"
+        );
+        assert!(!sb.code_key().contains(&key));
         // Two seals of one secret differ (a nonce each).
         assert_ne!(sealed, sb.seal(7, b"JBSWY3DPEHPK3PXP").unwrap());
     }

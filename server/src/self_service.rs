@@ -277,8 +277,8 @@ pub async fn reserve_failure(
         .bind(username_key)
         .bind(now)
         .bind(max)
-        .bind(i64::from(settings.failure_window_minutes) * 60)
-        .bind(i64::from(settings.block_minutes) * 60)
+        .bind(window_secs(settings))
+        .bind(block_secs(settings))
         .fetch_optional(&db.pool)
         .await?;
     match row {
@@ -290,6 +290,16 @@ pub async fn reserve_failure(
         }
         None => Ok(FailureReservation::Blocked),
     }
+}
+
+// Settings stored before 0 was refused ([`SelfServiceSettings::validate`])
+// must not turn the limit off either.
+fn window_secs(settings: &SelfServiceSettings) -> i64 {
+    i64::from(settings.failure_window_minutes.max(1)) * 60
+}
+
+fn block_secs(settings: &SelfServiceSettings) -> i64 {
+    i64::from(settings.block_minutes.max(1)) * 60
 }
 
 pub async fn forget_failures(db: &Db, domain_id: i64, username_key: &str) -> Result<(), AppError> {
@@ -346,7 +356,8 @@ pub async fn identify(db: &Db, domain_id: i64, username_key: &str) -> Result<Ide
     Ok(found)
 }
 
-/// Whether the name is blocked now (read-only).
+/// Whether the name is blocked now, for a while or until cleared (one
+/// read-only query).
 pub async fn is_blocked(
     db: &Db,
     domain_id: i64,
@@ -355,17 +366,107 @@ pub async fn is_blocked(
     now: i64,
 ) -> Result<bool, AppError> {
     let row = sqlx::query(
-        "SELECT blocked_at FROM self_service_failures WHERE domain_id = $1 AND username_key = $2",
+        "SELECT (SELECT blocked_at FROM self_service_failures \
+                 WHERE domain_id = $1 AND username_key = $2) AS blocked_at, \
+                (SELECT halted_at FROM code_failures \
+                 WHERE domain_id = $1 AND username_key = $2) AS halted_at",
     )
     .bind(domain_id)
     .bind(username_key)
-    .fetch_optional(&db.pool)
+    .fetch_one(&db.pool)
     .await?;
-    let blocked_at: Option<i64> = match row {
-        Some(r) => r.try_get("blocked_at")?,
-        None => None,
-    };
-    Ok(blocked_at.is_some_and(|at| at > now - i64::from(settings.block_minutes) * 60))
+    let blocked_at: Option<i64> = row.try_get("blocked_at")?;
+    let halted_at: Option<i64> = row.try_get("halted_at")?;
+    Ok(halted_at.is_some() || blocked_at.is_some_and(|at| at > now - block_secs(settings)))
+}
+
+// ---------------------------------------------------------------- wrong codes
+/// The outcome of reserving a code guess against the total cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeGuess {
+    /// The code may be checked; `halts` if this guess reached the cap.
+    Allowed { halts: bool },
+    /// The name's self-service has stopped: check nothing.
+    Halted,
+}
+
+const RESERVE_CODE_SQL: &str = "\
+INSERT INTO code_failures (domain_id, username_key, wrong_codes, halted_at, updated_at) \
+VALUES ($1, $2, 1, CASE WHEN 1 >= $4 THEN $3 ELSE NULL END, $3) \
+ON CONFLICT (domain_id, username_key) DO UPDATE SET \
+    wrong_codes = code_failures.wrong_codes + 1, \
+    halted_at = CASE WHEN code_failures.wrong_codes + 1 >= $4 THEN $3 ELSE NULL END, \
+    updated_at = $3 \
+WHERE code_failures.halted_at IS NULL \
+RETURNING wrong_codes";
+
+/// Counts a code guess as wrong before it is checked, in one atomic upsert,
+/// so that parallel guesses get no more than
+/// [`latchkey_shared::factors::MAX_WRONG_CODES`] checks in all. Keyed by
+/// the name as typed, like the failures: an unknown name stops the same
+/// way. A right code takes its guess back ([`release_code_guess`]).
+pub async fn reserve_code_guess(
+    db: &Db,
+    domain_id: i64,
+    username_key: &str,
+    now: i64,
+) -> Result<CodeGuess, AppError> {
+    let max = i64::from(latchkey_shared::factors::MAX_WRONG_CODES.max(1));
+    let row = sqlx::query(RESERVE_CODE_SQL)
+        .bind(domain_id)
+        .bind(username_key)
+        .bind(now)
+        .bind(max)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        Some(r) => {
+            let count: i64 = r.try_get("wrong_codes")?;
+            Ok(CodeGuess::Allowed {
+                halts: count >= max,
+            })
+        }
+        None => Ok(CodeGuess::Halted),
+    }
+}
+
+/// A reserved guess that was the right code.
+pub async fn release_code_guess(
+    db: &Db,
+    domain_id: i64,
+    username_key: &str,
+) -> Result<(), AppError> {
+    let max = i64::from(latchkey_shared::factors::MAX_WRONG_CODES.max(1));
+    sqlx::query(
+        "UPDATE code_failures SET wrong_codes = wrong_codes - 1, \
+         halted_at = CASE WHEN wrong_codes - 1 >= $3 THEN halted_at ELSE NULL END \
+         WHERE domain_id = $1 AND username_key = $2 AND wrong_codes > 0",
+    )
+    .bind(domain_id)
+    .bind(username_key)
+    .bind(max)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the wrong codes of a name, in the caller's transaction: the
+/// owner signed in, or the Help Desk unlocked the account or cleared its
+/// enrolment.
+pub async fn clear_code_failures<'e, E>(
+    executor: E,
+    domain_id: i64,
+    username_key: &str,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("DELETE FROM code_failures WHERE domain_id = $1 AND username_key = $2")
+        .bind(domain_id)
+        .bind(username_key)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

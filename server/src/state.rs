@@ -28,6 +28,8 @@ pub struct AppState {
     /// The server's key for secrets kept encrypted; `None` without
     /// `secret_key`.
     pub secret_box: Option<Arc<crate::secret_box::SecretBox>>,
+    /// Work done after the answer ([`crate::background`]).
+    pub background: Arc<crate::background::Background>,
     pub(crate) bootstrap_cache: Arc<Mutex<Option<crate::site::CachedBootstrap>>>,
 }
 
@@ -86,6 +88,7 @@ impl AppState {
             deferred_audit: Arc::default(),
             metrics: Arc::new(metrics),
             bootstrap_cache: Arc::new(Mutex::new(None)),
+            background: Arc::default(),
         })
     }
 

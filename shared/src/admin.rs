@@ -283,6 +283,25 @@ pub struct AdminDomain {
     /// The question catalogue, how many to enrol and to ask, … (issue 3).
     #[serde(default)]
     pub self_service: crate::self_service::SelfServiceSettings,
+    /// Authenticators of the domain's users whose key does not open with the
+    /// server's `secret_key` (changed or removed): their codes are refused
+    /// and the step treats them as people without one.
+    #[serde(default)]
+    pub unreadable_authenticators: i64,
+}
+
+/// What the console says of [`AdminDomain::unreadable_authenticators`].
+pub fn unreadable_authenticators_warning(count: i64) -> String {
+    let (noun, have) = if count == 1 {
+        ("authenticator", "has")
+    } else {
+        ("authenticators", "have")
+    };
+    format!(
+        "{count} {noun} of this domain's users {have} a key that does not open with the server's \
+         secret_key (was it changed or removed?). Their codes are refused; they can recover with \
+         a mailed code or the Help Desk, and add the authenticator again (docs/second-factor.md)."
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

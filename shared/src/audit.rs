@@ -48,6 +48,9 @@ audit_kinds! {
     SelfServiceReset => "self_service.reset", "Self-service password reset";
     /// The failed verification that reached the self-service threshold.
     SelfServiceBlocked => "self_service.blocked", "Self-service blocked";
+    /// The wrong code that reached the total cap: the name's self-service
+    /// stops until the owner signs in or the Help Desk clears it.
+    SelfServiceHalted => "self_service.halted", "Self-service stopped (too many wrong codes)";
     PortalVerify => "portal.verify", "Portal password check";
     StaffReauth => "staff.reauth", "Staff password re-entry";
     /// A staff member asked for an account outside their domains.

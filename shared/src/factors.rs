@@ -46,6 +46,16 @@ pub const TOTP_SECRET_BYTES: usize = 20;
 /// Characters a typed code may have (spaces between groups are allowed).
 pub const MAX_CODE_CHARS: usize = 16;
 
+/// Wrong codes (authenticator or mail) one name may type in Unlock Account
+/// and Forgot Password, in total: the per-window block alone lets a code be
+/// guessed for ever. At this many the name's self-service stops until the
+/// owner signs in or the Help Desk unlocks the account or clears its
+/// enrolment; the owner is told by mail.
+pub const MAX_WRONG_CODES: u32 = 10;
+/// Codes mailed to one account per hour. A request while a mailed code is
+/// still valid mails nothing new: the code already sent works.
+pub const MAIL_CODES_PER_HOUR: u32 = 3;
+
 pub mod messages {
     pub const WRONG_CODE: &str =
         "That code is not right. Type the 6 digits your authenticator app shows now.";

@@ -144,6 +144,9 @@ impl SelfServiceSettings {
         if self.verification_minutes == 0 || self.max_failures == 0 {
             return Err("verification_minutes and max_failures must be at least 1".into());
         }
+        if self.failure_window_minutes == 0 || self.block_minutes == 0 {
+            return Err(messages::LIMIT_DISABLED.into());
+        }
         if self.password_max_age_days > 3650 {
             return Err(
                 "password_max_age_days must be at most 3650 (0: passwords never expire)".into(),
@@ -521,6 +524,9 @@ pub mod messages {
     pub const CAPTCHA_EXPIRED: &str =
         "The picture has expired. Please type the characters of the new picture.";
     pub const FLOW_EXPIRED: &str = "The time for this operation has run out. Please start again.";
+    /// A setting of 0 that would turn the limit on failed verifications off.
+    pub const LIMIT_DISABLED: &str = "failure_window_minutes and block_minutes must be at \
+         least 1: 0 turns off the limit on wrong answers and codes";
     pub const SELF_SERVICE_BLOCKED: &str = "Too many failed attempts: self-service is blocked \
          for this account for a while. Try again later, or call the Help Desk.";
     pub const CAPTCHA_ALT: &str = "Picture of distorted characters to type below. If you \

@@ -83,7 +83,7 @@ pub async fn request_change(
             .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
             .collect()
     };
-    let secret = ss::secret(&state.db).await?;
+    let secret = super::codes::code_secret(state).await?;
     let now = state.now();
     let mut tx = state.db.pool.begin().await?;
     sqlx::query("DELETE FROM address_changes WHERE user_id = $1")
@@ -101,7 +101,15 @@ pub async fn request_change(
     .execute(&mut *tx)
     .await?;
     let mail = notices::address_code_mail(&code, CODE_SECS / 60, &state.config.portal_name);
-    outbox::enqueue(&mut tx, outbox::CODE_KIND, address, &mail, now).await?;
+    outbox::enqueue_until(
+        &mut tx,
+        outbox::CODE_KIND,
+        address,
+        &mail,
+        now,
+        now + CODE_SECS,
+    )
+    .await?;
     tx.commit().await?;
     status(state, session).await
 }
@@ -125,7 +133,7 @@ pub async fn confirm(
     let stored: String = row.try_get("code_hash")?;
     let expires_at: i64 = row.try_get("expires_at")?;
     let attempts: i64 = row.try_get("attempts")?;
-    let secret = ss::secret(&state.db).await?;
+    let secret = super::codes::code_secret(state).await?;
     let typed = code.trim().replace([' ', '-'], "");
     let right = code_hash(&secret, session.user_id, &address, &typed) == stored;
     if !right || expires_at <= now || attempts >= MAX_ATTEMPTS {

@@ -28,7 +28,7 @@ use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockoutPolicy};
 use crate::mail::notices;
-use crate::self_service::{self as ss, FailureReservation};
+use crate::self_service::{self as ss, CodeGuess, FailureReservation};
 use crate::session;
 use crate::state::AppState;
 use crate::users;
@@ -306,10 +306,10 @@ pub async fn identify(
     .bind(&flow.id)
     .execute(&mut *tx)
     .await?;
-    if factor.asks_code() && moved.rows_affected() == 1 {
-        super::codes::issue(state, &mut tx, &flow.id, flow.kind, person, now).await?;
-    }
     tx.commit().await?;
+    if factor.asks_code() && moved.rows_affected() == 1 {
+        super::codes::deliver_later(state, flow.kind, person);
+    }
     Ok(QuestionsStep {
         questions,
         seconds_left: seconds_left(state, expires_at),
@@ -367,6 +367,18 @@ pub async fn answers(
         }
         FailureReservation::Allowed { blocks } => blocks,
     };
+    let halts = if factor.asks_code() {
+        match ss::reserve_code_guess(&state.db, domain.id, &key, state.now()).await? {
+            CodeGuess::Halted => {
+                drop(ticket);
+                delete(state, &flow.id).await?;
+                return Err(AppError::SelfService(ErrorCode::SelfServiceBlocked));
+            }
+            CodeGuess::Allowed { halts } => halts,
+        }
+    } else {
+        false
+    };
 
     // The same number of argon2 checks whoever the name belongs to.
     let stored = match flow.user_id {
@@ -399,9 +411,15 @@ pub async fn answers(
         all_match = flow.user_id.is_some();
     }
     let questions_ok = all_match;
+    let mut code_ok = false;
     if let Some(code) = code.filter(|_| factor.asks_code()) {
-        all_match &= super::codes::check(state, &flow.id, flow.user_id, code).await?;
+        code_ok = super::codes::check(state, flow.user_id, code).await?;
+        all_match &= code_ok;
     }
+    if code_ok {
+        ss::release_code_guess(&state.db, domain.id, &key).await?;
+    }
+    let halts = halts && !code_ok;
 
     let now = state.now();
     if all_match {
@@ -424,11 +442,21 @@ pub async fn answers(
         audit::record(&mut *tx, now, &failed).await?;
         if blocks {
             let blocked = event
+                .clone()
                 .as_kind(AuditKind::SelfServiceBlocked, AuditResult::Locked)
                 .detail("failed verification threshold reached");
             audit::record(&mut *tx, now, &blocked).await?;
         }
+        if halts {
+            let halted = event
+                .as_kind(AuditKind::SelfServiceHalted, AuditResult::Locked)
+                .detail("too many wrong codes: stopped until the owner signs in or the Help Desk clears it");
+            audit::record(&mut *tx, now, &halted).await?;
+        }
         tx.commit().await?;
+        if halts {
+            tell_owner_halted(state, &key, &domain.slug, ip, now);
+        }
     }
     // The late answer is refused even if the checks above took a moment.
     if flow.expires_at <= now {
@@ -441,6 +469,26 @@ pub async fn answers(
         .execute(&state.db.pool)
         .await?;
     issue_captcha(state, &flow.id).await
+}
+
+/// Mails the owner of `key`, if there is one with an address, that their
+/// self-service stopped: after the answer, so that it takes the same time
+/// for every name.
+fn tell_owner_halted(state: &AppState, key: &str, domain: &str, ip: Option<&str>, now: i64) {
+    let task_state = state.clone();
+    let (key, domain, ip) = (key.to_owned(), domain.to_owned(), ip.map(str::to_owned));
+    state
+        .background
+        .spawn("mailing that self-service stopped", async move {
+            let event = AuditEvent::new(AuditKind::SelfServiceHalted, AuditResult::Locked)
+                .subject(&key)
+                .domain(&domain)
+                .source_ip(ip.as_deref());
+            let mut tx = task_state.db.pool.begin().await?;
+            notices::mail_only(&mut tx, &task_state.config, now, &event).await?;
+            tx.commit().await?;
+            Ok(())
+        });
 }
 
 /// Step 4: the second CAPTCHA and the one verdict.

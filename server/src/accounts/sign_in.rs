@@ -415,6 +415,8 @@ pub async fn sign_in(
     let must_change = user.temp_password || user.must_change || expired;
     let mut tx = state.db.pool.begin().await?;
     check.clear_failures(&mut *tx).await?;
+    // The owner is back: a self-service stopped by wrong codes starts again.
+    crate::self_service::clear_code_failures(&mut *tx, domain.id, &key).await?;
     if let Some(old) = old_token {
         session::delete_by_token_in(&mut *tx, old).await?;
     }

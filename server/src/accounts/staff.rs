@@ -383,6 +383,7 @@ pub async fn unlock(
     store.lift_lock(&account).await?;
     let mut tx = state.db.pool.begin().await?;
     lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
+    clear_code_failures(&mut tx, target).await?;
     let ev = actor
         .did(kind)
         .subject(&target.username_key)
@@ -424,6 +425,7 @@ pub async fn issue_temporary_password(
         .await?;
     end_sessions(&mut tx, account.id).await?;
     lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;
+    clear_code_failures(&mut tx, target).await?;
     let ev = actor
         .did(kind)
         .subject(&target.username_key)
@@ -460,6 +462,16 @@ pub async fn temporary_password(
     })
 }
 
+/// The Help Desk vouched for the person: a self-service stopped by wrong
+/// codes starts again (in the caller's transaction).
+async fn clear_code_failures(
+    tx: &mut Transaction<'_, Any>,
+    target: &Target,
+) -> Result<(), sqlx::Error> {
+    crate::self_service::clear_code_failures(&mut **tx, target.domain_id, &target.username_key)
+        .await
+}
+
 /// Ends every session of the user (in the caller's transaction).
 pub async fn end_sessions(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
@@ -480,6 +492,7 @@ pub async fn clear_enrolment(
     let (target, reason) = prepare_action(state, staff, id, reason).await?;
     let mut tx = state.db.pool.begin().await?;
     users::clear_enrolment(&mut tx, id).await?;
+    clear_code_failures(&mut tx, &target).await?;
     let ev = actor
         .did(AuditKind::StaffClearEnrolment)
         .subject(&target.username_key)

@@ -26,6 +26,8 @@ pub enum Notice {
     AuthenticatorRemoved,
     AddressChanged,
     AddressRemoved,
+    /// Unlock Account and Forgot Password stopped after too many wrong codes.
+    SelfServiceStopped,
 }
 
 impl Notice {
@@ -34,6 +36,7 @@ impl Notice {
         use AuditKind as K;
         match (kind, result) {
             (K::AccountLocked, _) => Some(Self::Locked),
+            (K::SelfServiceHalted, _) => Some(Self::SelfServiceStopped),
             (_, r) if r != AuditResult::Success => None,
             (K::PasswordChange, _) => Some(Self::PasswordChanged),
             (K::SelfServiceReset, _) => Some(Self::PasswordReset),
@@ -65,6 +68,7 @@ impl Notice {
             Self::AuthenticatorRemoved => "authenticator_removed",
             Self::AddressChanged => "address_changed",
             Self::AddressRemoved => "address_removed",
+            Self::SelfServiceStopped => "self_service_stopped",
         }
     }
 
@@ -81,6 +85,7 @@ impl Notice {
             Self::AuthenticatorRemoved => "The authenticator app was removed from your account",
             Self::AddressChanged => "Your mail address was changed",
             Self::AddressRemoved => "Your mail address was removed",
+            Self::SelfServiceStopped => "Password self-service was stopped for your account",
         }
     }
 
@@ -103,6 +108,9 @@ impl Notice {
             Self::AddressRemoved => {
                 "This address was removed from your account: you will get no more mail about it"
             }
+            Self::SelfServiceStopped => {
+                "Unlock Account and Forgot Password were stopped for your account after too many wrong codes"
+            }
         }
     }
 
@@ -114,6 +122,9 @@ impl Notice {
             }
             Self::EnrolmentCleared => {
                 "If you asked for this, enrol your security questions again at your next sign-in."
+            }
+            Self::SelfServiceStopped => {
+                "Signing in with your password starts them again, or the Help Desk can."
             }
             _ => "If this was you, there is nothing more to do.",
         }
@@ -331,6 +342,17 @@ pub async fn record(
     event: &AuditEvent<'_>,
 ) -> Result<(), sqlx::Error> {
     audit::record(&mut **tx, now, event).await?;
+    enqueue(tx, config, now, event, None).await
+}
+
+/// `event`'s notice alone, for a caller that wrote its audit row already
+/// and mails after its answer ([`crate::background`]).
+pub async fn mail_only(
+    tx: &mut Transaction<'_, Any>,
+    config: &Config,
+    now: i64,
+    event: &AuditEvent<'_>,
+) -> Result<(), sqlx::Error> {
     enqueue(tx, config, now, event, None).await
 }
 

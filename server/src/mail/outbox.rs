@@ -40,9 +40,35 @@ pub async fn enqueue(
     mail: &Rendered,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    insert(tx, kind, recipient, mail, now, None).await
+}
+
+/// A mail that is worthless from `expires_at` (a one-time code): not sent
+/// after it, and its body blanked then ([`expire`]), so a code does not sit
+/// in the database while the mail server is down.
+pub async fn enqueue_until(
+    tx: &mut Transaction<'_, Any>,
+    kind: &str,
+    recipient: &str,
+    mail: &Rendered,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    insert(tx, kind, recipient, mail, now, Some(expires_at)).await
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    kind: &str,
+    recipient: &str,
+    mail: &Rendered,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO outbox (kind, recipient, subject, body_text, body_html, status, attempts, \
-         next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'waiting', 0, $6, $6)",
+         next_attempt_at, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, 'waiting', 0, $6, $6, $7)",
     )
     .bind(kind)
     .bind(recipient)
@@ -50,15 +76,35 @@ pub async fn enqueue(
     .bind(&mail.text)
     .bind(&mail.html)
     .bind(now)
+    .bind(expires_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// What [`expire`] writes as the reason a mail was not sent.
+pub const EXPIRED: &str = "not sent: it expired first (a one-time code is worthless once expired)";
+
+/// Gives up the unsent mails past their `expires_at`, blanking their bodies;
+/// returns how many.
+pub async fn expire(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'failed', claimed_until = NULL, last_error = $1, \
+         body_text = '', body_html = '' \
+         WHERE expires_at <= $2 AND status IN ('waiting', 'sending')",
+    )
+    .bind(EXPIRED)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Claims up to `limit` mails that are due (or whose claim lapsed).
 pub async fn claim(db: &Db, now: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
     let due = "((status = 'waiting' AND next_attempt_at <= $2) \
-               OR (status = 'sending' AND claimed_until < $2))";
+               OR (status = 'sending' AND claimed_until < $2)) \
+               AND (expires_at IS NULL OR expires_at > $2)";
     let rows = sqlx::query(&format!(
         "UPDATE outbox SET status = 'sending', claimed_until = $1, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox WHERE {due} ORDER BY id LIMIT $3) AND {due} \

@@ -104,6 +104,7 @@ impl Mailer {
 /// Sends the mails that are due now; returns how many were sent.
 pub async fn send_due(state: &AppState, mailer: &Mailer) -> Result<usize, sqlx::Error> {
     let mut sent = 0;
+    outbox::expire(&state.db, state.now()).await?;
     loop {
         let now = state.now();
         let batch = outbox::claim(&state.db, now, BATCH).await?;

@@ -105,7 +105,30 @@ async fn admin_domain(state: &AppState, d: &Domain) -> AppResult<AdminDomain> {
         user_count: user_count(state, d.id).await?,
         store: d.store.to_column(),
         self_service: crate::self_service::settings(&state.db, d.id).await?,
+        unreadable_authenticators: unreadable_authenticators(state, d.id).await?,
     })
+}
+
+/// Authenticators in use in the domain whose key does not open with the
+/// server's key (all of them without one): after `secret_key` changed.
+async fn unreadable_authenticators(state: &AppState, domain_id: i64) -> AppResult<i64> {
+    let rows = sqlx::query(
+        "SELECT a.user_id, a.secret FROM authenticators a JOIN users u ON u.id = a.user_id \
+         WHERE u.domain_id = $1 AND a.confirmed_at IS NOT NULL",
+    )
+    .bind(domain_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut count = 0;
+    for r in &rows {
+        let (user_id, sealed): (i64, String) = (r.try_get("user_id")?, r.try_get("secret")?);
+        let opens = state
+            .secret_box
+            .as_deref()
+            .is_some_and(|key| key.open(user_id, &sealed).is_ok());
+        count += i64::from(!opens);
+    }
+    Ok(count)
 }
 
 async fn user_count(state: &AppState, domain_id: i64) -> Result<i64, sqlx::Error> {

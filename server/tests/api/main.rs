@@ -47,6 +47,7 @@ mod password_expiry;
 mod purge;
 mod requests;
 mod second_factor;
+mod second_factor_limits;
 mod self_service;
 mod service_layer;
 mod sessions;

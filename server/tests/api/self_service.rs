@@ -105,8 +105,8 @@ pub(crate) async fn enrolled_user(app: &TestApp) -> TestUser {
 /// One browser going through a flow.
 pub(crate) struct Flow<'a> {
     app: &'a TestApp,
-    client: reqwest::Client,
-    id: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) id: String,
 }
 
 impl<'a> Flow<'a> {

@@ -300,6 +300,11 @@ pub fn Domains() -> Html {
                     </div>
                     { select_field("ss-second-factor", "Unlock Account and Forgot Password also ask for a code", second_factor_value(d.self_service.second_factor), &second_factor_options(),
                         text(|d, v| d.self_service.second_factor = second_factor_of(&v))) }
+                    if d.unreadable_authenticators > 0 {
+                        <div id="unreadable-authenticators" class="alert alert-warning" role="status">
+                            <p>{ latchkey_shared::admin::unreadable_authenticators_warning(d.unreadable_authenticators) }</p>
+                        </div>
+                    }
                     { area_field("ss-catalogue", "Question catalogue (one per line)", &d.self_service.catalogue.join("\n"),
                         text(|d, v| d.self_service.catalogue = v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())) }
                 </fieldset>
