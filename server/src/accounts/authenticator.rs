@@ -1,8 +1,8 @@
 //! An authenticator app on the account page: a new key after the password
 //! again (kept encrypted with the server's key, [`crate::secret_box`]),
-//! confirmed by a code from the app, removed after the password again; and the check of a code, which
-//! accepts each time step once so that a code seen over a shoulder or
-//! replayed is refused.
+//! confirmed by a code from the app, removed after the password again; and
+//! the check of a code, which accepts each time step once so that a code
+//! seen over a shoulder or replayed is refused.
 
 use latchkey_shared::factors::{
     self, messages, AuthenticatorSetup, AuthenticatorStatus, TOTP_DIGITS, TOTP_SECRET_BYTES,
@@ -219,11 +219,13 @@ pub async fn confirm(
         .subject(&session.username_key)
         .domain(&session.domain_slug);
     if !accept_code(state, &mut tx, session.user_id, code, false).await? {
+        // Nothing changed: the row goes in on its own, so that on SQLite this
+        // read-only transaction never has to become a writer.
+        tx.rollback().await?;
         let failed = ev
             .with_result(AuditResult::Failure)
             .detail("wrong code for the new key");
-        crate::audit::record(&mut *tx, now, &failed).await?;
-        tx.commit().await?;
+        crate::audit::record(&state.db.pool, now, &failed).await?;
         return Err(AppError::BadRequest(messages::WRONG_CODE.to_owned()));
     }
     sqlx::query("UPDATE authenticators SET confirmed_at = $1 WHERE user_id = $2")
