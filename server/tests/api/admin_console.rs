@@ -213,7 +213,11 @@ async fn a_domain_update_is_audited_field_by_field_and_security_settings_need_a_
     let r = put(off).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     assert_eq!(
-        r.json::<AdminDomain>().await.unwrap().self_service.second_factor,
+        r.json::<AdminDomain>()
+            .await
+            .unwrap()
+            .self_service
+            .second_factor,
         SecondFactor::Off
     );
 

@@ -259,7 +259,10 @@ async fn adding_an_authenticator_needs_the_password_again_and_every_step_is_audi
         "000000"
     };
     assert_eq!(confirm(&app, wrong).await.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(confirm(&app, &code(&setup, now)).await.status(), StatusCode::OK);
+    assert_eq!(
+        confirm(&app, &code(&setup, now)).await.status(),
+        StatusCode::OK
+    );
 
     let audit = app.audit_events().await;
     let of = |kind: &str, result: &str| {

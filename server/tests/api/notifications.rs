@@ -538,8 +538,8 @@ async fn a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_o
         f::ADDRESS,
         serde_json::json!({"address": "jo@new.test", "password": STRONG_4}),
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let s: AddressStatus = r.json().await.unwrap();
     assert_eq!(
@@ -693,11 +693,13 @@ fn ask_for_address(app: &TestApp, address: &str, password: &str) -> reqwest::Req
 }
 
 async fn code_mails_to(app: &TestApp, address: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT body_text FROM outbox WHERE kind = 'code' AND recipient = $1 ORDER BY id")
-        .bind(address)
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT body_text FROM outbox WHERE kind = 'code' AND recipient = $1 ORDER BY id",
+    )
+    .bind(address)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
 }
 
 async fn email_of(app: &TestApp, user: &TestUser) -> Option<String> {
@@ -749,14 +751,21 @@ async fn asking_for_a_new_address_needs_the_password_again_and_is_audited_with_t
     let s: AddressStatus = r.json().await.unwrap();
     assert_eq!(s.pending.as_deref(), Some("jo@new.test"));
     let code = code_in(&code_mails_to(&app, "jo@new.test").await[0]);
-    let wrong = if code == "00000000" { "11111111" } else { "00000000" };
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
     let confirm = |code: &str| {
         app.client
             .post(app.url(latchkey_shared::factors::paths::ADDRESS_CONFIRM))
             .json(&serde_json::json!({ "code": code }))
             .send()
     };
-    assert_eq!(confirm(wrong).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        confirm(wrong).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(confirm(&code).await.unwrap().status(), StatusCode::OK);
     assert_eq!(email_of(&app, &jo).await.as_deref(), Some("jo@new.test"));
     // The old address hears of the change.
@@ -781,12 +790,18 @@ async fn asking_for_a_new_address_needs_the_password_again_and_is_audited_with_t
         .iter()
         .find(|e| e.is("account.address_changed", "failure"))
         .expect("the wrong code is audited");
-    assert_eq!(wrong_code.detail.as_deref(), Some("wrong code for jo@new.test"));
-    assert!(audit.iter().any(|e| e.is("account.address_changed", "success")));
+    assert_eq!(
+        wrong_code.detail.as_deref(),
+        Some("wrong code for jo@new.test")
+    );
+    assert!(audit
+        .iter()
+        .any(|e| e.is("account.address_changed", "success")));
     assert!(
-        audit
-            .iter()
-            .all(|e| e.detail.as_deref().is_none_or(|d| !d.contains(&code) && !d.contains(STRONG_4))),
+        audit.iter().all(|e| e
+            .detail
+            .as_deref()
+            .is_none_or(|d| !d.contains(&code) && !d.contains(STRONG_4))),
         "no code or password in the trail"
     );
 }
@@ -838,9 +853,10 @@ async fn address_requests_are_limited_per_account_and_hour_even_in_parallel(back
         .filter(|e| e.is("account.address_change_requested", "refused"))
         .collect();
     assert_eq!(refused.len(), 2 * n);
-    assert!(refused
-        .iter()
-        .all(|e| e.detail.as_deref().is_some_and(|d| d.starts_with("to victim"))));
+    assert!(refused.iter().all(|e| e
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.starts_with("to victim"))));
 
     // Later in the hour: still refused, and the wait is shorter.
     app.clock.advance(45 * 60);
@@ -851,7 +867,11 @@ async fn address_requests_are_limited_per_account_and_hour_even_in_parallel(back
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let e: ApiError = r.json().await.unwrap();
-    assert!(e.message.contains("try again in 15 minutes"), "{}", e.message);
+    assert!(
+        e.message.contains("try again in 15 minutes"),
+        "{}",
+        e.message
+    );
     // An hour after the first: allowed again.
     app.clock.advance(15 * 60);
     app.sign_in("partners", "jsmith", STRONG_4).await;
@@ -893,7 +913,12 @@ async fn sixty_parallel_wrong_address_codes_each_count_and_the_address_is_droppe
     )
     .await;
     for r in answers {
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "{}",
+            r.text().await.unwrap()
+        );
     }
     // Every wrong code took one of the five attempts: nothing is left for
     // the right one, and the address on file stays.

@@ -136,12 +136,14 @@ pub fn AddressPanel() -> Html {
                     Step::Confirm => factors::confirm_address(&code)
                         .await
                         .map(|s| Action::Status(s, Some("Your mail address is changed."))),
-                    Step::Change => factors::change_address(&address, &change_password).await.map(|s| {
-                        Action::Status(
-                            s,
-                            Some("We have mailed a code to the new address: type it below."),
-                        )
-                    }),
+                    Step::Change => factors::change_address(&address, &change_password)
+                        .await
+                        .map(|s| {
+                            Action::Status(
+                                s,
+                                Some("We have mailed a code to the new address: type it below."),
+                            )
+                        }),
                     Step::Remove => factors::remove_address(&password).await.map(|s| {
                         Action::Status(
                             s,
