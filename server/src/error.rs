@@ -78,6 +78,10 @@ pub enum AppError {
     /// 415: the body must be `application/json`.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// 429 with `Retry-After`: a limit per account reached; the message says
+    /// what to do and when.
+    #[error("too many requests")]
+    TooMany { message: String, retry_after: i64 },
     /// 503 with `Retry-After`: too many password hashes already waiting.
     #[error("busy")]
     Busy,
@@ -138,6 +142,7 @@ impl AppError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::TooMany { .. } => ErrorCode::TooManyRequests,
             Self::Busy | Self::DirectoryUnavailable(_) => ErrorCode::Busy,
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
         }
@@ -200,6 +205,15 @@ impl AppError {
                     seconds: BUSY_RETRY_AFTER_SECS,
                 }),
             ),
+            Self::TooMany {
+                message,
+                retry_after,
+            } => (
+                message.clone(),
+                Some(ErrorDetails::RetryAfter {
+                    seconds: u64::try_from(*retry_after).unwrap_or(1),
+                }),
+            ),
             Self::Busy => (
                 messages::BUSY.to_owned(),
                 Some(ErrorDetails::RetryAfter {
@@ -230,6 +244,11 @@ impl IntoResponse for AppError {
                 header::RETRY_AFTER,
                 HeaderValue::from(BUSY_RETRY_AFTER_SECS),
             );
+        }
+        if let Self::TooMany { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if self.is_internal() {
             response

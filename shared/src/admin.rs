@@ -47,7 +47,8 @@ pub mod paths {
     /// Administrator only. `GET` → `Vec<`[`super::AdminDomain`]`>`; `POST`
     /// [`super::DomainCreate`] → [`super::AdminDomain`].
     pub const ADMIN_DOMAINS: &str = "/api/admin/domains";
-    /// `PUT` [`super::DomainUpdate`] → [`super::AdminDomain`].
+    /// `PUT` [`super::DomainUpdate`] → [`super::AdminDomain`]; a change to
+    /// anything but [`super::DOMAIN_FIELDS_WITHOUT_REAUTH`] needs re-auth.
     pub const ADMIN_DOMAIN: &str = "/api/admin/domains/{slug}";
     /// `GET` → [`super::DomainStore`]: where the domain's passwords live, the
     /// directories to choose from, the directory's policy and the warnings;
@@ -338,6 +339,12 @@ pub struct DomainUpdate {
     #[serde(default)]
     pub self_service: Option<crate::self_service::SelfServiceSettings>,
 }
+
+/// The fields of a [`DomainUpdate`] that change no security setting (what
+/// the domain is called, what its users read when self-service is off):
+/// a change to any other (the policy, the lockout, whether self-service is
+/// offered and how it verifies) needs a fresh re-authentication.
+pub const DOMAIN_FIELDS_WITHOUT_REAUTH: &[&str] = &["name", "unavailable_text"];
 
 /// Failed attempts that lock, when a domain sets its own.
 pub const LOCKOUT_THRESHOLD_RANGE: std::ops::RangeInclusive<i64> = 1..=100;

@@ -73,8 +73,14 @@ audit_kinds! {
     AdminApiKeyCreate => "admin.api_key_create", "API key created";
     AdminApiKeyRevoke => "admin.api_key_revoke", "API key revoked";
     AdminTestMail => "admin.test_mail", "Test mail sent";
+    /// A new key issued (not in use until confirmed by a code).
+    AuthenticatorSetup => "authenticator.setup", "Authenticator setup started";
+    /// Also with result `failure`: a wrong code while confirming a new key.
     AuthenticatorAdded => "authenticator.added", "Authenticator added";
     AuthenticatorRemoved => "authenticator.removed", "Authenticator removed";
+    /// A code mailed to a new address (in `detail`), or refused by the limit.
+    AddressChangeRequested => "account.address_change_requested", "Mail address change requested";
+    /// Also with result `failure`: a wrong or expired code for a new address.
     AddressChanged => "account.address_changed", "Mail address changed";
     AddressRemoved => "account.address_removed", "Mail address removed";
     CliDomainCreate => "cli.domain_create", "Domain created (command line)";

@@ -198,7 +198,14 @@ impl Bounded for crate::factors::ConfirmAuthenticator {
 
 impl Bounded for crate::factors::ChangeAddress {
     fn check_bounds(&self) -> Result<(), FieldError> {
-        line("address", &self.address, MAX_EMAIL_CHARS)
+        line("address", &self.address, MAX_EMAIL_CHARS)?;
+        line("password", &self.password, MAX_PASSWORD_CHARS)
+    }
+}
+
+impl Bounded for crate::factors::BeginAuthenticator {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("password", &self.password, MAX_PASSWORD_CHARS)
     }
 }
 

@@ -9,14 +9,16 @@ pub mod paths {
     /// [`super::RemoveAuthenticator`] → [`super::AuthenticatorStatus`]
     /// (the password again).
     pub const AUTHENTICATOR: &str = "/api/account/authenticator";
-    /// `POST` → [`super::AuthenticatorSetup`]: a new key, not in use until
-    /// confirmed (replaces an unconfirmed one).
+    /// `POST` [`super::BeginAuthenticator`] (the password again) →
+    /// [`super::AuthenticatorSetup`]: a new key, not in use until confirmed
+    /// (replaces an unconfirmed one).
     pub const AUTHENTICATOR_SETUP: &str = "/api/account/authenticator/setup";
     /// `POST` [`super::ConfirmAuthenticator`] → [`super::AuthenticatorStatus`].
     pub const AUTHENTICATOR_CONFIRM: &str = "/api/account/authenticator/confirm";
-    /// `GET` → [`super::AddressStatus`]; `POST` [`super::ChangeAddress`] →
-    /// [`super::AddressStatus`]: a code is mailed to the new address, which
-    /// is used once confirmed; `DELETE` [`super::RemoveAddress`] →
+    /// `GET` → [`super::AddressStatus`]; `POST` [`super::ChangeAddress`]
+    /// (the password again; at most [`super::MAX_ADDRESS_REQUESTS`] an hour)
+    /// → [`super::AddressStatus`]: a code is mailed to the new address,
+    /// which is used once confirmed; `DELETE` [`super::RemoveAddress`] →
     /// [`super::AddressStatus`] (the password again).
     pub const ADDRESS: &str = "/api/account/address";
     /// `POST` [`super::ConfirmAddress`] → [`super::AddressStatus`].
@@ -45,6 +47,12 @@ pub const TOTP_SKEW: u8 = 1;
 pub const TOTP_SECRET_BYTES: usize = 20;
 /// Characters a typed code may have (spaces between groups are allowed).
 pub const MAX_CODE_CHARS: usize = 16;
+/// Address changes (each mails a code to the address typed) one account may
+/// ask for within [`ADDRESS_REQUEST_WINDOW_SECS`]: a stolen session cannot
+/// use the server to mail anyone it likes.
+pub const MAX_ADDRESS_REQUESTS: i64 = 5;
+/// The window [`MAX_ADDRESS_REQUESTS`] counts in (an hour from the first).
+pub const ADDRESS_REQUEST_WINDOW_SECS: i64 = 3600;
 
 /// Wrong codes (authenticator or mail) one name may type in Unlock Account
 /// and Forgot Password, in total: the per-window block alone lets a code be
@@ -74,6 +82,18 @@ pub mod messages {
         "Your mail address changed meanwhile. Reload the page and try again.";
     pub const NO_PENDING_ADDRESS: &str =
         "There is no address waiting for confirmation: type the new address first.";
+    pub const PASSWORD_NEEDED: &str = "Enter your password to confirm it is you.";
+
+    /// The refusal of an address change beyond [`super::MAX_ADDRESS_REQUESTS`]
+    /// an hour; `minutes`: until the next one is allowed.
+    pub fn too_many_address_requests(minutes: i64) -> String {
+        format!(
+            "You have asked for {} address codes within an hour. Use the code from the last mail, or try again in {} minute{}.",
+            super::MAX_ADDRESS_REQUESTS,
+            minutes,
+            if minutes == 1 { "" } else { "s" }
+        )
+    }
 }
 
 /// The signed-in person's mail address (where notifications and one-time
@@ -90,10 +110,23 @@ pub struct AddressStatus {
     pub mail_available: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A new address, after the password again: with a session alone an
+/// address (where Forgot Password mails its code) cannot be changed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeAddress {
     pub address: String,
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
+    pub password: String,
+}
+
+impl std::fmt::Debug for ChangeAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeAddress")
+            .field("address", &self.address)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +163,15 @@ pub struct AuthenticatorSetup {
     pub otpauth_uri: String,
 }
 
+/// A new authenticator key, after the password again: with a session alone
+/// no second factor can be added.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BeginAuthenticator {
+    #[cfg_attr(feature = "openapi", schema(format = Password))]
+    pub password: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfirmAuthenticator {
@@ -164,7 +206,7 @@ macro_rules! redacted_debug {
         }
     )+};
 }
-redacted_debug!(RemoveAuthenticator, RemoveAddress);
+redacted_debug!(RemoveAuthenticator, RemoveAddress, BeginAuthenticator);
 
 #[cfg(test)]
 mod tests {

@@ -87,6 +87,20 @@ async fn an_authenticator_added_on_the_account_page_unlocks_the_account_with_the
     b.click("#tab-authenticator").await?;
     b.find("#authenticator-start").await?;
     b.screenshots("tf-01-authenticator-tab").await?;
+    // Adding one needs the password again: a wrong one first.
+    b.type_into("#authenticator-setup-password", "not-the-password-1")
+        .await?;
+    b.click("#authenticator-start").await?;
+    b.wait_until("the wrong password refused", || async {
+        Ok(!b
+            .text("#authenticator #form-error")
+            .await
+            .unwrap_or_default()
+            .is_empty())
+    })
+    .await?;
+    b.type_into("#authenticator-setup-password", &password)
+        .await?;
     b.click("#authenticator-start").await?;
     let secret = b.text("#authenticator-secret").await?;
     ensure!(

@@ -2,21 +2,25 @@
 
 use gloo_net::http::Method;
 use latchkey_shared::factors::{
-    paths, AuthenticatorSetup, AuthenticatorStatus, ConfirmAuthenticator, RemoveAuthenticator,
+    paths, AuthenticatorSetup, AuthenticatorStatus, BeginAuthenticator, ConfirmAuthenticator,
+    RemoveAuthenticator,
 };
 
 use super::api::ApiClientError;
 use super::requests::{get, post, request};
 
-#[derive(serde::Serialize)]
-struct EmptyBody {}
-
 pub async fn status() -> Result<AuthenticatorStatus, ApiClientError> {
     get(paths::AUTHENTICATOR).await
 }
 
-pub async fn setup() -> Result<AuthenticatorSetup, ApiClientError> {
-    post(paths::AUTHENTICATOR_SETUP, &EmptyBody {}).await
+pub async fn setup(password: &str) -> Result<AuthenticatorSetup, ApiClientError> {
+    post(
+        paths::AUTHENTICATOR_SETUP,
+        &BeginAuthenticator {
+            password: password.to_owned(),
+        },
+    )
+    .await
 }
 
 pub async fn confirm(code: &str) -> Result<AuthenticatorStatus, ApiClientError> {
@@ -46,11 +50,13 @@ pub async fn address() -> Result<latchkey_shared::factors::AddressStatus, ApiCli
 
 pub async fn change_address(
     address: &str,
+    password: &str,
 ) -> Result<latchkey_shared::factors::AddressStatus, ApiClientError> {
     post(
         paths::ADDRESS,
         &latchkey_shared::factors::ChangeAddress {
             address: address.to_owned(),
+            password: password.to_owned(),
         },
     )
     .await

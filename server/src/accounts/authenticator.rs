@@ -1,8 +1,8 @@
-//! An authenticator app on the account page: a new key (kept encrypted with
-//! the server's key, [`crate::secret_box`]), confirmed by a code from the
-//! app, removed after the password again; and the check of a code, which
-//! accepts each time step once so that a code seen over a shoulder or
-//! replayed is refused.
+//! An authenticator app on the account page: a new key after the password
+//! again (kept encrypted with the server's key, [`crate::secret_box`]),
+//! confirmed by a code from the app, removed after the password again; and
+//! the check of a code, which accepts each time step once so that a code
+//! seen over a shoulder or replayed is refused.
 
 use latchkey_shared::factors::{
     self, messages, AuthenticatorSetup, AuthenticatorStatus, TOTP_DIGITS, TOTP_SECRET_BYTES,
@@ -13,7 +13,7 @@ use sqlx::{Any, Row, Transaction};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::{reconfirm, Actor};
-use crate::audit::AuditKind;
+use crate::audit::{AuditKind, AuditResult};
 use crate::error::{AppError, AppResult};
 use crate::mail::notices;
 use crate::secret_box::SecretBox;
@@ -91,12 +91,23 @@ pub async fn status(state: &AppState, user_id: i64) -> AppResult<AuthenticatorSt
     })
 }
 
-/// A new key for `session`'s user, not used until confirmed.
-pub async fn begin(state: &AppState, session: &SessionUser) -> AppResult<AuthenticatorSetup> {
+/// A new key for `session`'s user after the password again (a session
+/// alone adds no second factor), not used until confirmed.
+pub async fn begin(
+    state: &AppState,
+    session: &SessionUser,
+    actor: &Actor,
+    password: &str,
+) -> AppResult<AuthenticatorSetup> {
     let sealer = key(state)?;
     if status(state, session.user_id).await?.active {
         return Err(AppError::Conflict(messages::ALREADY.to_owned()));
     }
+    let ev = actor
+        .did(AuditKind::AuthenticatorSetup)
+        .subject(&session.username_key)
+        .domain(&session.domain_slug);
+    reconfirm(state, session, password, &ev).await?;
     let mut secret = vec![0u8; TOTP_SECRET_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let issuer = state.config.portal_name.clone();
@@ -106,19 +117,27 @@ pub async fn begin(state: &AppState, session: &SessionUser) -> AppResult<Authent
         .seal(session.user_id, &secret)
         .map_err(AppError::internal)?;
     let now = state.now();
-    sqlx::query("DELETE FROM authenticators WHERE user_id = $1 AND confirmed_at IS NULL")
-        .bind(session.user_id)
-        .execute(&state.db.pool)
-        .await?;
-    sqlx::query(
+    let mut tx = state.db.pool.begin().await?;
+    // One statement: parallel setups each replace the key being set up (the
+    // last one wins) instead of colliding on the row, and a key in use is
+    // never replaced.
+    let put = sqlx::query(
         "INSERT INTO authenticators (user_id, secret, confirmed_at, last_step, created_at) \
-         VALUES ($1, $2, NULL, 0, $3)",
+         VALUES ($1, $2, NULL, 0, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET secret = $2, last_step = 0, created_at = $3 \
+         WHERE authenticators.confirmed_at IS NULL",
     )
     .bind(session.user_id)
     .bind(&sealed)
     .bind(now)
-    .execute(&state.db.pool)
+    .execute(&mut *tx)
     .await?;
+    if put.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Err(AppError::Conflict(messages::ALREADY.to_owned()));
+    }
+    crate::audit::record(&mut *tx, now, &ev).await?;
+    tx.commit().await?;
     let base32 = Secret::Raw(secret).to_encoded().to_string();
     let grouped = base32
         .as_bytes()
@@ -220,8 +239,18 @@ pub async fn confirm(
     }
     let now = state.now();
     let mut tx = state.db.pool.begin().await?;
+    let ev = actor
+        .did(AuditKind::AuthenticatorAdded)
+        .subject(&session.username_key)
+        .domain(&session.domain_slug);
     if !accept_code(state, &mut tx, session.user_id, code, false).await? {
+        // Nothing changed: the row goes in on its own, so that on SQLite this
+        // read-only transaction never has to become a writer.
         tx.rollback().await?;
+        let failed = ev
+            .with_result(AuditResult::Failure)
+            .detail("wrong code for the new key");
+        crate::audit::record(&state.db.pool, now, &failed).await?;
         return Err(AppError::BadRequest(messages::WRONG_CODE.to_owned()));
     }
     sqlx::query("UPDATE authenticators SET confirmed_at = $1 WHERE user_id = $2")
@@ -229,10 +258,6 @@ pub async fn confirm(
         .bind(session.user_id)
         .execute(&mut *tx)
         .await?;
-    let ev = actor
-        .did(AuditKind::AuthenticatorAdded)
-        .subject(&session.username_key)
-        .domain(&session.domain_slug);
     notices::record(&mut tx, &state.config, now, &ev).await?;
     tx.commit().await?;
     status(state, session.user_id).await

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_shared::factors::{
-    paths, AddressStatus, AuthenticatorSetup, AuthenticatorStatus, ChangeAddress, ConfirmAddress,
-    ConfirmAuthenticator, RemoveAddress, RemoveAuthenticator,
+    paths, AddressStatus, AuthenticatorSetup, AuthenticatorStatus, BeginAuthenticator,
+    ChangeAddress, ConfirmAddress, ConfirmAuthenticator, RemoveAddress, RemoveAuthenticator,
 };
 
 use super::Answer;
@@ -54,7 +54,7 @@ async fn change_address(
 ) -> Answer<AddressStatus> {
     let SignedIn(session) = &u.who;
     Ok(Json(
-        address::request_change(&u.state, session, &req.address).await?,
+        address::request_change(&u.state, session, &u.actor, &req.address, &req.password).await?,
     ))
 }
 
@@ -85,9 +85,14 @@ async fn status(
     Ok(Json(authenticator::status(&state, session.user_id).await?))
 }
 
-async fn setup(u: Caller<SignedIn>) -> Answer<AuthenticatorSetup> {
+async fn setup(
+    u: Caller<SignedIn>,
+    ApiJson(req): ApiJson<BeginAuthenticator>,
+) -> Answer<AuthenticatorSetup> {
     let SignedIn(session) = &u.who;
-    Ok(Json(authenticator::begin(&u.state, session).await?))
+    Ok(Json(
+        authenticator::begin(&u.state, session, &u.actor, &req.password).await?,
+    ))
 }
 
 async fn confirm(

@@ -384,10 +384,12 @@ pub const OPERATIONS: &[Operation] = &[
        "Whether the signed-in user has an authenticator app", SignedIn,
        Success::Json(200, json::<factors::AuthenticatorStatus>)),
     op(Post, factor_paths::AUTHENTICATOR_SETUP, "set_up_authenticator", "self-service",
-       "A new authenticator key (text and otpauth URI), used once confirmed", SignedIn,
+       "A new authenticator key (text and otpauth URI), used once confirmed (needs the \
+        current password)", SignedIn,
        Success::Json(200, json::<factors::AuthenticatorSetup>))
+        .body(json::<factors::BeginAuthenticator>)
         .errors(&[(409, "`conflict`: an authenticator is in use already, or the server has \
-                  no secret_key")]),
+                  no secret_key"), WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
     op(Post, factor_paths::AUTHENTICATOR_CONFIRM, "confirm_authenticator", "self-service",
        "Confirm the new authenticator with a code from it", SignedIn,
        Success::Json(200, json::<factors::AuthenticatorStatus>))
@@ -404,11 +406,14 @@ pub const OPERATIONS: &[Operation] = &[
        "The signed-in user's mail address, and one waiting for confirmation", SignedIn,
        Success::Json(200, json::<factors::AddressStatus>)),
     op(Post, factor_paths::ADDRESS, "change_address", "self-service",
-       "Set or change the mail address: a code is mailed to it", SignedIn,
-       Success::Json(200, json::<factors::AddressStatus>))
+       "Set or change the mail address (needs the current password): a code is mailed to it",
+       SignedIn, Success::Json(200, json::<factors::AddressStatus>))
         .body(json::<factors::ChangeAddress>)
         .errors(&[(400, "`bad_request`: not a mail address"),
-                  (409, "`conflict`: no mail server, or the directory's address")]),
+                  (409, "`conflict`: no mail server, or the directory's address"),
+                  WRONG_CURRENT_PASSWORD, LOCKED, BUSY,
+                  (429, "`too_many_requests`: too many address changes within an hour; \
+                  retry after `Retry-After` seconds (details `retry_after`)")]),
     op(Delete, factor_paths::ADDRESS, "remove_address", "self-service",
        "Remove the mail address on file (needs the current password); it is told", SignedIn,
        Success::Json(200, json::<factors::AddressStatus>))
@@ -492,11 +497,12 @@ pub const OPERATIONS: &[Operation] = &[
         .errors(&[(400, "`bad_request`: the short name or name is not valid"),
                   (409, "`conflict`: a domain with this short name exists already")]),
     op(Put, admin_paths::ADMIN_DOMAIN, "update_domain", "admin",
-       "Edit a domain: SSPM flag and text, policy, lockout, self-service settings", Admin,
+       "Edit a domain: SSPM flag and text, policy, lockout, self-service settings \
+        (re-authentication for any change but the name and the text)", Admin,
        Success::Json(200, json::<admin::AdminDomain>))
         .param(PathParam::DomainSlug)
         .body(json::<admin::DomainUpdate>)
-        .errors(&[(404, "`not_found`: no such domain"), INVALID]),
+        .errors(&[(404, "`not_found`: no such domain"), INVALID, REAUTH]),
     op(Get, admin_paths::ADMIN_DOMAIN_STORE, "get_domain_store", "admin",
        "Where a domain's passwords live, the directories to choose from, and the directory's \
         own policy beside the domain's with warnings (a directory that is down is said so)",

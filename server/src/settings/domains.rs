@@ -1,7 +1,12 @@
 //! Domains: the SSPM flag and text, the password policy, the lockout and
-//! the self-service settings.
+//! the self-service settings. Every setting but the name and the text is a
+//! security setting: changing one needs a fresh re-authentication, as the
+//! store and API keys do, and its audit row says what changed.
 
-use latchkey_shared::admin::{AdminDomain, DomainCreate, DomainUpdate};
+use latchkey_shared::admin::{
+    AdminDomain, DomainCreate, DomainUpdate, DOMAIN_FIELDS_WITHOUT_REAUTH,
+};
+use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::Actor;
@@ -9,6 +14,7 @@ use crate::audit::{self, AuditKind};
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::provisioning::{insert_domain, NewDomain};
+use crate::staff::Staff;
 use crate::state::AppState;
 
 /// Every domain with its settings.
@@ -52,9 +58,12 @@ pub async fn create(state: &AppState, actor: &Actor, req: &DomainCreate) -> AppR
 }
 
 /// Edits the domain `slug`; its policy version goes up if the policy
-/// changed.
+/// changed. A change to a security setting needs `admin`'s fresh
+/// re-authentication; the audit row lists each changed field, before and
+/// after.
 pub async fn update(
     state: &AppState,
+    admin: &Staff,
     actor: &Actor,
     slug: &str,
     req: &DomainUpdate,
@@ -68,6 +77,35 @@ pub async fn update(
     policy.version = d.policy.version;
     let policy_changed = policy != d.policy;
     let policy_json = serde_json::to_string(&policy).map_err(AppError::internal)?;
+    let current_ss = crate::self_service::settings(&state.db, d.id).await?;
+    let before = DomainUpdate {
+        name: d.name.clone(),
+        sspm_available: d.sspm_available,
+        unavailable_text: d.unavailable_text.clone(),
+        policy: d.policy.clone(),
+        lockout_threshold: d.lockout_threshold,
+        lockout_minutes: d.lockout_minutes,
+        self_service: Some(current_ss.clone()),
+    };
+    let after = DomainUpdate {
+        name: req.name.trim().to_owned(),
+        unavailable_text: clean_text(req.unavailable_text.as_deref()),
+        policy,
+        self_service: Some(req.self_service.clone().unwrap_or(current_ss)),
+        ..req.clone()
+    };
+    let changes = changes(&before, &after)?;
+    if changes
+        .iter()
+        .any(|c| !DOMAIN_FIELDS_WITHOUT_REAUTH.contains(&c.top_field()))
+    {
+        admin.require_fresh(state.now())?;
+    }
+    let detail = if changes.is_empty() {
+        "nothing changed".to_owned()
+    } else {
+        describe(&changes)
+    };
     let mut tx = state.db.pool.begin().await?;
     write_domain(&mut tx, d.id, req, &policy_json, policy_changed).await?;
     if let Some(ss) = &req.self_service {
@@ -76,17 +114,107 @@ pub async fn update(
     let ev = actor
         .did(AuditKind::AdminDomainUpdate)
         .domain(&d.slug)
-        .detail(if policy_changed {
-            "settings and password policy changed"
-        } else {
-            "settings changed"
-        });
+        .detail(&detail);
     audit::record(&mut *tx, state.now(), &ev).await?;
     tx.commit().await?;
     let d = domains::by_id(&state.db, d.id)
         .await?
         .ok_or(AppError::NotFound)?;
     admin_domain(state, &d).await
+}
+
+/// One changed field of a domain: its path (`policy.min_length`), and its
+/// value before and after as JSON.
+#[derive(Debug, Clone, PartialEq)]
+struct Change {
+    path: String,
+    before: Value,
+    after: Value,
+}
+
+impl Change {
+    fn top_field(&self) -> &str {
+        self.path.split('.').next().unwrap_or_default()
+    }
+}
+
+/// Every field that differs between `before` and `after`, nested objects
+/// field by field (so a field added to the settings later is listed too).
+/// The policy's version is the server's count, not a setting.
+fn changes(before: &DomainUpdate, after: &DomainUpdate) -> AppResult<Vec<Change>> {
+    let mut before = serde_json::to_value(before).map_err(AppError::internal)?;
+    let mut after = serde_json::to_value(after).map_err(AppError::internal)?;
+    for v in [&mut before, &mut after] {
+        if let Some(policy) = v.get_mut("policy").and_then(Value::as_object_mut) {
+            policy.remove("version");
+        }
+    }
+    let mut out = Vec::new();
+    diff("", &before, &after, &mut out);
+    Ok(out)
+}
+
+fn diff(path: &str, before: &Value, after: &Value, out: &mut Vec<Change>) {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for k in keys {
+                let sub = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff(
+                    &sub,
+                    b.get(k).unwrap_or(&Value::Null),
+                    a.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if before != after => out.push(Change {
+            path: path.to_owned(),
+            before: before.clone(),
+            after: after.clone(),
+        }),
+        _ => {}
+    }
+}
+
+/// `path: before -> after` for each change, short values first (a list such
+/// as the question catalogue is summed up by its length), so that the
+/// audit row's bound cuts the long ones, not the switches.
+fn describe(changes: &[Change]) -> String {
+    fn show(v: &Value) -> String {
+        match v {
+            Value::Array(items) => format!("[{} items]", items.len()),
+            Value::Null => "none".to_owned(),
+            other => other.to_string(),
+        }
+    }
+    let mut parts: Vec<(bool, String)> = changes
+        .iter()
+        .map(|c| {
+            let long = [&c.before, &c.after].iter().any(|v| match v {
+                Value::Array(_) => true,
+                Value::String(s) => s.chars().count() > 40,
+                _ => false,
+            });
+            let text = match (&c.before, &c.after) {
+                (Value::Array(b), Value::Array(a)) if b.len() == a.len() => {
+                    format!("{}: changed ({} items)", c.path, a.len())
+                }
+                _ => format!("{}: {} -> {}", c.path, show(&c.before), show(&c.after)),
+            };
+            (long, text)
+        })
+        .collect();
+    parts.sort_by_key(|(long, _)| *long);
+    parts
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The domain as the console shows it: with the defaults it falls back on
@@ -170,4 +298,60 @@ async fn write_domain(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_shared::self_service::{SecondFactor, SelfServiceSettings};
+
+    fn domain() -> DomainUpdate {
+        DomainUpdate {
+            name: "Partners".into(),
+            sspm_available: true,
+            unavailable_text: None,
+            policy: latchkey_shared::PasswordPolicy::default(),
+            lockout_threshold: None,
+            lockout_minutes: Some(30),
+            self_service: Some(SelfServiceSettings {
+                second_factor: SecondFactor::WithQuestions,
+                ..SelfServiceSettings::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn each_changed_field_is_described_before_and_after_switches_first() {
+        let before = domain();
+        let mut after = domain();
+        after.self_service.as_mut().unwrap().second_factor = SecondFactor::Off;
+        after.self_service.as_mut().unwrap().catalogue.pop();
+        after.lockout_threshold = Some(5);
+        after.policy.min_length = 20;
+        after.policy.version = 9;
+        after.name = "Partners Health".into();
+        let changes = changes(&before, &after).unwrap();
+        assert_eq!(
+            describe(&changes),
+            "lockout_threshold: none -> 5; name: \"Partners\" -> \"Partners Health\"; \
+             policy.min_length: 15 -> 20; \
+             self_service.second_factor: \"with_questions\" -> \"off\"; \
+             self_service.catalogue: [10 items] -> [9 items]"
+        );
+        assert!(changes.iter().all(|c| c.path != "policy.version"));
+    }
+
+    #[test]
+    fn only_the_name_and_the_text_change_without_re_authentication() {
+        let before = domain();
+        let mut after = domain();
+        after.name = "Other".into();
+        after.unavailable_text = Some("Call us.".into());
+        let changes = changes(&before, &after).unwrap();
+        assert_eq!(changes.len(), 2);
+        assert!(changes
+            .iter()
+            .all(|c| DOMAIN_FIELDS_WITHOUT_REAUTH.contains(&c.top_field())));
+        assert!(super::changes(&before, &before).unwrap().is_empty());
+    }
 }

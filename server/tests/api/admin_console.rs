@@ -16,6 +16,7 @@ both_backends!(
     an_administrator_edits_domains_policies_and_lockout,
     domain_edits_refuse_bad_input,
     a_taken_domain_short_name_is_a_conflict,
+    a_domain_update_is_audited_field_by_field_and_security_settings_need_a_fresh_password,
     notices_are_managed_and_the_mandatory_reset_is_one_step,
     the_help_desk_contact_is_edited,
     the_audit_log_filters_and_exports_csv,
@@ -132,6 +133,108 @@ async fn an_administrator_edits_domains_policies_and_lockout(backend: Backend) {
     assert!(
         kinds.contains(&"admin.domain_update".into())
             && kinds.contains(&"admin.domain_create".into())
+    );
+}
+
+async fn a_domain_update_is_audited_field_by_field_and_security_settings_need_a_fresh_password(
+    backend: Backend,
+) {
+    use latchkey_shared::admin::REAUTH_WINDOW_SECS;
+    use latchkey_shared::self_service::SecondFactor;
+    let app = spawn_app(backend).await;
+    let (_, c) = administrator(&app).await;
+    let domains: Vec<AdminDomain> = c
+        .get(app.url(paths::ADMIN_DOMAINS))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let partners = domains.into_iter().find(|d| d.slug == "partners").unwrap();
+    assert_eq!(partners.self_service.second_factor, SecondFactor::Off);
+    let url = app.url(&paths::ADMIN_DOMAIN.replace("{slug}", "partners"));
+    let body = |name: &str, text: Option<&str>, factor: SecondFactor| {
+        let mut ss = partners.self_service.clone();
+        ss.second_factor = factor;
+        json!({"name": name, "sspm_available": true, "unavailable_text": text,
+               "policy": partners.policy, "lockout_threshold": partners.lockout_threshold,
+               "lockout_minutes": partners.lockout_minutes, "self_service": ss})
+    };
+    let put = |b: serde_json::Value| c.put(&url).json(&b).send();
+    // Just signed in: fresh enough to turn the second factor on.
+    let r = put(body("Partners", None, SecondFactor::WithQuestions))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+
+    app.clock.advance(REAUTH_WINDOW_SECS + 1);
+    // The name and the text are no security settings.
+    let r = put(body(
+        "Partners Health",
+        Some("Call the desk."),
+        SecondFactor::WithQuestions,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    // Turning the second factor off, or the lockout, is: not without the
+    // password again, and nothing changes.
+    let off = body("Partners Health", Some("Call the desk."), SecondFactor::Off);
+    let r = put(off.clone()).await.unwrap();
+    assert_error(r, StatusCode::FORBIDDEN, ErrorCode::ReauthRequired).await;
+    let mut lockout = body(
+        "Partners Health",
+        Some("Call the desk."),
+        SecondFactor::WithQuestions,
+    );
+    lockout["lockout_threshold"] = json!(50);
+    let r = put(lockout).await.unwrap();
+    assert_error(r, StatusCode::FORBIDDEN, ErrorCode::ReauthRequired).await;
+    let now: Vec<AdminDomain> = c
+        .get(app.url(paths::ADMIN_DOMAINS))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kept = now.iter().find(|d| d.slug == "partners").unwrap();
+    assert_eq!(kept.self_service.second_factor, SecondFactor::WithQuestions);
+    assert_eq!(kept.lockout_threshold, partners.lockout_threshold);
+
+    let r = c
+        .post(app.url(paths::STAFF_REAUTH))
+        .json(&json!({"password": crate::helpers::STRONG_3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = put(off).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.json::<AdminDomain>()
+            .await
+            .unwrap()
+            .self_service
+            .second_factor,
+        SecondFactor::Off
+    );
+
+    let details: Vec<String> = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.is("admin.domain_update", "success"))
+        .map(|e| e.detail.unwrap_or_default())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            r#"self_service.second_factor: "off" -> "with_questions""#,
+            r#"name: "Partners" -> "Partners Health"; unavailable_text: none -> "Call the desk.""#,
+            r#"self_service.second_factor: "with_questions" -> "off""#,
+        ]
     );
 }
 

@@ -7,12 +7,16 @@ use latchkey_shared::factors::{paths, AuthenticatorSetup, AuthenticatorStatus};
 use reqwest::StatusCode;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::helpers::{api_error, spawn_app_with, Backend, TestApp, STRONG_4};
+use crate::helpers::{
+    api_error, in_parallel, spawn_app_with, Backend, TestApp, STRONG_4, STRONG_5,
+};
 
 both_backends!(
     an_authenticator_is_added_with_a_code_from_its_key_and_removed_after_the_password,
     each_code_is_accepted_once_and_a_wrong_or_stale_one_never,
     the_key_is_kept_only_encrypted,
+    adding_an_authenticator_needs_the_password_again_and_every_step_is_audited,
+    thirty_parallel_setups_all_answer_and_leave_one_key_to_confirm,
 );
 
 async fn app_with_key(backend: Backend) -> TestApp {
@@ -36,7 +40,7 @@ async fn signed_in_setup(app: &TestApp) -> AuthenticatorSetup {
     let r = app
         .client
         .post(app.url(paths::AUTHENTICATOR_SETUP))
-        .json(&serde_json::json!({}))
+        .json(&serde_json::json!({ "password": STRONG_4 }))
         .send()
         .await
         .unwrap();
@@ -100,7 +104,7 @@ async fn an_authenticator_is_added_with_a_code_from_its_key_and_removed_after_th
     let r = app
         .client
         .post(app.url(paths::AUTHENTICATOR_SETUP))
-        .json(&serde_json::json!({}))
+        .json(&serde_json::json!({ "password": STRONG_4 }))
         .send()
         .await
         .unwrap();
@@ -195,10 +199,133 @@ async fn without_a_server_key_no_authenticator_can_be_added_and_the_reason_is_gi
     let r = app
         .client
         .post(app.url(paths::AUTHENTICATOR_SETUP))
-        .json(&serde_json::json!({}))
+        .json(&serde_json::json!({ "password": STRONG_4 }))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(api_error(r).await.message.contains("secret_key"));
+}
+
+async fn setup_with(app: &TestApp, body: serde_json::Value) -> reqwest::Response {
+    app.client
+        .post(app.url(paths::AUTHENTICATOR_SETUP))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn authenticator_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM authenticators")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn adding_an_authenticator_needs_the_password_again_and_every_step_is_audited(
+    backend: Backend,
+) {
+    let app = app_with_key(backend).await;
+    app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    assert_eq!(
+        app.sign_in("partners", "jsmith", STRONG_4).await.status(),
+        StatusCode::OK
+    );
+    // A session alone is not enough: no password, a wrong one, an empty one.
+    let r = setup_with(&app, serde_json::json!({})).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = setup_with(&app, serde_json::json!({ "password": STRONG_5 })).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The wrong password counts toward the lockout like a sign-in's.
+    let failures: i64 = sqlx::query_scalar(
+        "SELECT failed_count FROM failure_counters WHERE username_key = 'jsmith'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(failures, 1);
+    let r = setup_with(&app, serde_json::json!({ "password": "" })).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(authenticator_rows(&app).await, 0, "no key was issued");
+
+    let r = setup_with(&app, serde_json::json!({ "password": STRONG_4 })).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let setup: AuthenticatorSetup = r.json().await.unwrap();
+    let now = app.state.now();
+    let wrong = if code(&setup, now) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert_eq!(confirm(&app, wrong).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        confirm(&app, &code(&setup, now)).await.status(),
+        StatusCode::OK
+    );
+
+    let audit = app.audit_events().await;
+    let of = |kind: &str, result: &str| {
+        audit
+            .iter()
+            .filter(|e| e.is(kind, result) && e.about("jsmith"))
+            .count()
+    };
+    assert!(of("authenticator.setup", "failure") >= 1, "{audit:#?}");
+    assert_eq!(of("authenticator.setup", "success"), 1);
+    assert_eq!(of("authenticator.added", "failure"), 1, "the wrong code");
+    assert_eq!(of("authenticator.added", "success"), 1);
+    assert!(audit
+        .iter()
+        .filter(|e| e.kind.starts_with("authenticator."))
+        .all(|e| e.detail.as_deref().is_none_or(|d| !d.contains(wrong))));
+}
+
+async fn thirty_parallel_setups_all_answer_and_leave_one_key_to_confirm(backend: Backend) {
+    let key = SecretBox::generate_key();
+    let app = spawn_app_with(backend, move |c| {
+        c.secret_key = Some(key.into());
+        // Each setup reserves a failure before its password is checked: room
+        // for thirty at once.
+        c.lockout_threshold = 100;
+    })
+    .await;
+    app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    assert_eq!(
+        app.sign_in("partners", "jsmith", STRONG_4).await.status(),
+        StatusCode::OK
+    );
+    let answers = in_parallel(
+        (0..30)
+            .map(|_| {
+                app.client
+                    .post(app.url(paths::AUTHENTICATOR_SETUP))
+                    .json(&serde_json::json!({ "password": STRONG_4 }))
+            })
+            .collect(),
+    )
+    .await;
+    let mut setups = Vec::new();
+    for r in answers {
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        setups.push(r.json::<AuthenticatorSetup>().await.unwrap());
+    }
+    assert_eq!(authenticator_rows(&app).await, 1);
+    // The key kept is one of those shown, and it confirms.
+    let now = app.state.now();
+    let mut confirmed = 0;
+    for setup in &setups {
+        if confirm(&app, &code(setup, now)).await.status() == StatusCode::OK {
+            confirmed += 1;
+        }
+    }
+    assert_eq!(confirmed, 1);
+    assert!(status(&app).await.active);
+    let setup_rows = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.is("authenticator.setup", "success"))
+        .count();
+    assert_eq!(setup_rows, 30);
 }

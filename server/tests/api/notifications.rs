@@ -20,6 +20,9 @@ both_backends!(
     the_console_lists_the_outbox_and_sends_a_test_mail,
     a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_old_one_is_told,
     an_address_is_removed_with_the_password_again_and_told_so_and_then_gets_no_more_mail,
+    asking_for_a_new_address_needs_the_password_again_and_is_audited_with_the_address,
+    address_requests_are_limited_per_account_and_hour_even_in_parallel,
+    sixty_parallel_wrong_address_codes_each_count_and_the_address_is_dropped,
 );
 
 #[tokio::test]
@@ -524,13 +527,19 @@ async fn a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_o
     let post = |path: &'static str, body: serde_json::Value| {
         app.client.post(app.url(path)).json(&body).send()
     };
-    let r = post(f::ADDRESS, serde_json::json!({"address": "not an address"}))
-        .await
-        .unwrap();
+    let r = post(
+        f::ADDRESS,
+        serde_json::json!({"address": "not an address", "password": STRONG_4}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = post(f::ADDRESS, serde_json::json!({"address": "jo@new.test"}))
-        .await
-        .unwrap();
+    let r = post(
+        f::ADDRESS,
+        serde_json::json!({"address": "jo@new.test", "password": STRONG_4}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let s: AddressStatus = r.json().await.unwrap();
     assert_eq!(
@@ -582,9 +591,12 @@ async fn a_new_address_is_used_once_confirmed_by_the_code_mailed_to_it_and_the_o
     told.sort();
     assert_eq!(told, ["jo@new.test", "jo@old.test"]);
     // An expired code: refused.
-    post(f::ADDRESS, serde_json::json!({"address": "jo@third.test"}))
-        .await
-        .unwrap();
+    post(
+        f::ADDRESS,
+        serde_json::json!({"address": "jo@third.test", "password": STRONG_4}),
+    )
+    .await
+    .unwrap();
     send_due(&app.state, &mailer).await.unwrap();
     let third = smtp
         .received()
@@ -661,4 +673,269 @@ async fn an_address_is_removed_with_the_password_again_and_told_so_and_then_gets
     );
     assert_eq!(send_due(&app.state, &mailer).await.unwrap(), 0);
     assert_eq!(smtp.received().len(), 1);
+}
+
+/// An app with mail, where a person can try their password many times at
+/// once without locking themselves out (each try reserves a failure first).
+async fn roomy_address_app(backend: Backend, smtp: &SmtpServer) -> TestApp {
+    let config = mail_config(smtp);
+    spawn_app_with(backend, move |c| {
+        c.mail = Some(config);
+        c.lockout_threshold = 100;
+    })
+    .await
+}
+
+fn ask_for_address(app: &TestApp, address: &str, password: &str) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url(latchkey_shared::factors::paths::ADDRESS))
+        .json(&serde_json::json!({"address": address, "password": password}))
+}
+
+async fn code_mails_to(app: &TestApp, address: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT body_text FROM outbox WHERE kind = 'code' AND recipient = $1 ORDER BY id",
+    )
+    .bind(address)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+async fn email_of(app: &TestApp, user: &TestUser) -> Option<String> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn asking_for_a_new_address_needs_the_password_again_and_is_audited_with_the_address(
+    backend: Backend,
+) {
+    use latchkey_shared::factors::AddressStatus;
+    let smtp = SmtpServer::start();
+    let (app, _mailer) = address_app(backend, &smtp).await;
+    let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    with_address(&app, &jo, "jo@old.test").await;
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    // A session alone (a stolen one, say) cannot point the account's mail
+    // elsewhere: no password, or a wrong one, mails nothing.
+    let r = app
+        .client
+        .post(app.url(latchkey_shared::factors::paths::ADDRESS))
+        .json(&serde_json::json!({"address": "thief@evil.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = ask_for_address(&app, "thief@evil.test", STRONG_2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(code_mails_to(&app, "thief@evil.test").await.is_empty());
+    let failures: i64 = sqlx::query_scalar(
+        "SELECT failed_count FROM failure_counters WHERE username_key = 'jsmith'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(failures, 1, "counted toward the lockout");
+
+    let r = ask_for_address(&app, " jo@new.test ", STRONG_4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let s: AddressStatus = r.json().await.unwrap();
+    assert_eq!(s.pending.as_deref(), Some("jo@new.test"));
+    let code = code_in(&code_mails_to(&app, "jo@new.test").await[0]);
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let confirm = |code: &str| {
+        app.client
+            .post(app.url(latchkey_shared::factors::paths::ADDRESS_CONFIRM))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+    };
+    assert_eq!(
+        confirm(wrong).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(confirm(&code).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(email_of(&app, &jo).await.as_deref(), Some("jo@new.test"));
+    // The old address hears of the change.
+    let told: Vec<String> = sqlx::query_scalar(
+        "SELECT recipient FROM outbox WHERE kind = 'address_changed' ORDER BY recipient",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(told, ["jo@new.test", "jo@old.test"]);
+
+    let audit = app.audit_events().await;
+    let requested: Vec<_> = audit
+        .iter()
+        .filter(|e| e.kind == "account.address_change_requested" && e.about("jsmith"))
+        .collect();
+    assert_eq!(requested.len(), 2, "{audit:#?}");
+    assert_eq!(requested[0].result, "failure", "the wrong password");
+    assert_eq!(requested[1].result, "success");
+    assert_eq!(requested[1].detail.as_deref(), Some("to jo@new.test"));
+    let wrong_code = audit
+        .iter()
+        .find(|e| e.is("account.address_changed", "failure"))
+        .expect("the wrong code is audited");
+    assert_eq!(
+        wrong_code.detail.as_deref(),
+        Some("wrong code for jo@new.test")
+    );
+    assert!(audit
+        .iter()
+        .any(|e| e.is("account.address_changed", "success")));
+    assert!(
+        audit.iter().all(|e| e
+            .detail
+            .as_deref()
+            .is_none_or(|d| !d.contains(&code) && !d.contains(STRONG_4))),
+        "no code or password in the trail"
+    );
+}
+
+async fn address_requests_are_limited_per_account_and_hour_even_in_parallel(backend: Backend) {
+    use latchkey_shared::api::{ApiError, ErrorCode, ErrorDetails};
+    use latchkey_shared::factors::MAX_ADDRESS_REQUESTS;
+    let smtp = SmtpServer::start();
+    let app = roomy_address_app(backend, &smtp).await;
+    app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    let n = usize::try_from(MAX_ADDRESS_REQUESTS).unwrap();
+    let answers = crate::helpers::in_parallel(
+        (0..3 * n)
+            .map(|i| ask_for_address(&app, &format!("victim{i}@example.test"), STRONG_4))
+            .collect(),
+    )
+    .await;
+    let mut ok = 0;
+    for r in answers {
+        match r.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(r.headers().contains_key(reqwest::header::RETRY_AFTER));
+                let e: ApiError = r.json().await.unwrap();
+                assert_eq!(e.code, ErrorCode::TooManyRequests);
+                assert!(
+                    e.message.contains("try again in 60 minutes"),
+                    "{}",
+                    e.message
+                );
+                assert!(matches!(
+                    e.details,
+                    Some(ErrorDetails::RetryAfter { seconds: 3600 })
+                ));
+            }
+            other => panic!("{other}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert_eq!(ok, n, "exactly the limit got through");
+    let mailed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'code'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(mailed, MAX_ADDRESS_REQUESTS);
+    let audit = app.audit_events().await;
+    let refused: Vec<_> = audit
+        .iter()
+        .filter(|e| e.is("account.address_change_requested", "refused"))
+        .collect();
+    assert_eq!(refused.len(), 2 * n);
+    assert!(refused.iter().all(|e| e
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.starts_with("to victim"))));
+
+    // Later in the hour: still refused, and the wait is shorter.
+    app.clock.advance(45 * 60);
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    let r = ask_for_address(&app, "jo@example.test", STRONG_4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let e: ApiError = r.json().await.unwrap();
+    assert!(
+        e.message.contains("try again in 15 minutes"),
+        "{}",
+        e.message
+    );
+    // An hour after the first: allowed again.
+    app.clock.advance(15 * 60);
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    let r = ask_for_address(&app, "jo@example.test", STRONG_4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
+
+async fn sixty_parallel_wrong_address_codes_each_count_and_the_address_is_dropped(
+    backend: Backend,
+) {
+    let smtp = SmtpServer::start();
+    let (app, _mailer) = address_app(backend, &smtp).await;
+    let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
+    with_address(&app, &jo, "jo@old.test").await;
+    app.sign_in("partners", "jsmith", STRONG_4).await;
+    let r = ask_for_address(&app, "jo@new.test", STRONG_4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let code = code_in(&code_mails_to(&app, "jo@new.test").await[0]);
+    let wrong: Vec<String> = (0..60u32)
+        .map(|i| format!("{:08}", 10_000_000 + i))
+        .filter(|w| *w != code)
+        .take(60)
+        .collect();
+    let answers = crate::helpers::in_parallel(
+        wrong
+            .iter()
+            .map(|w| {
+                app.client
+                    .post(app.url(latchkey_shared::factors::paths::ADDRESS_CONFIRM))
+                    .json(&serde_json::json!({ "code": w }))
+            })
+            .collect(),
+    )
+    .await;
+    for r in answers {
+        assert_eq!(
+            r.status(),
+            StatusCode::BAD_REQUEST,
+            "{}",
+            r.text().await.unwrap()
+        );
+    }
+    // Every wrong code took one of the five attempts: nothing is left for
+    // the right one, and the address on file stays.
+    let r = app
+        .client
+        .post(app.url(latchkey_shared::factors::paths::ADDRESS_CONFIRM))
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(email_of(&app, &jo).await.as_deref(), Some("jo@old.test"));
+    let counted = app
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.is("account.address_changed", "failure"))
+        .count();
+    assert_eq!(counted, 5, "each attempt counted once, up to the limit");
 }

@@ -80,7 +80,7 @@ pub(crate) async fn with_authenticator(app: &TestApp) -> AuthenticatorSetup {
         .await;
     let setup: AuthenticatorSetup = client
         .post(app.url(factor_paths::AUTHENTICATOR_SETUP))
-        .json(&serde_json::json!({}))
+        .json(&serde_json::json!({"password": STRONG}))
         .send()
         .await
         .unwrap()

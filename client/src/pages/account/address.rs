@@ -1,10 +1,12 @@
 //! The account page's mail address: where notifications and one-time codes
-//! go. A new one is used once the code mailed to it is typed back; removing
-//! it needs the password again.
+//! go. Asking for a new one needs the password again (Forgot Password mails
+//! its code there), and it is used once the code mailed to it is typed back;
+//! removing it needs the password again.
 
 use std::rc::Rc;
 
-use latchkey_shared::factors::AddressStatus;
+use latchkey_shared::api::ErrorCode;
+use latchkey_shared::factors::{messages, AddressStatus};
 use yew::prelude::*;
 
 use crate::pages::input_value;
@@ -18,6 +20,9 @@ pub struct AddressState {
     pub status: Option<AddressStatus>,
     pub address: String,
     pub code: String,
+    /// The password for asking for a new address.
+    pub change_password: String,
+    /// The password for removing the address.
     pub password: String,
     pub busy: bool,
     pub error: Option<AttrValue>,
@@ -28,7 +33,10 @@ pub enum Action {
     Busy,
     Address(String),
     Code(String),
+    ChangePassword(String),
     Password(String),
+    /// Refused before asking the server (a field left empty).
+    Invalid(&'static str),
     /// The server's answer, and what to tell the person.
     Status(AddressStatus, Option<&'static str>),
     Failed(ApiClientError),
@@ -47,10 +55,16 @@ impl Reducible for AddressState {
             }
             Action::Address(v) => next.address = v,
             Action::Code(v) => next.code = v,
+            Action::ChangePassword(v) => next.change_password = v,
             Action::Password(v) => next.password = v,
+            Action::Invalid(message) => {
+                next.error = Some(message.into());
+                next.notice = None;
+            }
             Action::Status(status, notice) => {
                 next.busy = false;
                 next.code.clear();
+                next.change_password.clear();
                 next.password.clear();
                 if status.pending.is_none() {
                     next.address.clear();
@@ -60,7 +74,15 @@ impl Reducible for AddressState {
             }
             Action::Failed(e) => {
                 next.busy = false;
-                next.error = Some(e.message().into());
+                // A password is never kept for a second try (as on the
+                // Change Password form).
+                next.change_password.clear();
+                next.password.clear();
+                next.error = Some(if e.code() == Some(ErrorCode::InvalidCredentials) {
+                    super::state::WRONG_CURRENT_PASSWORD.into()
+                } else {
+                    e.message().into()
+                });
             }
         }
         Rc::new(next)
@@ -93,23 +115,35 @@ pub fn AddressPanel() -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let d = state.dispatcher();
-            let (address, code, password) = (
+            let (address, code, change_password, password) = (
                 state.address.clone(),
                 state.code.clone(),
+                state.change_password.clone(),
                 state.password.clone(),
             );
+            let missing = match step {
+                Step::Change => change_password.is_empty(),
+                Step::Remove => password.is_empty(),
+                Step::Confirm => false,
+            };
+            if missing {
+                d.dispatch(Action::Invalid(messages::PASSWORD_NEEDED));
+                return;
+            }
             d.dispatch(Action::Busy);
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = match step {
                     Step::Confirm => factors::confirm_address(&code)
                         .await
                         .map(|s| Action::Status(s, Some("Your mail address is changed."))),
-                    Step::Change => factors::change_address(&address).await.map(|s| {
-                        Action::Status(
-                            s,
-                            Some("We have mailed a code to the new address: type it below."),
-                        )
-                    }),
+                    Step::Change => factors::change_address(&address, &change_password)
+                        .await
+                        .map(|s| {
+                            Action::Status(
+                                s,
+                                Some("We have mailed a code to the new address: type it below."),
+                            )
+                        }),
                     Step::Remove => factors::remove_address(&password).await.map(|s| {
                         Action::Status(
                             s,
@@ -133,6 +167,10 @@ pub fn AddressPanel() -> Html {
         let d = state.dispatcher();
         Callback::from(move |e: InputEvent| d.dispatch(Action::Password(input_value(e))))
     };
+    let on_change_password = {
+        let d = state.dispatcher();
+        Callback::from(move |e: InputEvent| d.dispatch(Action::ChangePassword(input_value(e))))
+    };
     let busy = state.busy;
     html! {
         <div id="mail-address" class="divided">
@@ -152,9 +190,9 @@ pub fn AddressPanel() -> Html {
                             } }
                         </p>
                         if s.from_directory {
-                            <p class="muted">{ latchkey_shared::factors::messages::ADDRESS_FROM_DIRECTORY }</p>
+                            <p class="muted">{ messages::ADDRESS_FROM_DIRECTORY }</p>
                         } else if !s.mail_available {
-                            <p class="muted">{ latchkey_shared::factors::messages::NO_MAIL }</p>
+                            <p class="muted">{ messages::NO_MAIL }</p>
                         } else if let Some(pending) = &s.pending {
                             <form id="mail-address-confirm" onsubmit={submit(Step::Confirm)} novalidate=true>
                                 <div class="field">
@@ -172,6 +210,11 @@ pub fn AddressPanel() -> Html {
                                     <label for="mail-address-new">{ "New mail address" }</label>
                                     <input id="mail-address-new" type="email" autocomplete="email"
                                         value={state.address.clone()} oninput={on_address} disabled={busy} />
+                                </div>
+                                <div class="field">
+                                    <label for="mail-address-change-password">{ "Your password, to confirm it is you" }</label>
+                                    <input id="mail-address-change-password" type="password" autocomplete="current-password"
+                                        value={state.change_password.clone()} oninput={on_change_password} disabled={busy} />
                                 </div>
                                 <button id="mail-address-send" type="submit" class="button button-secondary" disabled={busy}>
                                     { if busy { "Please wait…" } else { "Send a code to this address" } }

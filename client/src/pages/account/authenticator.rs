@@ -1,10 +1,11 @@
-//! The account page's "Authenticator app" tab: add one (a QR code and the
-//! key as text, then a code from the app to confirm), or remove it after
-//! the password again.
+//! The account page's "Authenticator app" tab: add one after the password
+//! again (a QR code and the key as text, then a code from the app to
+//! confirm), or remove it after the password again.
 
 use std::rc::Rc;
 
-use latchkey_shared::factors::{AuthenticatorSetup, AuthenticatorStatus};
+use latchkey_shared::api::ErrorCode;
+use latchkey_shared::factors::{messages, AuthenticatorSetup, AuthenticatorStatus};
 use yew::prelude::*;
 
 use crate::pages::input_value;
@@ -44,6 +45,8 @@ pub enum Action {
     Password(String),
     /// The server's answer to a confirmation or a removal.
     Done(AuthenticatorStatus, &'static str),
+    /// Refused before asking the server (a field left empty).
+    Invalid(&'static str),
     Failed(ApiClientError),
     Cancel,
 }
@@ -89,6 +92,7 @@ impl Reducible for AuthenticatorState {
             Action::SetUp(setup) => {
                 next.busy = false;
                 next.code.clear();
+                next.password.clear();
                 next.phase = Phase::SettingUp(setup);
             }
             Action::Code(code) => next.code = code,
@@ -100,9 +104,20 @@ impl Reducible for AuthenticatorState {
                 next.phase = phase_of(&status);
                 next.notice = Some(notice.into());
             }
+            Action::Invalid(message) => {
+                next.error = Some(message.into());
+                next.notice = None;
+            }
             Action::Failed(e) => {
                 next.busy = false;
-                next.error = Some(e.message().into());
+                // A password is never kept for a second try (as on the
+                // Change Password form).
+                next.password.clear();
+                next.error = Some(if e.code() == Some(ErrorCode::InvalidCredentials) {
+                    super::state::WRONG_CURRENT_PASSWORD.into()
+                } else {
+                    e.message().into()
+                });
             }
             Action::Cancel => {
                 next.phase = Phase::Inactive;
@@ -147,15 +162,20 @@ pub fn AuthenticatorPanel() -> Html {
             e.prevent_default();
             let dispatcher = state.dispatcher();
             let snapshot = (*state).clone();
+            // Adding and removing ask for the password; confirming does not.
+            if snapshot.password.is_empty() && !matches!(snapshot.phase, Phase::SettingUp(_)) {
+                dispatcher.dispatch(Action::Invalid(messages::PASSWORD_NEEDED));
+                return;
+            }
             dispatcher.dispatch(Action::Busy);
             wasm_bindgen_futures::spawn_local(async move {
                 dispatcher.dispatch(make(snapshot).await);
             });
         })
     };
-    let on_add = run(|_| {
+    let on_add = run(|s| {
         Box::pin(async move {
-            match factors::setup().await {
+            match factors::setup(&s.password).await {
                 Ok(setup) => Action::SetUp(setup),
                 Err(e) => Action::Failed(e),
             }
@@ -203,11 +223,16 @@ pub fn AuthenticatorPanel() -> Html {
             { match &state.phase {
                 Phase::Loading => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
                 Phase::Unavailable => html! {
-                    <p class="muted">{ latchkey_shared::factors::messages::NO_KEY }</p>
+                    <p class="muted">{ messages::NO_KEY }</p>
                 },
                 Phase::Inactive => html! {
                     <form id="authenticator-add" onsubmit={on_add}>
                         <p>{ "An authenticator app on your phone (such as FreeOTP, Google Authenticator or Microsoft Authenticator) shows a new 6-digit code every 30 seconds. Unlock Account and Forgot Password may ask for it, which is much safer than security questions alone." }</p>
+                        <div class="field">
+                            <label for="authenticator-setup-password">{ "To add one, enter your password" }</label>
+                            <input id="authenticator-setup-password" type="password" autocomplete="current-password"
+                                value={state.password.clone()} oninput={on_password.clone()} disabled={busy} />
+                        </div>
                         <button id="authenticator-start" type="submit" class="button button-primary" disabled={busy}>
                             { if busy { "Please wait…" } else { "Add an authenticator app" } }
                         </button>

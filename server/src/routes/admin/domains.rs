@@ -24,7 +24,7 @@ pub async fn update(
     ApiJson(req): ApiJson<DomainUpdate>,
 ) -> Answer<AdminDomain> {
     Ok(Json(
-        domains::update(&a.state, &a.actor, &slug, &req).await?,
+        domains::update(&a.state, &a.who.0, &a.actor, &slug, &req).await?,
     ))
 }
 

@@ -190,6 +190,20 @@ pub async fn api_error(response: reqwest::Response) -> ApiError {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an ApiError ({e}): {text}"))
 }
 
+/// Sends every request at once (each on its own task), and returns the
+/// answers in the order of the requests.
+pub async fn in_parallel(requests: Vec<reqwest::RequestBuilder>) -> Vec<reqwest::Response> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|r| tokio::spawn(r.send()))
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("the task ran").expect("an answer"));
+    }
+    answers
+}
+
 /// Asserts the status and error code; returns the error body.
 pub async fn assert_error(
     response: reqwest::Response,
