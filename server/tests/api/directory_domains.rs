@@ -1265,7 +1265,12 @@ async fn a_person_given_a_deleted_persons_name_gets_a_fresh_row_and_none_of_thei
         .any(|r| r.is("directory.identity_retired", "success") && r.about(&alice.name)));
     // Staff can still see it by its id, and act on it no more.
     let r = crate::staff::action(&app, &lra, paths::STAFF_UNLOCK, old_id, "called").await;
-    assert_eq!(r.status(), StatusCode::CONFLICT, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "{}",
+        r.text().await.unwrap()
+    );
     assert_eq!(
         app.get_session_with(&old_session).await.status(),
         StatusCode::UNAUTHORIZED,
