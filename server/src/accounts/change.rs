@@ -65,15 +65,7 @@ pub async fn change_password(
     };
     let mut tx = state.db.pool.begin().await?;
     let stored = store
-        .store_password(
-            &mut tx,
-            written,
-            &account,
-            &new,
-            PasswordSet::Changed,
-            depth,
-            now,
-        )
+        .store_password(&mut tx, written, &account, PasswordSet::Changed, depth, now)
         .await?;
     if !stored {
         // Changed meanwhile by another request: the current password we

@@ -414,13 +414,13 @@ impl CredentialStore for DirectoryStore {
     /// opens; if that transaction then fails, the password is changed
     /// without its audit row (see docs/directories.md), and a retry of the
     /// same operation is safe.
-    async fn write_password(
+    async fn write_password<'a>(
         &self,
         account: &UserRecord,
-        new: &NewCredential,
+        credential: &'a NewCredential,
         how: PasswordSet,
-    ) -> Result<Option<Written>, AppError> {
-        let NewCredential::Directory { new, current } = new else {
+    ) -> Result<Option<Written<'a>>, AppError> {
+        let NewCredential::Directory { new, current } = credential else {
             return Err(AppError::internal(
                 "a directory password prepared by another store",
             ));
@@ -436,7 +436,7 @@ impl CredentialStore for DirectoryStore {
                     .change_password(&entry.dn, current.expose_secret(), new.expose_secret())
                     .await?
                 {
-                    ChangeOutcome::Changed => Ok(Some(Written(()))),
+                    ChangeOutcome::Changed => Ok(Some(Written(credential))),
                     ChangeOutcome::WrongPassword => Ok(None),
                     ChangeOutcome::Refused(message) => Err(AppError::BadRequest(message)),
                 }
@@ -445,13 +445,13 @@ impl CredentialStore for DirectoryStore {
                 self.directory
                     .reset_password(&entry, new.expose_secret(), false)
                     .await?;
-                Ok(Some(Written(())))
+                Ok(Some(Written(credential)))
             }
             PasswordSet::Temporary { .. } => {
                 self.directory
                     .reset_password(&entry, new.expose_secret(), true)
                     .await?;
-                Ok(Some(Written(())))
+                Ok(Some(Written(credential)))
             }
         }
     }
@@ -461,9 +461,8 @@ impl CredentialStore for DirectoryStore {
     async fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
-        _written: Written,
+        _written: Written<'_>,
         account: &UserRecord,
-        _new: &NewCredential,
         _how: PasswordSet,
         _depth: i64,
         _now: i64,

@@ -658,15 +658,7 @@ pub async fn new_password(
         let mut tx = state.db.pool.begin().await?;
         delete_flow(&mut tx, &flow.id).await?;
         let stored = store
-            .store_password(
-                &mut tx,
-                written,
-                &user,
-                &new,
-                PasswordSet::Reset,
-                depth,
-                now,
-            )
+            .store_password(&mut tx, written, &user, PasswordSet::Reset, depth, now)
             .await?;
         if !stored {
             // Another request changed the password since this flow read it:

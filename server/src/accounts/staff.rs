@@ -421,7 +421,7 @@ pub async fn issue_temporary_password(
     store.lift_lock(&account).await?;
     let mut tx = state.db.pool.begin().await?;
     store
-        .store_password(&mut tx, written, &account, &new, how, 0, now)
+        .store_password(&mut tx, written, &account, how, 0, now)
         .await?;
     end_sessions(&mut tx, account.id).await?;
     lockout::reset_in(&mut *tx, target.domain_id, &target.username_key).await?;

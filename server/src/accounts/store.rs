@@ -101,11 +101,10 @@ pub enum PasswordSet {
     Temporary { expires_at: i64 },
 }
 
-/// What [`CredentialStore::write_password`] gives back: proof, for
-/// [`CredentialStore::store_password`], that the store's own write came
-/// first (only the stores make one).
-#[derive(Debug)]
-pub struct Written(pub(super) ());
+/// What [`CredentialStore::write_password`] gives back: the new password,
+/// and proof, for [`CredentialStore::store_password`], that the store's
+/// own write came first (only the stores make one).
+pub struct Written<'a>(pub(super) &'a NewCredential);
 
 /// Who may be listed by a search.
 #[derive(Debug, Clone, Copy)]
@@ -160,12 +159,12 @@ pub trait CredentialStore {
     ///
     /// Done first, it is the step a failed commit leaves done: repeating
     /// the whole operation is safe (the same new password is set again).
-    fn write_password(
+    fn write_password<'a>(
         &self,
         account: &UserRecord,
-        new: &NewCredential,
+        new: &'a NewCredential,
         how: PasswordSet,
-    ) -> impl Future<Output = Result<Option<Written>, AppError>> + Send;
+    ) -> impl Future<Output = Result<Option<Written<'a>>, AppError>> + Send;
 
     /// Stores `new` as the account's password, in `tx` (the transaction that
     /// also writes the audit row), once [`CredentialStore::write_password`]
@@ -174,9 +173,8 @@ pub trait CredentialStore {
     fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
-        written: Written,
+        written: Written<'_>,
         account: &UserRecord,
-        new: &NewCredential,
         how: PasswordSet,
         depth: i64,
         now: i64,
@@ -288,26 +286,25 @@ impl CredentialStore for Store {
         dispatch!(self, s => s.was_used(db, ticket, account, password, depth).await)
     }
 
-    async fn write_password(
+    async fn write_password<'a>(
         &self,
         account: &UserRecord,
-        new: &NewCredential,
+        new: &'a NewCredential,
         how: PasswordSet,
-    ) -> Result<Option<Written>, AppError> {
+    ) -> Result<Option<Written<'a>>, AppError> {
         dispatch!(self, s => s.write_password(account, new, how).await)
     }
 
     async fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
-        written: Written,
+        written: Written<'_>,
         account: &UserRecord,
-        new: &NewCredential,
         how: PasswordSet,
         depth: i64,
         now: i64,
     ) -> Result<bool, AppError> {
-        dispatch!(self, s => s.store_password(tx, written, account, new, how, depth, now).await)
+        dispatch!(self, s => s.store_password(tx, written, account, how, depth, now).await)
     }
 
     async fn liftable_lock(&self, account: &UserRecord) -> Result<bool, AppError> {
@@ -384,27 +381,26 @@ impl CredentialStore for LocalStore {
     }
 
     /// Nothing outside the transaction: the hash is a row.
-    async fn write_password(
+    async fn write_password<'a>(
         &self,
         _account: &UserRecord,
-        _new: &NewCredential,
+        new: &'a NewCredential,
         _how: PasswordSet,
-    ) -> Result<Option<Written>, AppError> {
-        Ok(Some(Written(())))
+    ) -> Result<Option<Written<'a>>, AppError> {
+        Ok(Some(Written(new)))
     }
 
     #[tracing::instrument(name = "local_store.store_password", skip_all, fields(user_id = account.id, ?how))]
     async fn store_password(
         &self,
         tx: &mut Transaction<'_, Any>,
-        _written: Written,
+        written: Written<'_>,
         account: &UserRecord,
-        new: &NewCredential,
         how: PasswordSet,
         depth: i64,
         now: i64,
     ) -> Result<bool, AppError> {
-        let NewCredential::Hash(hash) = new else {
+        let NewCredential::Hash(hash) = written.0 else {
             return Err(AppError::internal(
                 "a local password prepared by another store",
             ));
