@@ -6,7 +6,7 @@ use latchkey_shared::Username;
 use sqlx::Row;
 
 use crate::accounts::staff::write_role;
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::password::generate_temporary_password;
 use crate::provisioning::{insert_domain, insert_user, NewDomain};

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use latchkey_shared::bounds::{Bounded, BoundedParam};
 use serde::de::DeserializeOwned;
 
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::error::AppError;
 use crate::state::AppState;
 

@@ -5,7 +5,7 @@ use anyhow::{anyhow, bail, Context};
 use latchkey_shared::{PasswordPolicy, Username};
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::domains::{self, valid_slug};
 use crate::password::generate_temporary_password;

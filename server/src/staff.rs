@@ -1,59 +1,33 @@
 //! Staff roles, enforced on every request: the [`Staff`] extractor (an LRA or
 //! an administrator with a full session) and [`AdminOnly`], and the same
-//! with the caller as the audit trail's [`Actor`] ([`StaffCaller`],
-//! [`AdminCaller`]); the scope of an
-//! LRA (the domains in `staff_domains`); the re-authentication window for
-//! credential-changing actions. What staff may do is in
-//! [`crate::accounts::staff`].
+//! with the caller as the audit trail's actor ([`StaffCaller`],
+//! [`AdminCaller`]). Each reads the caller's [`StaffScope`] (role, an LRA's
+//! domains, the last re-authentication); what staff may do with it is in
+//! [`crate::accounts::staff`], which never sees this module.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use latchkey_shared::admin::{Role, MAX_REASON_CHARS, REAUTH_WINDOW_SECS};
+use latchkey_shared::admin::Role;
 use sqlx::Row;
 
-use crate::accounts::Actor;
+use crate::accounts::staff::StaffScope;
+use crate::audit::Actor;
 use crate::error::AppError;
 use crate::extract::{Acting, Caller};
-use crate::session::{SessionUser, SignedIn};
+use crate::session::SignedIn;
 use crate::state::AppState;
 
-/// A signed-in LRA or administrator (full session, not a temporary password).
+/// A signed-in LRA or administrator (full session, not a temporary
+/// password): the HTTP side of [`StaffScope`], which is what the service
+/// layer takes.
 #[derive(Debug, Clone)]
-pub struct Staff {
-    pub user: SessionUser,
-    pub role: Role,
-    /// The domains an LRA looks after (unused for an administrator).
-    pub domain_ids: Vec<i64>,
-    /// When the session last proved the password.
-    pub reauth_at: Option<i64>,
-}
+pub struct Staff(pub StaffScope);
 
-impl Staff {
-    /// `username@domain`, as the audit log's actor.
-    pub fn actor(&self) -> String {
-        format!("{}@{}", self.user.username_key, self.user.domain_slug)
-    }
+impl std::ops::Deref for Staff {
+    type Target = StaffScope;
 
-    /// This person as the actor of an operation, from `ip`.
-    pub fn as_actor(&self, ip: Option<String>) -> Actor {
-        Actor::new(self.actor(), ip)
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// Whether this person may see and act on users of `domain_id`.
-    pub fn covers(&self, domain_id: i64) -> bool {
-        self.is_admin() || self.domain_ids.contains(&domain_id)
-    }
-
-    /// Refuses unless the password was entered within the last 5 minutes.
-    pub fn require_fresh(&self, now: i64) -> Result<(), AppError> {
-        match self.reauth_at {
-            Some(t) if now - t < REAUTH_WINDOW_SECS && now >= t => Ok(()),
-            _ => Err(AppError::ReauthRequired),
-        }
+    fn deref(&self) -> &StaffScope {
+        &self.0
     }
 }
 
@@ -85,12 +59,12 @@ impl FromRequestParts<AppState> for Staff {
             .map(|r| r.try_get("reauth_at"))
             .transpose()?
             .flatten();
-        Ok(Staff {
+        Ok(Staff(StaffScope {
             role: user.role,
             user,
             domain_ids,
             reauth_at,
-        })
+        }))
     }
 }
 
@@ -127,20 +101,4 @@ impl Acting for AdminOnly {
     fn actor_name(&self) -> String {
         self.0.actor()
     }
-}
-
-/// A reason: 1-500 characters once trimmed.
-pub fn valid_reason(reason: &str) -> Result<String, AppError> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::BadRequest(
-            "Give a reason for this action; it is recorded in the audit log.".to_owned(),
-        ));
-    }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "The reason is too long (at most {MAX_REASON_CHARS} characters)."
-        )));
-    }
-    Ok(reason.to_owned())
 }

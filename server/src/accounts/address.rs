@@ -14,8 +14,9 @@ use latchkey_shared::factors::{
 use rand::Rng;
 use sqlx::{Any, Row, Transaction};
 
+use super::reconfirm;
 use super::store::StoreKind;
-use super::{reconfirm, Actor};
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::domains;
 use crate::error::{AppError, AppResult};

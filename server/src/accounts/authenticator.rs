@@ -12,7 +12,8 @@ use rand::RngCore;
 use sqlx::{Any, Row, Transaction};
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use super::{reconfirm, Actor};
+use super::reconfirm;
+use crate::audit::Actor;
 use crate::audit::{AuditKind, AuditResult};
 use crate::error::{AppError, AppResult};
 use crate::mail::notices;

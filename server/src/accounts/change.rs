@@ -5,7 +5,8 @@ use sqlx::{Any, Transaction};
 
 use super::new_password::{self, NewPasswordForm};
 use super::store::{CredentialStore, PasswordSet, Store};
-use super::{verify_current_password, Actor};
+use super::verify_current_password;
+use crate::audit::Actor;
 use crate::audit::AuditKind;
 use crate::domains;
 use crate::error::{AppError, AppResult};

@@ -7,7 +7,8 @@
 use latchkey_shared::normalize::normalize_answer;
 use latchkey_shared::self_service::{check_enrolment, EnrolRequest, EnrolmentStatus};
 
-use super::{verify_current_password, Actor};
+use super::verify_current_password;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::domains;
 use crate::error::{AppError, AppResult};

@@ -55,38 +55,3 @@ pub(crate) async fn record_failure(
     tx.commit().await?;
     Ok(())
 }
-
-/// Who acts and from where, for the audit trail.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// `user@domain` for staff, the user name for a user acting on their
-    /// own account, `cli`, `api-key:<name>`.
-    pub name: String,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    pub fn new(name: impl Into<String>, ip: Option<String>) -> Self {
-        Self {
-            name: name.into(),
-            ip,
-        }
-    }
-
-    /// The command line (no address).
-    pub fn cli() -> Self {
-        Self::new("cli", None)
-    }
-
-    /// An event by this actor, from their address.
-    pub fn event(&self, kind: AuditKind, result: AuditResult) -> AuditEvent<'_> {
-        AuditEvent::new(kind, result)
-            .actor(&self.name)
-            .source_ip(self.ip.as_deref())
-    }
-
-    /// A successful `kind` by this actor; add subject, domain and detail.
-    pub fn did(&self, kind: AuditKind) -> AuditEvent<'_> {
-        self.event(kind, AuditResult::Success)
-    }
-}

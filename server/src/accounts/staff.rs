@@ -5,14 +5,15 @@
 
 use latchkey_shared::admin::{
     messages, DirectoryAccount, ReauthResponse, Role, RoleUpdate, TemporaryPasswordIssued,
-    UserSearchResponse, UserState, UserSummary, REAUTH_WINDOW_SECS,
+    UserSearchResponse, UserState, UserSummary, MAX_REASON_CHARS, REAUTH_WINDOW_SECS,
 };
 use sqlx::{Any, Row, Transaction};
 
 use super::store::{
     CredentialStore, LocalStore, PasswordSet, SearchScope, Store, StoreKind, SEARCH_LIMIT,
 };
-use super::{verify_current_password, Actor};
+use super::verify_current_password;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::db::RowExt;
 use crate::directory::DirectoryError;
@@ -21,9 +22,66 @@ use crate::error::{AppError, AppResult};
 use crate::lockout::{self, LockState, LockoutPolicy};
 use crate::mail::notices;
 use crate::password::generate_temporary_password;
-use crate::staff::{valid_reason, Staff};
+use crate::session::SessionUser;
 use crate::state::AppState;
 use crate::users::{self, UserRecord};
+
+/// What a signed-in LRA or administrator may reach: their session, role,
+/// the domains an LRA looks after, and when they last proved the password.
+#[derive(Debug, Clone)]
+pub struct StaffScope {
+    pub user: SessionUser,
+    pub role: Role,
+    /// The domains an LRA looks after (unused for an administrator).
+    pub domain_ids: Vec<i64>,
+    /// When the session last proved the password.
+    pub reauth_at: Option<i64>,
+}
+
+impl StaffScope {
+    /// `username@domain`, as the audit log's actor.
+    pub fn actor(&self) -> String {
+        format!("{}@{}", self.user.username_key, self.user.domain_slug)
+    }
+
+    /// This person as the actor of an operation, from `ip`.
+    pub fn as_actor(&self, ip: Option<String>) -> Actor {
+        Actor::new(self.actor(), ip)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whether this person may see and act on users of `domain_id`.
+    pub fn covers(&self, domain_id: i64) -> bool {
+        self.is_admin() || self.domain_ids.contains(&domain_id)
+    }
+
+    /// Refuses unless the password was entered within the last 5 minutes.
+    pub fn require_fresh(&self, now: i64) -> Result<(), AppError> {
+        match self.reauth_at {
+            Some(t) if now - t < REAUTH_WINDOW_SECS && now >= t => Ok(()),
+            _ => Err(AppError::ReauthRequired),
+        }
+    }
+}
+
+/// A reason: 1-500 characters once trimmed.
+pub fn valid_reason(reason: &str) -> Result<String, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::BadRequest(
+            "Give a reason for this action; it is recorded in the audit log.".to_owned(),
+        ));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "The reason is too long (at most {MAX_REASON_CHARS} characters)."
+        )));
+    }
+    Ok(reason.to_owned())
+}
 
 /// An account as staff see it, with what is needed to act on it.
 #[derive(Debug, Clone)]
@@ -115,7 +173,7 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
 /// [`REAUTH_WINDOW_SECS`].
 pub async fn reauth(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     actor: &Actor,
     password: &str,
 ) -> AppResult<ReauthResponse> {
@@ -158,7 +216,11 @@ async fn mark_reauthenticated(
 /// domains: Latchkey's rows for a local domain, the directory itself for a
 /// directory-backed one (a directory that does not answer is named in
 /// `unavailable`, and its users Latchkey has seen are listed instead).
-pub async fn search(state: &AppState, staff: &Staff, q: &str) -> AppResult<UserSearchResponse> {
+pub async fn search(
+    state: &AppState,
+    staff: &StaffScope,
+    q: &str,
+) -> AppResult<UserSearchResponse> {
     let now = state.now();
     let in_scope: Vec<Domain> = domains::all(&state.db)
         .await?
@@ -279,14 +341,14 @@ pub async fn with_directory(
 
 /// The account `id` as the caller may see it (404 otherwise), with what its
 /// directory says.
-pub async fn user_state(state: &AppState, staff: &Staff, id: i64) -> AppResult<UserState> {
+pub async fn user_state(state: &AppState, staff: &StaffScope, id: i64) -> AppResult<UserState> {
     let target = visible_target(state, staff, id).await?;
     with_directory(state, target.domain_id, target.state).await
 }
 
 /// The account if the caller may see it; 404 otherwise (as if absent), and
 /// an audit row for a look outside the caller's domains.
-pub async fn visible_target(state: &AppState, staff: &Staff, id: i64) -> AppResult<Target> {
+pub async fn visible_target(state: &AppState, staff: &StaffScope, id: i64) -> AppResult<Target> {
     match load_target(state, id).await? {
         Some(t) if staff.covers(t.domain_id) => Ok(t),
         Some(t) => {
@@ -308,7 +370,7 @@ pub async fn visible_target(state: &AppState, staff: &Staff, id: i64) -> AppResu
 /// (403 `reauth_required`), a reason (400).
 pub async fn prepare_action(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     id: i64,
     reason: &str,
 ) -> AppResult<(Target, String)> {
@@ -441,7 +503,7 @@ pub async fn issue_temporary_password(
 /// account's new state.
 pub async fn temporary_password(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     actor: &Actor,
     id: i64,
     reason: &str,
@@ -484,7 +546,7 @@ pub async fn end_sessions(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result
 /// The user must enrol again: their answers are deleted.
 pub async fn clear_enrolment(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     actor: &Actor,
     id: i64,
     reason: &str,
@@ -516,7 +578,7 @@ pub enum UserAction {
 /// [`prepare_action`]'s checks; the account's state after it.
 pub async fn act(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     actor: &Actor,
     id: i64,
     reason: &str,
@@ -533,7 +595,7 @@ pub async fn act(
 /// [`unlock`] by a staff member.
 pub async fn unlock_user(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     actor: &Actor,
     id: i64,
     reason: &str,
@@ -546,7 +608,7 @@ pub async fn unlock_user(
 /// Disables (ending the sessions) or enables an account.
 pub async fn set_disabled(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffScope,
     actor: &Actor,
     id: i64,
     reason: &str,
@@ -690,7 +752,7 @@ async fn refuse_if_roles_from_groups(state: &AppState, domain_id: i64) -> AppRes
 /// An administrator changes someone else's role.
 pub async fn update_role(
     state: &AppState,
-    admin: &Staff,
+    admin: &StaffScope,
     actor: &Actor,
     id: i64,
     req: &RoleUpdate,

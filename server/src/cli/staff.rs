@@ -12,11 +12,10 @@ use latchkey_shared::Username;
 use sqlx::Row;
 
 use crate::accounts::staff::{self as ops, load_target, Target};
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::domains;
 use crate::provisioning::{self, CreatedUser};
-use crate::staff;
 use crate::state::AppState;
 
 async fn target(state: &AppState, domain: &str, username: &str) -> anyhow::Result<Target> {
@@ -84,7 +83,7 @@ pub async fn unlock(
     reason: &str,
 ) -> anyhow::Result<()> {
     let t = target(state, domain, username).await?;
-    let reason = staff::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
+    let reason = ops::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
     ops::unlock(state, &t, &Actor::cli(), AuditKind::CliUnlock, &reason)
         .await
         .map_err(|e| anyhow!("{e}"))
@@ -98,7 +97,7 @@ pub async fn temporary_password(
     reason: &str,
 ) -> anyhow::Result<String> {
     let t = target(state, domain, username).await?;
-    let reason = staff::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
+    let reason = ops::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
     let (password, _) = ops::issue_temporary_password(
         state,
         &t,

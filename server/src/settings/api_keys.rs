@@ -9,11 +9,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::portal::api_key_hash;
-use crate::accounts::Actor;
+use crate::accounts::staff::StaffScope;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::staff::Staff;
 use crate::state::AppState;
 
 const API_KEY_COLUMNS: &str = "id, name, prefix, created_at, created_by, last_used_at, revoked_at";
@@ -31,7 +31,7 @@ pub async fn list(db: &Db) -> AppResult<Vec<ApiKeyInfo>> {
 /// A new key named `req.name` (re-authentication needed).
 pub async fn create(
     state: &AppState,
-    admin: &Staff,
+    admin: &StaffScope,
     actor: &Actor,
     req: &ApiKeyCreate,
 ) -> AppResult<ApiKeyCreated> {
@@ -54,7 +54,7 @@ pub async fn create(
 
 /// Revokes the live key `id` (re-authentication needed); 404 if there is
 /// none.
-pub async fn revoke(state: &AppState, admin: &Staff, actor: &Actor, id: i64) -> AppResult<()> {
+pub async fn revoke(state: &AppState, admin: &StaffScope, actor: &Actor, id: i64) -> AppResult<()> {
     admin.require_fresh(state.now())?;
     let key_name = live_key_name(&state.db, id)
         .await?

@@ -9,14 +9,14 @@ use latchkey_shared::admin::{
     directory_warnings, messages, DirectoryInfo, DirectoryPolicyReport, DomainStore, StoreUpdate,
 };
 
+use crate::accounts::staff::StaffScope;
 use crate::accounts::store::StoreKind;
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::directory::DirectoryError;
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::lockout::LockoutPolicy;
-use crate::staff::Staff;
 use crate::state::AppState;
 
 /// The directory connections of the configuration, by name.
@@ -156,7 +156,7 @@ pub async fn set(
 /// view.
 pub async fn update(
     state: &AppState,
-    admin: &Staff,
+    admin: &StaffScope,
     actor: &Actor,
     slug: &str,
     req: &StoreUpdate,

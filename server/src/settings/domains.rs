@@ -9,12 +9,12 @@ use latchkey_shared::admin::{
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
-use crate::accounts::Actor;
+use crate::accounts::staff::StaffScope;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::provisioning::{insert_domain, NewDomain};
-use crate::staff::Staff;
 use crate::state::AppState;
 
 /// Every domain with its settings.
@@ -63,7 +63,7 @@ pub async fn create(state: &AppState, actor: &Actor, req: &DomainCreate) -> AppR
 /// after.
 pub async fn update(
     state: &AppState,
-    admin: &Staff,
+    admin: &StaffScope,
     actor: &Actor,
     slug: &str,
     req: &DomainUpdate,

@@ -3,7 +3,7 @@
 use latchkey_shared::api::HelpDesk;
 use sqlx::{Any, Row, Transaction};
 
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};

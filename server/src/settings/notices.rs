@@ -9,12 +9,12 @@ use latchkey_shared::Username;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::accounts::Actor;
+use crate::accounts::staff::{valid_reason, StaffScope};
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::db::{Db, RowExt};
 use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
-use crate::staff::{valid_reason, Staff};
 use crate::state::AppState;
 
 pub const MANDATORY_RESET_BODY: &str = "As a security precaution, every user must choose a new \
@@ -101,7 +101,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
 /// transaction, one audit row (re-authentication and a reason needed).
 pub async fn mandatory_reset(
     state: &AppState,
-    admin: &Staff,
+    admin: &StaffScope,
     actor: &Actor,
     req: &MandatoryResetRequest,
 ) -> AppResult<MandatoryResetResponse> {

@@ -4,7 +4,7 @@
 
 use latchkey_shared::admin::{OutboxEntry, TestMailRequest, OUTBOX_LIST_LIMIT};
 
-use crate::accounts::Actor;
+use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::error::{AppError, AppResult};
 use crate::mail::notices::{when, Rendered};

@@ -116,7 +116,7 @@ async fn mail_app(backend: Backend, smtp: &SmtpServer) -> (TestApp, Mailer) {
     let app = spawn_app_with(backend, move |c| c.mail = Some(config)).await;
     latchkey_server::settings::help_desk::set(
         &app.state,
-        &latchkey_server::accounts::Actor::cli(),
+        &latchkey_server::audit::Actor::cli(),
         &latchkey_shared::api::HelpDesk {
             phone: HELP_DESK_PHONE.into(),
             email: String::new(),
