@@ -11,7 +11,6 @@ use latchkey_shared::admin::Role;
 use sqlx::Row;
 
 use crate::accounts::staff::StaffScope;
-use crate::audit::Actor;
 use crate::error::AppError;
 use crate::extract::{Acting, Caller};
 use crate::session::SignedIn;
