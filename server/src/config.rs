@@ -212,7 +212,9 @@ impl Config {
 
     /// The key for secrets kept encrypted, from `secret_key` or
     /// `secret_key_file`; `None`: no authenticators can be added.
-    pub fn secret_box(&self) -> Result<Option<crate::secret_box::SecretBox>, ConfigError> {
+    pub fn secret_box(
+        &self,
+    ) -> Result<Option<crate::password::secret_box::SecretBox>, ConfigError> {
         if self.secret_key.is_some() && self.secret_key_file.is_some() {
             return Err(ConfigError::Invalid(
                 "set secret_key or secret_key_file, not both".into(),
@@ -233,7 +235,7 @@ impl Config {
                 .to_owned(),
             (None, None) => return Ok(None),
         };
-        crate::secret_box::SecretBox::from_base64(&text)
+        crate::password::secret_box::SecretBox::from_base64(&text)
             .map(Some)
             .map_err(ConfigError::Invalid)
     }

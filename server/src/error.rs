@@ -2,7 +2,7 @@
 //! [`ApiError`] JSON body with a stable [`ErrorCode`] and that code's status
 //! ([`ErrorCode::status`]). An internal failure keeps the error itself (its
 //! whole `source()` chain) in the response's extensions as an
-//! [`InternalError`]; the [`crate::middleware::internal_errors`] layer logs it
+//! [`InternalError`]; the [`crate::http::middleware::internal_errors`] layer logs it
 //! once, with the request id, and answers with that id only, never the
 //! details.
 
@@ -233,7 +233,7 @@ impl AppError {
 
 impl IntoResponse for AppError {
     /// Internal errors are not logged here: the answer carries the error in
-    /// its extensions, and [`crate::middleware::internal_errors`] logs it
+    /// its extensions, and [`crate::http::middleware::internal_errors`] logs it
     /// once and puts the request id into the body.
     fn into_response(self) -> Response {
         let status = self.status();

@@ -5,84 +5,27 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
-use tracing::Level;
 
 pub mod accounts;
 pub mod audit;
-pub mod background;
 pub mod cli;
-pub mod clock;
 pub mod config;
 pub mod db;
-pub mod demo;
 pub mod directory;
-pub mod domains;
 pub mod error;
-pub mod extract;
-pub mod lockout;
+pub mod http;
 pub mod mail;
 pub mod metrics;
-pub mod middleware;
 pub mod password;
-pub mod provisioning;
-pub mod purge;
-pub mod routes;
-pub mod secret_box;
-pub mod security_headers;
-pub mod self_service;
-pub mod session;
 pub mod settings;
-pub mod site;
-pub mod staff;
 pub mod state;
-pub mod static_files;
-pub mod users;
 
-pub use clock::{Clock, MockClock, SystemClock};
 pub use config::Config;
 pub use error::AppError;
+pub use http::{app_router, MAX_BODY_BYTES};
+pub use state::clock::{Clock, MockClock, SystemClock};
 pub use state::AppState;
-
-/// Largest request body the API reads.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The whole HTTP application for `state`, with `extra` API routes merged in
-/// (empty in production; tests use it for probe endpoints).
-pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
-    routes::api_router()
-        .merge(extra)
-        .merge(metrics::router())
-        .fallback(static_files::serve)
-        .layer(axum::middleware::from_fn(middleware::api_headers))
-        .layer(axum::middleware::from_fn(middleware::csrf))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security_headers::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::count_busy,
-        ))
-        .layer(axum::middleware::from_fn(middleware::internal_errors))
-        // A 5xx is not logged here at ERROR: a 500 is logged by
-        // `internal_errors` (with the request id it answers), and a 503 is a designed
-        // answer to overload that the hasher reports once a second; an
-        // ERROR line per 503 would be written a thousand times a second
-        // during the very flood the 503s are there to shed.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
-        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID_HEADER))
-        .layer(SetRequestIdLayer::new(
-            middleware::REQUEST_ID_HEADER,
-            MakeRequestUuid,
-        ))
-        .layer(axum::middleware::from_fn(middleware::foreign_request_ids))
-        .with_state(state)
-}
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -116,7 +59,7 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let local_addr = listener.local_addr()?;
-        let router = app_router(state.clone(), extra);
+        let router = http::app_router(state.clone(), extra);
         Ok(Self {
             listener,
             local_addr,

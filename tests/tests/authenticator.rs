@@ -47,7 +47,7 @@ async fn an_authenticator_added_on_the_account_page_unlocks_the_account_with_the
         "sqlite://{}?mode=rwc",
         dir.path().join("latchkey.db").display()
     );
-    let key = latchkey_server::secret_box::SecretBox::generate_key();
+    let key = latchkey_server::password::secret_box::SecretBox::generate_key();
     let server = Server::start_bin(
         hooks_binary()?,
         &url,

@@ -6,14 +6,14 @@ use sqlx::{Any, Transaction};
 use super::new_password::{self, NewPasswordForm};
 use super::store::{CredentialStore, PasswordSet, Store};
 use super::verify_current_password;
+use crate::accounts::session::SessionUser;
 use crate::audit::Actor;
 use crate::audit::AuditKind;
-use crate::domains;
+use crate::db::domains;
+use crate::db::users;
 use crate::error::{AppError, AppResult};
 use crate::mail::notices;
-use crate::session::SessionUser;
 use crate::state::AppState;
-use crate::users;
 
 /// Changes the password of `session`'s user. The other sessions end; this
 /// one no longer needs a change and counts as a fresh password entry.

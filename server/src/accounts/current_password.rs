@@ -2,14 +2,14 @@
 //! enrolment, a staff member's re-entry): written once so that every place
 //! counts it toward the lockout and audits it the same way.
 
+use crate::accounts::lockout::{self, LockoutPolicy, Reservation};
+use crate::accounts::session::SessionUser;
 use crate::audit::{self, AuditEvent, AuditResult};
-use crate::domains::Domain;
+use crate::db::domains::Domain;
+use crate::db::users::{self, UserRecord};
 use crate::error::{AppError, AppResult};
-use crate::lockout::{self, LockoutPolicy, Reservation};
 use crate::password::HashTicket;
-use crate::session::SessionUser;
 use crate::state::AppState;
-use crate::users::{self, UserRecord};
 
 use super::store::{CredentialStore, Store, Verified};
 
@@ -22,7 +22,7 @@ pub async fn reconfirm(
     password: &str,
     event: &AuditEvent<'_>,
 ) -> AppResult<UserRecord> {
-    let domain = crate::domains::by_id(&state.db, session.domain_id)
+    let domain = crate::db::domains::by_id(&state.db, session.domain_id)
         .await?
         .ok_or(AppError::NotAuthenticated)?;
     let account = users::by_id(&state.db, session.user_id)

@@ -8,15 +8,15 @@ use latchkey_shared::normalize::normalize_answer;
 use latchkey_shared::self_service::{check_enrolment, EnrolRequest, EnrolmentStatus};
 
 use super::verify_current_password;
+use crate::accounts::self_service::checks as ss;
+use crate::accounts::session::SessionUser;
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind, AuditResult};
-use crate::domains;
+use crate::db::domains;
+use crate::db::users;
 use crate::error::{AppError, AppResult};
 use crate::mail::notices;
-use crate::self_service as ss;
-use crate::session::SessionUser;
 use crate::state::AppState;
-use crate::users;
 
 /// The enrolment of `user_id` and what the domain asks for.
 pub async fn status(state: &AppState, user_id: i64, domain_id: i64) -> AppResult<EnrolmentStatus> {

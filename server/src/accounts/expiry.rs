@@ -9,12 +9,12 @@ use latchkey_shared::factors::PasswordExpiry;
 use sqlx::Row;
 
 use super::store::StoreKind;
-use crate::domains::{self, Domain};
+use crate::accounts::self_service::checks as ss;
+use crate::db::domains::{self, Domain};
+use crate::db::users::{self, UserRecord};
 use crate::error::{AppError, AppResult};
 use crate::mail::{notices, outbox};
-use crate::self_service as ss;
 use crate::state::AppState;
-use crate::users::{self, UserRecord};
 
 const DAY: i64 = 86_400;
 

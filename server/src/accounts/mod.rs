@@ -9,19 +9,16 @@
 //! its own locks), so a second kind of store plugs in below without
 //! touching the routes or the lockout.
 
-pub mod address;
-pub mod authenticator;
 pub mod change;
-pub mod codes;
 mod current_password;
-mod directory_roles;
-mod directory_search;
-pub mod directory_store;
 pub mod enrolment;
 pub mod expiry;
+pub mod factors;
+pub mod lockout;
 pub mod new_password;
 pub mod portal;
-pub mod recovery;
+pub mod self_service;
+pub mod session;
 pub mod sign_in;
 pub mod staff;
 pub mod store;

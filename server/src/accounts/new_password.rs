@@ -11,11 +11,11 @@ use latchkey_shared::{
 
 use super::store::{CredentialStore, NewCredential, Store};
 use crate::audit::{self, AuditEvent, AuditResult};
-use crate::domains::Domain;
+use crate::db::domains::Domain;
+use crate::db::users::{self, UserRecord};
 use crate::error::{AppError, AppResult};
 use crate::password::{Blocklist, HashTicket};
 use crate::state::AppState;
-use crate::users::{self, UserRecord};
 
 /// The shared check plus the server-only breached-password list.
 pub fn full_report(

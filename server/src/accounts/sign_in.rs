@@ -24,14 +24,14 @@ use std::sync::LazyLock;
 use latchkey_shared::Username;
 use sqlx::Row;
 
+use crate::accounts::lockout::{self, LockoutPolicy, Reservation};
+use crate::accounts::session::{self, SessionUser};
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
-use crate::domains::{self, Domain};
+use crate::db::domains::{self, Domain};
+use crate::db::users::{self, UserRecord};
 use crate::error::{AppError, AppResult};
-use crate::lockout::{self, LockoutPolicy, Reservation};
 use crate::password::HashTicket;
-use crate::session::{self, SessionUser};
 use crate::state::AppState;
-use crate::users::{self, UserRecord};
 
 use super::store::{CredentialStore, Store, Verified};
 
@@ -416,7 +416,7 @@ pub async fn sign_in(
     let mut tx = state.db.pool.begin().await?;
     check.clear_failures(&mut *tx).await?;
     // The owner is back: a self-service stopped by wrong codes starts again.
-    crate::self_service::clear_code_failures(&mut *tx, domain.id, &key).await?;
+    crate::accounts::self_service::checks::clear_code_failures(&mut *tx, domain.id, &key).await?;
     if let Some(old) = old_token {
         session::delete_by_token_in(&mut *tx, old).await?;
     }

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::provisioning::{self, NewDomain};
+use crate::settings::provisioning::{self, NewDomain};
+use crate::state::clock::SystemClock;
 use crate::state::AppState;
-use crate::{demo, Application};
+use crate::Application;
 
+pub mod demo;
 pub mod directory;
 pub mod staff;
 
@@ -242,7 +243,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
-        Command::SecretKey => print_line(&crate::secret_box::SecretBox::generate_key()),
+        Command::SecretKey => print_line(&crate::password::secret_box::SecretBox::generate_key()),
         Command::Domain(DomainCommand::Store(args)) => {
             let store =
                 crate::accounts::store::StoreKind::parse(args.store.trim()).ok_or_else(|| {
@@ -405,7 +406,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let purge_every = std::time::Duration::from_secs(app.state().config.purge_interval_secs.max(1));
-    let _purge = crate::purge::spawn(app.state().clone(), purge_every);
+    let _purge = crate::db::purge::spawn(app.state().clone(), purge_every);
     let _mail = match &app.state().config.mail {
         Some(mail) => {
             let every = std::time::Duration::from_secs(mail.poll_secs);

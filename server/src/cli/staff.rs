@@ -14,8 +14,8 @@ use sqlx::Row;
 use crate::accounts::staff::{self as ops, load_target, Target};
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
-use crate::domains;
-use crate::provisioning::{self, CreatedUser};
+use crate::db::domains;
+use crate::settings::provisioning::{self, CreatedUser};
 use crate::state::AppState;
 
 async fn target(state: &AppState, domain: &str, username: &str) -> anyhow::Result<Target> {

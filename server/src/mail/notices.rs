@@ -346,7 +346,7 @@ pub async fn record(
 }
 
 /// `event`'s notice alone, for a caller that wrote its audit row already
-/// and mails after its answer ([`crate::background`]).
+/// and mails after its answer ([`crate::state::background`]).
 pub async fn mail_only(
     tx: &mut Transaction<'_, Any>,
     config: &Config,

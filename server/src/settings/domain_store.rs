@@ -9,14 +9,14 @@ use latchkey_shared::admin::{
     directory_warnings, messages, DirectoryInfo, DirectoryPolicyReport, DomainStore, StoreUpdate,
 };
 
+use crate::accounts::lockout::LockoutPolicy;
 use crate::accounts::staff::StaffScope;
 use crate::accounts::store::StoreKind;
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
+use crate::db::domains::{self, Domain};
 use crate::directory::DirectoryError;
-use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
-use crate::lockout::LockoutPolicy;
 use crate::state::AppState;
 
 /// The directory connections of the configuration, by name.

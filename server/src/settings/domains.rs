@@ -12,9 +12,9 @@ use sqlx::{Any, Row, Transaction};
 use crate::accounts::staff::StaffScope;
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
-use crate::domains::{self, Domain};
+use crate::db::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
-use crate::provisioning::{insert_domain, NewDomain};
+use crate::settings::provisioning::{insert_domain, NewDomain};
 use crate::state::AppState;
 
 /// Every domain with its settings.
@@ -77,7 +77,7 @@ pub async fn update(
     policy.version = d.policy.version;
     let policy_changed = policy != d.policy;
     let policy_json = serde_json::to_string(&policy).map_err(AppError::internal)?;
-    let current_ss = crate::self_service::settings(&state.db, d.id).await?;
+    let current_ss = crate::accounts::self_service::checks::settings(&state.db, d.id).await?;
     let before = DomainUpdate {
         name: d.name.clone(),
         sspm_available: d.sspm_available,
@@ -109,7 +109,7 @@ pub async fn update(
     let mut tx = state.db.pool.begin().await?;
     write_domain(&mut tx, d.id, req, &policy_json, policy_changed).await?;
     if let Some(ss) = &req.self_service {
-        crate::self_service::set_settings(&mut *tx, d.id, ss).await?;
+        crate::accounts::self_service::checks::set_settings(&mut *tx, d.id, ss).await?;
     }
     let ev = actor
         .did(AuditKind::AdminDomainUpdate)
@@ -232,7 +232,7 @@ async fn admin_domain(state: &AppState, d: &Domain) -> AppResult<AdminDomain> {
         default_lockout_minutes: i64::from(state.config.lockout_minutes),
         user_count: user_count(state, d.id).await?,
         store: d.store.to_column(),
-        self_service: crate::self_service::settings(&state.db, d.id).await?,
+        self_service: crate::accounts::self_service::checks::settings(&state.db, d.id).await?,
         unreadable_authenticators: unreadable_authenticators(state, d.id).await?,
     })
 }

@@ -14,3 +14,5 @@ pub mod domains;
 pub mod help_desk;
 pub mod notices;
 pub mod outbox;
+pub mod provisioning;
+pub mod site;

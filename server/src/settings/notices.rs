@@ -12,8 +12,8 @@ use sqlx::{Any, Row, Transaction};
 use crate::accounts::staff::{valid_reason, StaffScope};
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
+use crate::db::domains::{self, Domain};
 use crate::db::{Db, RowExt};
-use crate::domains::{self, Domain};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

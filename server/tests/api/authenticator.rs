@@ -1,8 +1,8 @@
 //! The account page's authenticator app (TOTP): added with a code from its
 //! key, kept encrypted, each code accepted once, removed after the password.
 
-use latchkey_server::accounts::authenticator::accept_code;
-use latchkey_server::secret_box::SecretBox;
+use latchkey_server::accounts::factors::authenticator::accept_code;
+use latchkey_server::password::secret_box::SecretBox;
 use latchkey_shared::factors::{paths, AuthenticatorSetup, AuthenticatorStatus};
 use reqwest::StatusCode;
 use totp_rs::{Algorithm, Secret, TOTP};

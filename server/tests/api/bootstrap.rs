@@ -24,7 +24,7 @@ async fn bootstrap_lists_domains_notices_and_the_help_desk(backend: Backend) {
     let state = app.state().clone();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    latchkey_server::demo::seed_if_empty(&state)
+    latchkey_server::cli::demo::seed_if_empty(&state)
         .await
         .unwrap()
         .expect("seeded");
@@ -54,7 +54,7 @@ async fn bootstrap_lists_domains_notices_and_the_help_desk(backend: Backend) {
     );
     assert_eq!(
         boot.domains[2].unavailable_text.as_deref(),
-        Some(latchkey_server::demo::HHSC_UNAVAILABLE_TEXT)
+        Some(latchkey_server::cli::demo::HHSC_UNAVAILABLE_TEXT)
     );
     assert_eq!(boot.domains[0].policy, PasswordPolicy::default());
     let notices: Vec<_> = boot
@@ -145,7 +145,7 @@ async fn demo_data_is_seeded_once_into_an_empty_database(backend: Backend) {
         .await
         .unwrap();
     let state = app.state().clone();
-    let seeded = latchkey_server::demo::seed_if_empty(&state)
+    let seeded = latchkey_server::cli::demo::seed_if_empty(&state)
         .await
         .unwrap()
         .expect("seeded");
@@ -153,7 +153,7 @@ async fn demo_data_is_seeded_once_into_an_empty_database(backend: Backend) {
     assert!(seeded
         .console_line()
         .starts_with("Demo user: domain=partners username=demo temporary password="));
-    assert!(latchkey_server::demo::seed_if_empty(&state)
+    assert!(latchkey_server::cli::demo::seed_if_empty(&state)
         .await
         .unwrap()
         .is_none());
@@ -163,13 +163,13 @@ async fn demo_data_is_seeded_once_into_an_empty_database(backend: Backend) {
     let app2 = latchkey_server::Application::build(test_config(&other.url))
         .await
         .unwrap();
-    latchkey_server::provisioning::create_domain(
+    latchkey_server::settings::provisioning::create_domain(
         app2.state(),
-        &latchkey_server::provisioning::NewDomain::new("acme", "Acme"),
+        &latchkey_server::settings::provisioning::NewDomain::new("acme", "Acme"),
     )
     .await
     .unwrap();
-    assert!(latchkey_server::demo::seed_if_empty(app2.state())
+    assert!(latchkey_server::cli::demo::seed_if_empty(app2.state())
         .await
         .unwrap()
         .is_none());

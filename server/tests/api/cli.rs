@@ -229,11 +229,11 @@ async fn the_cli_sets_a_domains_second_factor_and_a_new_secret_key_is_one(backen
     )
     .await
     .unwrap();
-    let domain = latchkey_server::domains::by_slug(&state.db, "acme")
+    let domain = latchkey_server::db::domains::by_slug(&state.db, "acme")
         .await
         .unwrap()
         .unwrap();
-    let settings = latchkey_server::self_service::settings(&state.db, domain.id)
+    let settings = latchkey_server::accounts::self_service::checks::settings(&state.db, domain.id)
         .await
         .unwrap();
     assert_eq!(settings.second_factor, SecondFactor::WithQuestions);
@@ -246,6 +246,6 @@ async fn the_cli_sets_a_domains_second_factor_and_a_new_secret_key_is_one(backen
     assert_eq!(audited, 1);
 
     let key = run_ok(latchkey(&db.url).arg("secret-key")).await;
-    assert!(latchkey_server::secret_box::SecretBox::from_base64(key.trim()).is_ok());
+    assert!(latchkey_server::password::secret_box::SecretBox::from_base64(key.trim()).is_ok());
     assert_ne!(key, run_ok(latchkey(&db.url).arg("secret-key")).await);
 }

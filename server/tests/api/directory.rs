@@ -319,7 +319,7 @@ async fn an_active_directory_that_goes_away_answers_503_counts_nothing_and_recov
         c.directories.insert("corp".to_owned(), settings);
     })
     .await;
-    latchkey_server::provisioning::set_domain_store(
+    latchkey_server::settings::provisioning::set_domain_store(
         &app.state,
         "partners",
         &latchkey_server::accounts::store::StoreKind::Directory("corp".to_owned()),

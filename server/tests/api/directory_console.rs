@@ -76,7 +76,7 @@ async fn app_with(
     })
     .await;
     if backed {
-        latchkey_server::provisioning::set_domain_store(
+        latchkey_server::settings::provisioning::set_domain_store(
             &app.state,
             "partners",
             &StoreKind::Directory("corp".to_owned()),
@@ -376,7 +376,7 @@ async fn an_unknown_directory_or_store_is_refused_with_the_names_there_are_and_c
         .iter()
         .any(|r| r.kind.ends_with("domain_store")));
     // The command line refuses it with the same words.
-    let e = latchkey_server::provisioning::set_domain_store(
+    let e = latchkey_server::settings::provisioning::set_domain_store(
         &app.state,
         "partners",
         &StoreKind::Directory("nowhere".to_owned()),

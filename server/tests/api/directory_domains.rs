@@ -408,7 +408,7 @@ async fn directory_app_with_groups(
         }
     })
     .await;
-    latchkey_server::provisioning::set_domain_store(
+    latchkey_server::settings::provisioning::set_domain_store(
         &app.state,
         "partners",
         &StoreKind::Directory("corp".to_owned()),
@@ -1134,7 +1134,7 @@ async fn an_lra_cannot_reset_someone_who_is_staff_in_another_domain_on_the_same_
     backend: Backend,
     dir: &dyn TestDirectory,
 ) {
-    use latchkey_server::provisioning::{self, NewDomain};
+    use latchkey_server::settings::provisioning::{self, NewDomain};
     use latchkey_shared::admin::{paths, Role};
     let app = directory_app(backend, dir).await;
     provisioning::create_domain(&app.state, &NewDomain::new("north", "North"))
@@ -1342,7 +1342,7 @@ async fn an_lra_cannot_act_on_an_administrator_whose_row_predates_the_directory(
     let local = app
         .add_user_in("partners", &alice.name, "Alice Local", STRONG_3, false)
         .await;
-    latchkey_server::provisioning::set_domain_store(
+    latchkey_server::settings::provisioning::set_domain_store(
         &app.state,
         "partners",
         &StoreKind::Directory("corp".to_owned()),

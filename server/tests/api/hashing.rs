@@ -33,7 +33,7 @@ async fn a_hash_with_older_parameters_is_upgraded_at_the_next_sign_in(backend: B
     let old =
         latchkey_server::password::hash_with_params(STRONG, Params::new(4096, 1, 1, None).unwrap())
             .unwrap();
-    latchkey_server::provisioning::set_password_hash(&app.state, user.id, &old, false)
+    latchkey_server::settings::provisioning::set_password_hash(&app.state, user.id, &old, false)
         .await
         .unwrap();
     assert!(app.password_hash(user.id).await.contains("m=4096,t=1,p=1"));

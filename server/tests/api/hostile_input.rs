@@ -339,10 +339,12 @@ async fn an_admin_change_whose_audit_row_fails_does_not_happen(backend: Backend)
         .await
         .unwrap();
     assert_error(r, StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal).await;
-    assert!(latchkey_server::domains::by_slug(&app.state.db, "newdom")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        latchkey_server::db::domains::by_slug(&app.state.db, "newdom")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// The guards every response has.
@@ -387,7 +389,11 @@ fn assert_page_headers(r: &reqwest::Response, what: &str) {
 fn assert_script_headers(r: &reqwest::Response, what: &str) {
     assert_common_headers(r, what);
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
-    assert_eq!(csp, latchkey_server::security_headers::WORKER_CSP, "{what}");
+    assert_eq!(
+        csp,
+        latchkey_server::http::security_headers::WORKER_CSP,
+        "{what}"
+    );
     assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"));
 }
 
@@ -397,7 +403,7 @@ fn assert_resource_headers(r: &reqwest::Response, what: &str) {
     assert_common_headers(r, what);
     assert_eq!(
         r.headers()["content-security-policy"],
-        latchkey_server::security_headers::RESOURCE_CSP,
+        latchkey_server::http::security_headers::RESOURCE_CSP,
         "{what}"
     );
     assert!(r.headers().get("permissions-policy").is_none(), "{what}");

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_server::provisioning::{self, NewDomain};
+use latchkey_server::settings::provisioning::{self, NewDomain};
 use latchkey_server::{Application, MockClock};
 use latchkey_shared::api::{messages, ErrorCode};
 use reqwest::StatusCode;
@@ -220,9 +220,14 @@ async fn a_lock_is_audited(backend: Backend) {
 
 async fn a_domain_can_override_the_lockout_threshold(backend: Backend) {
     let app = spawn_app(backend).await;
-    latchkey_server::provisioning::set_domain_lockout(&app.state, "partners", Some(3), None)
-        .await
-        .unwrap();
+    latchkey_server::settings::provisioning::set_domain_lockout(
+        &app.state,
+        "partners",
+        Some(3),
+        None,
+    )
+    .await
+    .unwrap();
     app.add_user("jsmith", "Jane Smith", STRONG).await;
     fail(&app, "jsmith", 3).await;
     assert_eq!(

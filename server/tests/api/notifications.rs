@@ -388,7 +388,7 @@ async fn a_mail_server_that_is_down_delays_mail_and_loses_none(backend: Backend)
 async fn two_instances_on_one_database_send_each_mail_once() {
     let smtp = SmtpServer::start();
     let (app, mailer) = mail_app(Backend::Postgres, &smtp).await;
-    let clock: std::sync::Arc<dyn latchkey_server::clock::Clock> = app.clock.clone();
+    let clock: std::sync::Arc<dyn latchkey_server::state::clock::Clock> = app.clock.clone();
     let second = latchkey_server::AppState::new((*app.state.config).clone(), clock)
         .await
         .expect("a second instance on the same database");

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use latchkey_server::routes::openapi::document_json;
+use latchkey_server::http::openapi::document_json;
 use latchkey_shared::admin::paths;
 use latchkey_shared::api::{ApiError, CSRF_HEADER};
 use reqwest::{Method, StatusCode};

@@ -25,14 +25,19 @@ async fn set_max_age(app: &TestApp, days: u32, reminder_days: u32) {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let mut settings = latchkey_server::self_service::settings(&app.state.db, domain_id)
-        .await
-        .unwrap();
+    let mut settings =
+        latchkey_server::accounts::self_service::checks::settings(&app.state.db, domain_id)
+            .await
+            .unwrap();
     settings.password_max_age_days = days;
     settings.expiry_reminder_days = reminder_days;
-    latchkey_server::self_service::set_settings(&app.state.db.pool, domain_id, &settings)
-        .await
-        .unwrap();
+    latchkey_server::accounts::self_service::checks::set_settings(
+        &app.state.db.pool,
+        domain_id,
+        &settings,
+    )
+    .await
+    .unwrap();
 }
 
 async fn expiry(app: &TestApp) -> PasswordExpiry {

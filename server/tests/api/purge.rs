@@ -1,4 +1,4 @@
-use latchkey_server::purge::{purge_once, Purged, STALE_COUNTER_SECS};
+use latchkey_server::db::purge::{purge_once, Purged, STALE_COUNTER_SECS};
 use reqwest::StatusCode;
 use sqlx::Row;
 

@@ -4,7 +4,7 @@
 //! works once; the step looks the same for every name.
 
 use latchkey_server::mail::sender::{send_due, Mailer};
-use latchkey_server::secret_box::SecretBox;
+use latchkey_server::password::secret_box::SecretBox;
 use latchkey_shared::api::{ApiError, ErrorCode};
 use latchkey_shared::factors::{paths as factor_paths, AuthenticatorSetup};
 use latchkey_shared::self_service::{
@@ -53,14 +53,19 @@ pub(crate) async fn factor_app(backend: Backend, factor: SecondFactor) -> Factor
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let mut settings = latchkey_server::self_service::settings(&app.state.db, domain_id)
-        .await
-        .unwrap();
+    let mut settings =
+        latchkey_server::accounts::self_service::checks::settings(&app.state.db, domain_id)
+            .await
+            .unwrap();
     settings.second_factor = factor;
     settings.verification_minutes = 15;
-    latchkey_server::self_service::set_settings(&app.state.db.pool, domain_id, &settings)
-        .await
-        .unwrap();
+    latchkey_server::accounts::self_service::checks::set_settings(
+        &app.state.db.pool,
+        domain_id,
+        &settings,
+    )
+    .await
+    .unwrap();
     FactorApp { app, smtp, mailer }
 }
 

@@ -4,7 +4,7 @@
 //! and what the identify step's answer tells, where the codes' key lives
 //! and how long a code mail waits in the outbox.
 
-use latchkey_server::secret_box::SecretBox;
+use latchkey_server::password::secret_box::SecretBox;
 use latchkey_shared::admin::{paths as admin_paths, AdminDomain};
 use latchkey_shared::api::ErrorCode;
 use latchkey_shared::factors::{MAIL_CODES_PER_HOUR, MAX_WRONG_CODES};
@@ -44,13 +44,17 @@ async fn partners_id(app: &TestApp) -> i64 {
 
 async fn adjust_settings(app: &TestApp, change: impl FnOnce(&mut SelfServiceSettings)) {
     let id = partners_id(app).await;
-    let mut settings = latchkey_server::self_service::settings(&app.state.db, id)
+    let mut settings = latchkey_server::accounts::self_service::checks::settings(&app.state.db, id)
         .await
         .unwrap();
     change(&mut settings);
-    latchkey_server::self_service::set_settings(&app.state.db.pool, id, &settings)
-        .await
-        .unwrap();
+    latchkey_server::accounts::self_service::checks::set_settings(
+        &app.state.db.pool,
+        id,
+        &settings,
+    )
+    .await
+    .unwrap();
 }
 
 /// Identify, the answers (right for jsmith, made up for the decoys of
@@ -299,9 +303,12 @@ async fn settings_that_would_turn_the_verification_limit_off_are_refused(backend
         );
     }
     assert_eq!(
-        latchkey_server::self_service::settings(&app.state.db, partners_id(&app).await)
-            .await
-            .unwrap(),
+        latchkey_server::accounts::self_service::checks::settings(
+            &app.state.db,
+            partners_id(&app).await
+        )
+        .await
+        .unwrap(),
         partners.self_service,
         "nothing was stored"
     );
@@ -323,7 +330,7 @@ async fn settings_that_would_turn_the_verification_limit_off_are_refused(backend
     .execute(&app.state.db.pool)
     .await
     .unwrap();
-    let e = latchkey_server::provisioning::set_second_factor(
+    let e = latchkey_server::settings::provisioning::set_second_factor(
         &app.state,
         "partners",
         SecondFactor::WithQuestions,
@@ -512,15 +519,17 @@ async fn code_hashes_are_keyed_with_the_server_key_not_the_database_secret(backe
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    let db_secret = latchkey_server::self_service::secret(&app.state.db)
+    let db_secret = latchkey_server::accounts::self_service::checks::secret(&app.state.db)
         .await
         .unwrap();
     let with = |secret: &str| {
-        hex_of(&latchkey_server::self_service::keyed_hash(
-            secret,
-            "mail-code",
-            &[&jane.id.to_string(), &code],
-        ))
+        hex_of(
+            &latchkey_server::accounts::self_service::checks::keyed_hash(
+                secret,
+                "mail-code",
+                &[&jane.id.to_string(), &code],
+            ),
+        )
     };
     assert_ne!(stored, with(&db_secret), "the database's secret finds it");
     let key = app.state.secret_box.as_ref().expect("a secret_key");

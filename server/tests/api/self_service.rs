@@ -346,7 +346,7 @@ async fn custom_questions_only_where_the_domain_allows_them(backend: Backend) {
         put_enrolment(&app, &app.client, &req).await.status(),
         StatusCode::BAD_REQUEST
     );
-    let partners = latchkey_server::domains::by_slug(&app.state.db, "partners")
+    let partners = latchkey_server::db::domains::by_slug(&app.state.db, "partners")
         .await
         .unwrap()
         .unwrap();
@@ -354,9 +354,13 @@ async fn custom_questions_only_where_the_domain_allows_them(backend: Backend) {
         allow_custom_questions: true,
         ..SelfServiceSettings::default()
     };
-    latchkey_server::self_service::set_settings(&app.state.db.pool, partners.id, &settings)
-        .await
-        .unwrap();
+    latchkey_server::accounts::self_service::checks::set_settings(
+        &app.state.db.pool,
+        partners.id,
+        &settings,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         put_enrolment(&app, &app.client, &req).await.status(),
         StatusCode::OK
@@ -971,16 +975,16 @@ async fn an_unknown_flow_id_is_expired(backend: Backend) {
 
 async fn the_server_secret_is_created_once_and_kept(backend: Backend) {
     let app = spawn_app(backend).await;
-    let a = latchkey_server::self_service::secret(&app.state.db)
+    let a = latchkey_server::accounts::self_service::checks::secret(&app.state.db)
         .await
         .unwrap();
-    let b = latchkey_server::self_service::secret(&app.state.db)
+    let b = latchkey_server::accounts::self_service::checks::secret(&app.state.db)
         .await
         .unwrap();
     assert_eq!(a, b);
     assert_eq!(a.len(), 64);
     let rows = sqlx::query("SELECT value FROM settings WHERE key = $1")
-        .bind(latchkey_server::self_service::SECRET_KEY)
+        .bind(latchkey_server::accounts::self_service::checks::SECRET_KEY)
         .fetch_all(&app.state.db.pool)
         .await
         .unwrap();

@@ -100,7 +100,7 @@ async fn a_domain_without_self_service_is_refused_with_its_own_text(backend: Bac
 async fn a_disabled_user_gets_the_same_answer_as_a_wrong_password(backend: Backend) {
     let app = spawn_app(backend).await;
     let user = app.add_user("jsmith", "Jane Smith", STRONG).await;
-    latchkey_server::provisioning::set_user_disabled(&app.state, user.id, true)
+    latchkey_server::settings::provisioning::set_user_disabled(&app.state, user.id, true)
         .await
         .unwrap();
     let reference = app

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use latchkey_server::provisioning::{self, NewDomain};
-use latchkey_server::session::SignedIn;
+use latchkey_server::http::auth::SignedIn;
+use latchkey_server::settings::provisioning::{self, NewDomain};
 use latchkey_server::{AppError, AppState, Application, Config, MockClock};
 use latchkey_shared::api::{
     paths, ApiError, ChangePasswordRequest, ErrorCode, SessionInfo, SignInRequest, CSRF_HEADER,
@@ -380,7 +380,7 @@ impl TestApp {
 
     /// The current policy version of `domain`.
     pub async fn policy_version(&self, domain: &str) -> u32 {
-        latchkey_server::domains::by_slug(&self.state.db, domain)
+        latchkey_server::db::domains::by_slug(&self.state.db, domain)
             .await
             .expect("query")
             .expect("domain exists")
@@ -459,11 +459,11 @@ impl TestApp {
     /// Failed sign-ins that lock an account of `domain`: its own threshold,
     /// else the server's (`lockout_threshold`).
     pub async fn threshold_of(&self, domain: &str) -> usize {
-        let d = latchkey_server::domains::by_slug(&self.state.db, domain)
+        let d = latchkey_server::db::domains::by_slug(&self.state.db, domain)
             .await
             .expect("query")
             .expect("domain exists");
-        let policy = latchkey_server::lockout::LockoutPolicy::resolve(
+        let policy = latchkey_server::accounts::lockout::LockoutPolicy::resolve(
             d.lockout_threshold,
             d.lockout_minutes,
             &self.state.config,
@@ -496,7 +496,7 @@ impl TestApp {
              WHERE d.slug = $1 AND fc.username_key = $2",
         )
         .bind(domain)
-        .bind(latchkey_server::users::lookup_key(username))
+        .bind(latchkey_server::db::users::lookup_key(username))
         .fetch_optional(&self.state.db.pool)
         .await
         .expect("counter query")

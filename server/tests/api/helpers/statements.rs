@@ -23,7 +23,7 @@ static SEEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 static ERRORS: Mutex<Vec<ErrorLine>> = Mutex::new(Vec::new());
 
 /// The target of the server's log line for an internal error.
-const ERROR_TARGET: &str = "latchkey_server::middleware";
+const ERROR_TARGET: &str = "latchkey_server::http::middleware";
 
 /// One ERROR line of the server.
 #[derive(Debug, Clone, Default)]
