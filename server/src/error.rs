@@ -1,16 +1,9 @@
-//! The one error type of every handler, and how it becomes an HTTP answer: an
-//! [`ApiError`] JSON body with a stable [`ErrorCode`] and that code's status
-//! ([`ErrorCode::status`]). An internal failure keeps the error itself (its
-//! whole `source()` chain) in the response's extensions as an
-//! [`InternalError`]; the [`crate::http::middleware::internal_errors`] layer logs it
-//! once, with the request id, and answers with that id only, never the
-//! details.
+//! The one error type of every operation: each variant has a stable
+//! [`ErrorCode`] (whose status is in `shared`, [`ErrorCode::status`]) and
+//! becomes an [`ApiError`] body. How it becomes an HTTP answer (status,
+//! `Retry-After`, an internal failure's chain kept for the log) is
+//! [`crate::http::error`].
 
-use std::sync::Arc;
-
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use latchkey_shared::api::{messages, ApiError, ErrorCode, ErrorDetails};
 use latchkey_shared::{PasswordPolicy, PolicyReport};
 
@@ -115,11 +108,6 @@ impl AppError {
 
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Database(_) | Self::Internal(_))
-    }
-
-    /// The status of [`Self::code`]: the map lives once, in `shared`.
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -231,80 +219,11 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    /// Internal errors are not logged here: the answer carries the error in
-    /// its extensions, and [`crate::http::middleware::internal_errors`] logs it
-    /// once and puts the request id into the body.
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let body = self.to_api_error(None);
-        let mut response = (status, Json(body)).into_response();
-        if matches!(self, Self::Busy | Self::DirectoryUnavailable(_)) {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(BUSY_RETRY_AFTER_SECS),
-            );
-        }
-        if let Self::TooMany { retry_after, .. } = &self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-        }
-        if self.is_internal() {
-            response
-                .extensions_mut()
-                .insert(InternalError(Arc::new(self)));
-        }
-        response
-    }
-}
-
-/// The failure behind a 500, in the response's extensions until the
-/// middleware logs it.
-#[derive(Clone, Debug)]
-pub struct InternalError(pub Arc<AppError>);
-
-impl InternalError {
-    /// The error and each of its sources, outermost first, joined by ": ".
-    pub fn chain(&self) -> String {
-        let mut text = self.0.to_string();
-        let mut next = std::error::Error::source(&*self.0);
-        while let Some(e) = next {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            next = e.source();
-        }
-        text
-    }
-}
-
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_follow_the_error_code_contract() {
-        assert_eq!(
-            AppError::InvalidCredentials.status(),
-            StatusCode::UNAUTHORIZED
-        );
-        assert_eq!(AppError::AccountLocked.status(), StatusCode::LOCKED);
-        assert_eq!(
-            AppError::PasswordReused.status(),
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-        assert_eq!(
-            AppError::PolicyChanged(Box::default()).status(),
-            StatusCode::CONFLICT
-        );
-        assert_eq!(AppError::Busy.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(
-            AppError::internal("x").status(),
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
-    }
 
     #[test]
     fn internal_errors_never_show_their_details() {
@@ -313,26 +232,5 @@ mod tests {
         assert!(!body.message.contains("secret"));
         assert_eq!(body.code, ErrorCode::Internal);
         assert_eq!(body.request_id.as_deref(), Some("id"));
-    }
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("could not write the row")]
-    struct Outer(#[source] std::io::Error);
-
-    #[test]
-    fn an_internal_error_keeps_its_whole_chain() {
-        let e = AppError::internal(Outer(std::io::Error::other("disk full")));
-        let response = e.into_response();
-        let stashed = response
-            .extensions()
-            .get::<InternalError>()
-            .expect("the error travels with the answer");
-        assert_eq!(stashed.chain(), "could not write the row: disk full");
-    }
-
-    #[test]
-    fn only_internal_errors_travel_with_the_answer() {
-        let response = AppError::NotFound.into_response();
-        assert!(response.extensions().get::<InternalError>().is_none());
     }
 }

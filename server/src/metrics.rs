@@ -13,18 +13,11 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::sign_in::Outcome;
-use crate::error::AppError;
 use crate::password::Hasher;
-use crate::state::AppState;
 
 /// Where the endpoint is served: outside `/api`, so the API's documents and
 /// fuzzers never see it.
@@ -205,13 +198,11 @@ impl Metrics {
         self.busy.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    pub fn authorized(&self, authorization: Option<&str>) -> bool {
         let Some(expected) = self.token_digest else {
             return false;
         };
-        let offered = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        let offered = authorization
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         offered.is_some_and(|t| digest(t) == expected)
@@ -313,39 +304,6 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, get(serve))
-}
-
-/// 404 while the endpoint is off (as if it did not exist), 401 without the
-/// right token, else the counters.
-async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let metrics = &state.metrics;
-    if !metrics.enabled() {
-        return AppError::NotFound.into_response();
-    }
-    if !metrics.authorized(&headers) {
-        let mut response = AppError::NotAuthenticated.into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"metrics\""),
-        );
-        return response;
-    }
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        metrics.render(&state.hasher),
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,25 +312,20 @@ mod tests {
         SecretString::from("a-long-enough-metrics-token")
     }
 
-    fn bearer(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(value).expect("header"),
-        );
-        headers
+    fn bearer(value: &str) -> Option<&str> {
+        Some(value)
     }
 
     #[test]
     fn only_the_configured_token_is_let_in() {
         let on = Metrics::new(Some(&token()));
-        assert!(on.authorized(&bearer("Bearer a-long-enough-metrics-token")));
-        assert!(!on.authorized(&bearer("Bearer a-long-enough-metrics-tokeN")));
-        assert!(!on.authorized(&bearer("a-long-enough-metrics-token")));
-        assert!(!on.authorized(&HeaderMap::new()));
+        assert!(on.authorized(bearer("Bearer a-long-enough-metrics-token")));
+        assert!(!on.authorized(bearer("Bearer a-long-enough-metrics-tokeN")));
+        assert!(!on.authorized(bearer("a-long-enough-metrics-token")));
+        assert!(!on.authorized(None));
         let off = Metrics::new(None);
         assert!(!off.enabled());
-        assert!(!off.authorized(&bearer("Bearer a-long-enough-metrics-token")));
+        assert!(!off.authorized(bearer("Bearer a-long-enough-metrics-token")));
     }
 
     #[test]

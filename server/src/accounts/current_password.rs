@@ -50,11 +50,7 @@ pub async fn verify_current_password(
     event: &AuditEvent<'_>,
 ) -> AppResult<HashTicket> {
     let ticket = state.hasher.ticket()?;
-    let policy = LockoutPolicy::resolve(
-        domain.lockout_threshold,
-        domain.lockout_minutes,
-        &state.config,
-    );
+    let policy = LockoutPolicy::of(domain, &state.config);
     let now = state.now();
     let locks =
         match lockout::reserve(&state.db, domain.id, &account.username_key, policy, now).await? {

@@ -15,7 +15,11 @@
 //! sends to a locked account. A lock set between that read and the upsert is
 //! still caught by the upsert's `WHERE`.
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
+
+use crate::config::Config;
+use crate::db::domains::Domain;
 
 use crate::db::Db;
 
@@ -29,11 +33,16 @@ pub struct LockoutPolicy {
 }
 
 impl LockoutPolicy {
+    /// The policy in force for `domain`: the one way every operation reads it.
+    pub fn of(domain: &Domain, config: &Config) -> Self {
+        Self::resolve(domain.lockout_threshold, domain.lockout_minutes, config)
+    }
+
     /// The domain's overrides, else the server-wide settings.
-    pub fn resolve(
+    fn resolve(
         domain_threshold: Option<i64>,
         domain_minutes: Option<i64>,
-        config: &crate::config::Config,
+        config: &Config,
     ) -> Self {
         let threshold = domain_threshold
             .filter(|t| *t >= 1)
@@ -184,7 +193,32 @@ pub struct LockState {
     pub failed_attempts: i64,
 }
 
+/// What a query that lists accounts with their locks selects beside the
+/// account's own columns (`u`), and joins: the domain (`d`) and its
+/// failure counter (`f`). Read back with [`LockState::from_row`], so a
+/// lock is computed one way everywhere an account is shown.
+pub const LOCK_COLUMNS: &str =
+    "d.lockout_threshold, d.lockout_minutes, f.failed_count, f.locked_at";
+/// See [`LOCK_COLUMNS`].
+pub const LOCK_JOIN: &str = "JOIN domains d ON d.id = u.domain_id \
+     LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key";
+
 impl LockState {
+    /// The lock of a row selected with [`LOCK_COLUMNS`] and [`LOCK_JOIN`].
+    pub fn from_row(row: &AnyRow, config: &Config, now: i64) -> Result<Self, sqlx::Error> {
+        let policy = LockoutPolicy::resolve(
+            row.try_get("lockout_threshold")?,
+            row.try_get("lockout_minutes")?,
+            config,
+        );
+        Ok(Self::of(
+            policy,
+            row.try_get("failed_count")?,
+            row.try_get("locked_at")?,
+            now,
+        ))
+    }
+
     /// From a failure counter row (`None`s when there is none), with
     /// [`lock_active`] deciding, so it agrees with the sign-in.
     pub fn of(

@@ -183,11 +183,7 @@ pub async fn check(
         });
     };
     let key = username.key();
-    let policy = LockoutPolicy::resolve(
-        domain.lockout_threshold,
-        domain.lockout_minutes,
-        &state.config,
-    );
+    let policy = LockoutPolicy::of(&domain, &state.config);
     let now = state.now();
     let locked = |domain: Domain, key: String| Check {
         domain: Some(domain),

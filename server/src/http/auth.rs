@@ -11,9 +11,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
-use latchkey_shared::admin::Role;
 use latchkey_shared::api::SESSION_COOKIE;
-use sqlx::Row;
 
 use crate::accounts::session::{authenticate, SessionUser};
 use crate::accounts::staff::StaffScope;
@@ -124,35 +122,7 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let SignedIn(user) = SignedIn::from_request_parts(parts, state).await?;
-        if !user.role.is_staff() {
-            return Err(AppError::Forbidden(
-                "This page is for Local Registration Authorities and administrators.".to_owned(),
-            ));
-        }
-        let domain_ids = if user.role == Role::Lra {
-            sqlx::query("SELECT domain_id FROM staff_domains WHERE user_id = $1")
-                .bind(user.user_id)
-                .fetch_all(&state.db.pool)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<i64, _>("domain_id"))
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            Vec::new()
-        };
-        let reauth_at: Option<i64> = sqlx::query("SELECT reauth_at FROM sessions WHERE id = $1")
-            .bind(&user.session_id)
-            .fetch_optional(&state.db.pool)
-            .await?
-            .map(|r| r.try_get("reauth_at"))
-            .transpose()?
-            .flatten();
-        Ok(Staff(StaffScope {
-            role: user.role,
-            user,
-            domain_ids,
-            reauth_at,
-        }))
+        StaffScope::of(state, user).await.map(Staff)
     }
 }
 

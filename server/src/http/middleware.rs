@@ -10,7 +10,8 @@ use axum::Json;
 use latchkey_shared::api::{ApiError, ErrorCode, CSRF_HEADER};
 use tower_http::request_id::RequestId;
 
-use crate::error::{AppError, InternalError};
+use crate::error::AppError;
+use crate::http::error::InternalError;
 use crate::state::AppState;
 
 /// The header that carries a request's id, in and out.

@@ -13,11 +13,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
-use crate::metrics;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
@@ -32,7 +33,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
     routes::api_router()
         .merge(extra)
-        .merge(metrics::router())
+        .merge(self::metrics::router())
         .fallback(static_files::serve)
         .layer(axum::middleware::from_fn(middleware::api_headers))
         .layer(axum::middleware::from_fn(middleware::csrf))

@@ -90,11 +90,7 @@ async fn report(state: &AppState, domain: &Domain, name: &str) -> DirectoryPolic
             (None, Some(messages::directory_unexpected(name, &why)))
         }
     };
-    let lockout = LockoutPolicy::resolve(
-        domain.lockout_threshold,
-        domain.lockout_minutes,
-        &state.config,
-    );
+    let lockout = LockoutPolicy::of(domain, &state.config);
     let warnings = policy.as_ref().map_or_else(Vec::new, |p| {
         directory_warnings(&domain.policy, lockout.threshold, lockout.lock_secs / 60, p)
     });

@@ -3,7 +3,7 @@
 //! for one `ETag` is cached, so it is byte-identical for as long as the
 //! content is (its `generated_at` is when this version was first produced).
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use latchkey_shared::api::{Bootstrap, Notice};
 use latchkey_shared::PRODUCT_NAME;
 use sha2::{Digest, Sha256};

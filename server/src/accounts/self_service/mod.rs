@@ -511,11 +511,7 @@ pub async fn finish(
         (true, Some(id)) => users::by_id(&state.db, id).await?.filter(|u| !u.disabled),
         _ => None,
     };
-    let lock_policy = LockoutPolicy::resolve(
-        domain.lockout_threshold,
-        domain.lockout_minutes,
-        &state.config,
-    );
+    let lock_policy = LockoutPolicy::of(&domain, &state.config);
     let cause = match (&user, flow.kind) {
         (None, _) if !flow.verified => Some("answers do not match or not enrolled"),
         (None, _) => Some("account unavailable"),

@@ -9,7 +9,7 @@ use latchkey_shared::admin::{
 };
 use sqlx::{Any, Row, Transaction};
 
-use crate::accounts::lockout::{self, LockState, LockoutPolicy};
+use crate::accounts::lockout::{self, LockState, LOCK_COLUMNS, LOCK_JOIN};
 use crate::accounts::session::SessionUser;
 use crate::accounts::store::{
     CredentialStore, LocalStore, PasswordSet, SearchScope, Store, StoreKind, SEARCH_LIMIT,
@@ -19,7 +19,7 @@ use crate::audit::Actor;
 use crate::audit::{self, AuditKind, AuditResult};
 use crate::db::domains::{self, Domain};
 use crate::db::users::{self, UserRecord};
-use crate::db::RowExt;
+use crate::db::{Db, RowExt};
 use crate::directory::DirectoryError;
 use crate::error::{AppError, AppResult};
 use crate::mail::notices;
@@ -39,6 +39,37 @@ pub struct StaffScope {
 }
 
 impl StaffScope {
+    /// The scope of a signed-in person; 403 for anyone who is not staff.
+    pub async fn of(state: &AppState, user: SessionUser) -> AppResult<Self> {
+        if !user.role.is_staff() {
+            return Err(AppError::Forbidden(
+                "This page is for Local Registration Authorities and administrators.".to_owned(),
+            ));
+        }
+        let domain_ids = if user.role == Role::Lra {
+            staff_domains(&state.db, user.user_id)
+                .await?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let reauth_at: Option<i64> = sqlx::query("SELECT reauth_at FROM sessions WHERE id = $1")
+            .bind(&user.session_id)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .map(|r| r.try_get("reauth_at"))
+            .transpose()?
+            .flatten();
+        Ok(Self {
+            role: user.role,
+            user,
+            domain_ids,
+            reauth_at,
+        })
+    }
+
     /// `username@domain`, as the audit log's actor.
     pub fn actor(&self) -> String {
         format!("{}@{}", self.user.username_key, self.user.domain_slug)
@@ -65,6 +96,21 @@ impl StaffScope {
             _ => Err(AppError::ReauthRequired),
         }
     }
+}
+
+/// The domains an LRA looks after, as (id, slug) by slug: the one read of
+/// `staff_domains` (an administrator has none: they cover every domain).
+pub async fn staff_domains(db: &Db, user_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT d.id, d.slug FROM staff_domains s JOIN domains d ON d.id = s.domain_id \
+         WHERE s.user_id = $1 ORDER BY d.slug",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("slug")?)))
+    .collect()
 }
 
 /// A reason: 1-500 characters once trimmed.
@@ -94,16 +140,15 @@ pub struct Target {
 
 /// The account `user_id` with its lock, enrolment and staff domains.
 pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target>, AppError> {
-    let row = sqlx::query(
+    let row = sqlx::query(&format!(
         "SELECT u.id, u.username, u.username_key, u.display_name, u.email, u.password_hash, \
                 u.password_changed_at, u.temp_password, u.temp_password_expires_at, u.must_change, \
                 u.disabled, u.role, u.domain_id, \
                 (SELECT MAX(a.created_at) FROM security_answers a WHERE a.user_id = u.id) AS enrolled_at, d.slug, d.name AS domain_name, \
-                d.lockout_threshold, d.lockout_minutes, f.failed_count, f.locked_at \
-         FROM users u JOIN domains d ON d.id = u.domain_id \
-         LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \
-         WHERE u.id = $1",
-    )
+                {LOCK_COLUMNS} \
+         FROM users u {LOCK_JOIN} \
+         WHERE u.id = $1"
+    ))
     .bind(user_id)
     .fetch_optional(&state.db.pool)
     .await?;
@@ -112,27 +157,15 @@ pub async fn load_target(state: &AppState, user_id: i64) -> Result<Option<Target
     };
     let role = Role::parse(&row.try_get::<String, _>("role")?);
     let staff_domains = if role == Role::Lra {
-        sqlx::query(
-            "SELECT d.slug FROM staff_domains s JOIN domains d ON d.id = s.domain_id \
-             WHERE s.user_id = $1 ORDER BY d.slug",
-        )
-        .bind(user_id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String, _>("slug"))
-        .collect::<Result<Vec<_>, _>>()?
+        staff_domains(&state.db, user_id)
+            .await?
+            .into_iter()
+            .map(|(_, slug)| slug)
+            .collect()
     } else {
         Vec::new()
     };
-    let policy = LockoutPolicy::resolve(
-        row.try_get("lockout_threshold")?,
-        row.try_get("lockout_minutes")?,
-        &state.config,
-    );
-    let failed: Option<i64> = row.try_get("failed_count")?;
-    let locked_at: Option<i64> = row.try_get("locked_at")?;
-    let lock = LockState::of(policy, failed, locked_at, state.now());
+    let lock = LockState::from_row(&row, &state.config, state.now())?;
     let enrolled_at: Option<i64> = row.try_get("enrolled_at")?;
     let temporary_password = row.flag("temp_password")?;
     let user = UserState {

@@ -16,7 +16,7 @@ use std::future::Future;
 use latchkey_shared::admin::{LockHolder, Role, UserSummary};
 use sqlx::{Any, Row, Transaction};
 
-use crate::accounts::lockout::{LockState, LockoutPolicy};
+use crate::accounts::lockout::{LockState, LOCK_COLUMNS, LOCK_JOIN};
 use crate::db::domains::Domain;
 use crate::db::users::{self, UserRecord};
 use crate::db::{Db, RowExt};
@@ -439,17 +439,7 @@ impl CredentialStore for LocalStore {
         let rows = search_users(db, scope, &like_pattern(query)).await?;
         let mut users = Vec::with_capacity(rows.len());
         for row in &rows {
-            let policy = LockoutPolicy::resolve(
-                row.try_get("lockout_threshold")?,
-                row.try_get("lockout_minutes")?,
-                config,
-            );
-            let lock = LockState::of(
-                policy,
-                row.try_get("failed_count")?,
-                row.try_get("locked_at")?,
-                now,
-            );
+            let lock = LockState::from_row(row, config, now)?;
             users.push(UserSummary {
                 id: row.try_get("id")?,
                 username: row.try_get("username")?,
@@ -509,14 +499,14 @@ async fn search_users(
     scope: SearchScope<'_>,
     pattern: &str,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let base = "SELECT u.id, u.username, u.username_key, u.display_name, u.email, \
+    let base = format!(
+        "SELECT u.id, u.username, u.username_key, u.display_name, u.email, \
                 u.password_changed_at, u.role, u.disabled, \
-                d.slug, d.name AS domain_name, d.lockout_threshold, d.lockout_minutes, \
-                f.failed_count, f.locked_at \
-         FROM users u JOIN domains d ON d.id = u.domain_id \
-         LEFT JOIN failure_counters f ON f.domain_id = u.domain_id AND f.username_key = u.username_key \
+                d.slug, d.name AS domain_name, {LOCK_COLUMNS} \
+         FROM users u {LOCK_JOIN} \
          WHERE u.retired_at IS NULL \
-         AND (u.username_key LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')";
+         AND (u.username_key LIKE $1 ESCAPE '\\' OR LOWER(u.display_name) LIKE $1 ESCAPE '\\')"
+    );
     let limit = i64::try_from(SEARCH_LIMIT + 1).unwrap_or(i64::MAX);
     match scope {
         SearchScope::Everyone => {

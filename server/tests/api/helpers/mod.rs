@@ -463,11 +463,7 @@ impl TestApp {
             .await
             .expect("query")
             .expect("domain exists");
-        let policy = latchkey_server::accounts::lockout::LockoutPolicy::resolve(
-            d.lockout_threshold,
-            d.lockout_minutes,
-            &self.state.config,
-        );
+        let policy = latchkey_server::accounts::lockout::LockoutPolicy::of(&d, &self.state.config);
         usize::try_from(policy.threshold).expect("a small threshold")
     }
 

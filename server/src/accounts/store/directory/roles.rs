@@ -8,7 +8,6 @@
 //! Without the section, roles are set in Latchkey as for local accounts.
 
 use latchkey_shared::admin::Role;
-use sqlx::Row;
 
 use super::DirectoryStore;
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
@@ -94,16 +93,6 @@ pub async fn is_staff_anywhere(
     Ok(false)
 }
 
-async fn staff_domains(db: &Db, user_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query("SELECT domain_id FROM staff_domains WHERE user_id = $1 ORDER BY domain_id")
-        .bind(user_id)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("domain_id"))
-        .collect()
-}
-
 /// `account` with the role its directory groups give now.
 pub(super) async fn sync_role(
     store: &DirectoryStore,
@@ -120,7 +109,13 @@ pub(super) async fn sync_role(
     };
     let before = Role::parse(&account.role);
     let domains_before = if before == Role::Lra {
-        staff_domains(db, account.id).await?
+        let mut ids: Vec<i64> = crate::accounts::staff::staff_domains(db, account.id)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
     } else {
         Vec::new()
     };

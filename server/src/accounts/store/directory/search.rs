@@ -44,7 +44,7 @@ pub(super) async fn search(
         .directory
         .search_users(query, SEARCH_LIMIT + 1)
         .await?;
-    let policy = LockoutPolicy::resolve(domain.lockout_threshold, domain.lockout_minutes, config);
+    let policy = LockoutPolicy::of(&domain, config);
     let mut users = Vec::with_capacity(found.entries.len());
     let mut tx = db.pool.begin().await?;
     for entry in &found.entries {
