@@ -214,10 +214,27 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("latchkey: {e:#}");
+            eprintln!("latchkey: {}", cli_message(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// What the command line says about a failure: an operation's refusal in
+/// its own words (the message the API would answer), anything else with
+/// its whole chain.
+fn cli_message(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        match cause.downcast_ref::<crate::error::AppError>() {
+            Some(app) if !app.is_internal() => {
+                parts.push(app.to_api_error(None).message);
+                break;
+            }
+            _ => parts.push(cause.to_string()),
+        }
+    }
+    parts.join(": ")
 }
 
 /// Logs go to stderr (stdout carries the lines other programs read);

@@ -9,12 +9,11 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context};
 use latchkey_shared::admin::Role;
 use latchkey_shared::Username;
-use sqlx::Row;
 
 use crate::accounts::staff::{self as ops, load_target, Target};
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
-use crate::db::domains;
+use crate::db::{domains, users};
 use crate::settings::provisioning::{self, CreatedUser};
 use crate::state::AppState;
 
@@ -25,13 +24,10 @@ async fn target(state: &AppState, domain: &str, username: &str) -> anyhow::Resul
     let key = Username::parse(username)
         .map_err(|e| anyhow!("invalid user name: {e}"))?
         .key();
-    let row = sqlx::query("SELECT id FROM users WHERE domain_id = $1 AND username_key = $2")
-        .bind(d.id)
-        .bind(&key)
-        .fetch_optional(&state.db.pool)
+    let id = users::by_key(&state.db, d.id, &key)
         .await?
-        .ok_or_else(|| anyhow!("no user {username:?} in domain {domain:?}"))?;
-    let id: i64 = row.try_get("id")?;
+        .ok_or_else(|| anyhow!("no user {username:?} in domain {domain:?}"))?
+        .id;
     load_target(state, id)
         .await?
         .ok_or_else(|| anyhow!("no user {username:?} in domain {domain:?}"))
@@ -58,8 +54,8 @@ pub async fn set_user_role(
         lra_domains,
         None,
     )
-    .await
-    .map_err(|e| anyhow!("{e}"))
+    .await?;
+    Ok(())
 }
 
 /// `latchkey admin create`: a new administrator with a temporary password.
@@ -83,10 +79,9 @@ pub async fn unlock(
     reason: &str,
 ) -> anyhow::Result<()> {
     let t = target(state, domain, username).await?;
-    let reason = ops::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
-    ops::unlock(state, &t, &Actor::cli(), AuditKind::CliUnlock, &reason)
-        .await
-        .map_err(|e| anyhow!("{e}"))
+    let reason = ops::valid_reason(reason)?;
+    ops::unlock(state, &t, &Actor::cli(), AuditKind::CliUnlock, &reason).await?;
+    Ok(())
 }
 
 /// `latchkey user temp-password`: returns the new temporary password.
@@ -97,7 +92,7 @@ pub async fn temporary_password(
     reason: &str,
 ) -> anyhow::Result<String> {
     let t = target(state, domain, username).await?;
-    let reason = ops::valid_reason(reason).map_err(|e| anyhow!("{e}"))?;
+    let reason = ops::valid_reason(reason)?;
     let (password, _) = ops::issue_temporary_password(
         state,
         &t,
@@ -105,8 +100,7 @@ pub async fn temporary_password(
         AuditKind::CliTemporaryPassword,
         &reason,
     )
-    .await
-    .map_err(|e| anyhow!("{e}"))?;
+    .await?;
     Ok(password)
 }
 

@@ -1,15 +1,22 @@
-//! Administrative operations behind the CLI (and the tests' setup): creating
-//! domains and users, setting passwords and policies.
+//! Administrative operations behind the CLI, the demo seed and the tests'
+//! setup: creating domains and users, setting passwords and policies. Like
+//! the console's ([`crate::settings`]), they return [`AppError`]; the
+//! command line turns one into its message at its edge
+//! ([`crate::cli::main`]).
 
-use anyhow::{anyhow, bail, Context};
 use latchkey_shared::{PasswordPolicy, Username};
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::Actor;
 use crate::audit::{self, AuditKind};
 use crate::db::domains::{self, valid_slug};
+use crate::error::{AppError, AppResult};
 use crate::password::generate_temporary_password;
 use crate::state::AppState;
+
+fn no_domain(slug: &str) -> AppError {
+    AppError::BadRequest(format!("no domain with slug {slug:?}"))
+}
 
 #[derive(Debug, Clone)]
 pub struct NewDomain {
@@ -37,10 +44,10 @@ pub async fn set_domain_store(
     state: &AppState,
     slug: &str,
     store: &crate::accounts::store::StoreKind,
-) -> anyhow::Result<()> {
+) -> AppResult<()> {
     let domain = domains::by_slug(&state.db, slug)
         .await?
-        .ok_or_else(|| anyhow!("no domain with slug {slug:?}"))?;
+        .ok_or_else(|| no_domain(slug))?;
     crate::settings::domain_store::set(
         state,
         &Actor::cli(),
@@ -49,10 +56,6 @@ pub async fn set_domain_store(
         store,
     )
     .await
-    .map_err(|e| match e {
-        crate::error::AppError::BadRequest(message) => anyhow!(message),
-        other => anyhow!(other),
-    })
 }
 
 /// Sets whether the domain's Unlock Account and Forgot Password ask for a
@@ -61,16 +64,16 @@ pub async fn set_second_factor(
     state: &AppState,
     slug: &str,
     factor: latchkey_shared::self_service::SecondFactor,
-) -> anyhow::Result<()> {
+) -> AppResult<()> {
     let domain = domains::by_slug(&state.db, slug)
         .await?
-        .ok_or_else(|| anyhow!("no domain with slug {slug:?}"))?;
+        .ok_or_else(|| no_domain(slug))?;
     let mut settings =
         crate::accounts::self_service::checks::settings(&state.db, domain.id).await?;
     settings.second_factor = factor;
     let mut tx = state.db.pool.begin().await?;
     crate::accounts::self_service::checks::set_settings(&mut *tx, domain.id, &settings).await?;
-    let detail = serde_json::to_string(&factor)?;
+    let detail = serde_json::to_string(&factor).map_err(AppError::internal)?;
     let actor = Actor::cli();
     let ev = actor
         .did(AuditKind::CliDomainSecondFactor)
@@ -82,27 +85,28 @@ pub async fn set_second_factor(
 }
 
 /// Inserts a domain with the default policy; returns its id.
-pub async fn insert_domain(
-    conn: &mut AnyConnection,
-    now: i64,
-    d: &NewDomain,
-) -> anyhow::Result<i64> {
+pub async fn insert_domain(conn: &mut AnyConnection, now: i64, d: &NewDomain) -> AppResult<i64> {
     if !valid_slug(&d.slug) {
-        bail!(
+        return Err(AppError::BadRequest(format!(
             "invalid domain slug {:?}: {}",
             d.slug,
             latchkey_shared::admin::SLUG_RULE
-        );
+        )));
     }
     if d.name.trim().is_empty() {
-        bail!("the domain name must not be empty");
+        return Err(AppError::BadRequest(
+            "the domain name must not be empty".to_owned(),
+        ));
     }
     let exists = sqlx::query("SELECT id FROM domains WHERE slug = $1")
         .bind(&d.slug)
         .fetch_optional(&mut *conn)
         .await?;
     if exists.is_some() {
-        bail!("a domain with slug {:?} already exists", d.slug);
+        return Err(AppError::Conflict(format!(
+            "a domain with slug {:?} already exists",
+            d.slug
+        )));
     }
     let policy = PasswordPolicy::default();
     let row = sqlx::query(
@@ -113,7 +117,7 @@ pub async fn insert_domain(
     .bind(d.name.trim())
     .bind(d.sspm_available)
     .bind(d.unavailable_text.as_deref())
-    .bind(serde_json::to_string(&policy)?)
+    .bind(serde_json::to_string(&policy).map_err(AppError::internal)?)
     .bind(i64::from(policy.version))
     .bind(now)
     .fetch_one(&mut *conn)
@@ -132,7 +136,7 @@ pub async fn insert_user(
     email: Option<&str>,
     password_hash: &str,
     temp_expires_at: Option<i64>,
-) -> anyhow::Result<i64> {
+) -> AppResult<i64> {
     let key = username.key();
     let exists = sqlx::query("SELECT id FROM users WHERE domain_id = $1 AND username_key = $2")
         .bind(domain_id)
@@ -140,7 +144,10 @@ pub async fn insert_user(
         .fetch_optional(&mut *conn)
         .await?;
     if exists.is_some() {
-        bail!("user {:?} already exists in this domain", username.as_str());
+        return Err(AppError::Conflict(format!(
+            "user {:?} already exists in this domain",
+            username.as_str()
+        )));
     }
     let row = sqlx::query(
         "INSERT INTO users (domain_id, username, username_key, display_name, email, password_hash, \
@@ -165,7 +172,7 @@ pub async fn insert_user(
 }
 
 /// `latchkey domain create`.
-pub async fn create_domain(state: &AppState, d: &NewDomain) -> anyhow::Result<i64> {
+pub async fn create_domain(state: &AppState, d: &NewDomain) -> AppResult<i64> {
     let now = state.now();
     let mut tx = state.db.pool.begin().await?;
     let id = insert_domain(&mut tx, now, d).await?;
@@ -192,21 +199,19 @@ pub async fn create_user(
     username: &str,
     display_name: &str,
     email: Option<&str>,
-) -> anyhow::Result<CreatedUser> {
+) -> AppResult<CreatedUser> {
     let domain = domains::by_slug(&state.db, domain_slug)
         .await?
-        .ok_or_else(|| anyhow!("no domain with slug {domain_slug:?}"))?;
-    let username = Username::parse(username).map_err(|e| anyhow!("invalid user name: {e}"))?;
+        .ok_or_else(|| no_domain(domain_slug))?;
+    let username = Username::parse(username)
+        .map_err(|e| AppError::BadRequest(format!("invalid user name: {e}")))?;
     if display_name.trim().is_empty() {
-        bail!("the display name must not be empty");
+        return Err(AppError::BadRequest(
+            "the display name must not be empty".to_owned(),
+        ));
     }
     let temporary_password = generate_temporary_password();
-    let hash = state
-        .hasher
-        .ticket()?
-        .hash(&temporary_password)
-        .await
-        .context("hashing the temporary password")?;
+    let hash = state.hasher.ticket()?.hash(&temporary_password).await?;
     let now = state.now();
     let expires = now + state.config.temp_password_secs();
     let mut tx = state.db.pool.begin().await?;
@@ -242,7 +247,7 @@ pub async fn set_password(
     user_id: i64,
     password: &str,
     temporary: bool,
-) -> anyhow::Result<()> {
+) -> AppResult<()> {
     let hash = state.hasher.ticket()?.hash(password).await?;
     set_password_hash(state, user_id, &hash, temporary).await
 }
@@ -253,7 +258,7 @@ pub async fn set_password_hash(
     user_id: i64,
     hash: &str,
     temporary: bool,
-) -> anyhow::Result<()> {
+) -> AppResult<()> {
     let now = state.now();
     let expires = temporary.then(|| now + state.config.temp_password_secs());
     let res = sqlx::query(
@@ -268,7 +273,7 @@ pub async fn set_password_hash(
     .execute(&state.db.pool)
     .await?;
     if res.rows_affected() == 0 {
-        bail!("no user with id {user_id}");
+        return Err(AppError::BadRequest(format!("no user with id {user_id}")));
     }
     Ok(())
 }
@@ -278,21 +283,21 @@ pub async fn set_domain_policy(
     state: &AppState,
     slug: &str,
     policy: &PasswordPolicy,
-) -> anyhow::Result<u32> {
+) -> AppResult<u32> {
     policy
         .validate()
-        .map_err(|e| anyhow!("invalid policy: {e}"))?;
+        .map_err(|e| AppError::BadRequest(format!("invalid policy: {e}")))?;
     let row = sqlx::query(
         "UPDATE domains SET policy = $1, policy_version = policy_version + 1 WHERE slug = $2 \
          RETURNING policy_version",
     )
-    .bind(serde_json::to_string(policy)?)
+    .bind(serde_json::to_string(policy).map_err(AppError::internal)?)
     .bind(slug)
     .fetch_optional(&state.db.pool)
     .await?
-    .ok_or_else(|| anyhow!("no domain with slug {slug:?}"))?;
+    .ok_or_else(|| no_domain(slug))?;
     let version: i64 = row.try_get("policy_version")?;
-    Ok(u32::try_from(version)?)
+    u32::try_from(version).map_err(AppError::internal)
 }
 
 /// Per-domain lockout overrides (`None` = the server-wide setting).
@@ -301,7 +306,7 @@ pub async fn set_domain_lockout(
     slug: &str,
     threshold: Option<i64>,
     minutes: Option<i64>,
-) -> anyhow::Result<()> {
+) -> AppResult<()> {
     sqlx::query("UPDATE domains SET lockout_threshold = $1, lockout_minutes = $2 WHERE slug = $3")
         .bind(threshold)
         .bind(minutes)
@@ -311,11 +316,7 @@ pub async fn set_domain_lockout(
     Ok(())
 }
 
-pub async fn set_user_disabled(
-    state: &AppState,
-    user_id: i64,
-    disabled: bool,
-) -> anyhow::Result<()> {
+pub async fn set_user_disabled(state: &AppState, user_id: i64, disabled: bool) -> AppResult<()> {
     sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(disabled)
         .bind(user_id)
