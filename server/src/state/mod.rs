@@ -1,4 +1,7 @@
-//! What every handler shares.
+//! What every operation shares: [`AppState`] (the configuration, the
+//! database, the hashing pool, the directories, the metrics), the clock
+//! tests move ([`clock`]) and the tracker of background work
+//! ([`background`]) that a graceful stop waits for.
 
 pub mod background;
 pub mod clock;

@@ -1,6 +1,7 @@
-//! Self-service building blocks: the domain's settings, the server secret,
-//! CAPTCHAs, enrolled answers, and the atomic count of failed verifications.
-//! The HTTP handlers are in `routes::enrolment` and `routes::verification`.
+//! The checks the self-service steps ([`super`]) are built from: the
+//! domain's settings, the server secret, CAPTCHAs, decoy questions,
+//! enrolled answers, and the atomic counts of failed verifications and of
+//! code guesses. Enrolment uses the settings too ([`crate::accounts::enrolment`]).
 
 use base64::Engine;
 use latchkey_shared::self_service::{messages, CaptchaChallenge, SelfServiceSettings};

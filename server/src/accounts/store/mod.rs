@@ -5,9 +5,9 @@
 //! was used before, lifts a lock of its own and finds accounts for the LRA
 //! console. Everything around that (the failure counter reserved before
 //! each check, sessions, enrolment, audit) stays in the operations above
-//! it, the same for every store. Today every domain is [`StoreKind::Local`]:
-//! argon2id hashes in Latchkey's database. A directory store (LDAP, Active
-//! Directory) is one more implementation and one more [`Store`] variant.
+//! it, the same for every store. A domain is [`StoreKind::Local`]
+//! ([`LocalStore`]: argon2id hashes in Latchkey's database, in this file) or
+//! a directory ([`directory::DirectoryStore`]: OpenLDAP, Active Directory).
 
 pub mod directory;
 
