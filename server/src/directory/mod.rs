@@ -5,25 +5,26 @@
 //! that is down or slow is [`DirectoryError::Unavailable`] (the request
 //! answers 503 and counts no failure).
 //!
-//! ldap3 has no pool: [`Pool`] keeps service-account connections open and
-//! drops any that closed.
+//! Reads and binds are here; the connection pool and TLS are [`pool`], the
+//! writes (change, reset, unlock) [`write`].
 
 pub mod config;
 pub mod policy;
+mod pool;
 pub mod ppolicy;
 pub mod search;
+mod write;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ldap3::controls::RawControl;
-use ldap3::exop::PasswordModify;
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry};
-use secrecy::{ExposeSecret, SecretString};
+use ldap3::{LdapResult, Scope, SearchEntry};
+use secrecy::SecretString;
 use tokio::sync::Semaphore;
 
 pub use config::{DirectoryConfig, DirectoryKind};
+use pool::Pool;
 use ppolicy::PolicyError;
 
 /// LDAP result codes this module tells apart (RFC 4511, appendix A).
@@ -98,12 +99,6 @@ pub enum ChangeOutcome {
     Refused(String),
 }
 
-/// Service-account connections, at most `pool_size` open at once.
-struct Pool {
-    idle: Mutex<Vec<Ldap>>,
-    permits: Semaphore,
-}
-
 pub struct Directory {
     name: String,
     config: DirectoryConfig,
@@ -117,38 +112,6 @@ impl std::fmt::Debug for Directory {
             .field("name", &self.name)
             .field("url", &self.config.url)
             .finish_non_exhaustive()
-    }
-}
-
-/// A pooled connection, back in the pool when dropped (unless it closed).
-struct Pooled<'a> {
-    pool: &'a Pool,
-    ldap: Option<Ldap>,
-    _permit: tokio::sync::SemaphorePermit<'a>,
-}
-
-impl Drop for Pooled<'_> {
-    fn drop(&mut self) {
-        if let Some(mut ldap) = self.ldap.take() {
-            if !ldap.is_closed() {
-                if let Ok(mut idle) = self.pool.idle.lock() {
-                    idle.push(ldap);
-                }
-            }
-        }
-    }
-}
-
-impl Pooled<'_> {
-    fn ldap(&mut self) -> &mut Ldap {
-        self.ldap
-            .as_mut()
-            .expect("a pooled connection until dropped")
-    }
-
-    /// Keeps the connection out of the pool (its state is unknown).
-    fn discard(&mut self) {
-        self.ldap = None;
     }
 }
 
@@ -223,73 +186,6 @@ impl Directory {
 
     fn unavailable(&self, why: impl std::fmt::Display) -> DirectoryError {
         DirectoryError::Unavailable(self.name.clone(), why.to_string())
-    }
-
-    /// A new connection, not bound.
-    async fn connect(&self) -> Result<Ldap, DirectoryError> {
-        let settings = LdapConnSettings::new()
-            .set_conn_timeout(self.timeout())
-            .set_starttls(self.config.starttls);
-        let settings = match &self.config.ca_file {
-            Some(path) => settings.set_config(Arc::new(
-                tls_config(path).map_err(|e| DirectoryError::Unexpected(self.name.clone(), e))?,
-            )),
-            None => settings,
-        };
-        let connect = LdapConnAsync::with_settings(settings, &self.config.url);
-        let (conn, ldap) = tokio::time::timeout(self.timeout(), connect)
-            .await
-            .map_err(|_| self.unavailable("no answer within the timeout"))?
-            .map_err(|e| self.unavailable(e))?;
-        ldap3::drive!(conn);
-        Ok(ldap)
-    }
-
-    /// A service-account connection from the pool (bound), or a new one.
-    async fn service(&self) -> Result<Pooled<'_>, DirectoryError> {
-        let permit = tokio::time::timeout(self.timeout(), self.pool.permits.acquire())
-            .await
-            .map_err(|_| self.unavailable("every connection is busy"))?
-            .map_err(|e| self.unavailable(e))?;
-        let reused = {
-            let mut idle = self
-                .pool
-                .idle
-                .lock()
-                .map_err(|_| self.unavailable("pool poisoned"))?;
-            let mut found = None;
-            while let Some(mut ldap) = idle.pop() {
-                if !ldap.is_closed() {
-                    found = Some(ldap);
-                    break;
-                }
-            }
-            found
-        };
-        let ldap = match reused {
-            Some(ldap) => ldap,
-            None => {
-                let mut ldap = self.connect().await?;
-                let result = self
-                    .run(ldap.simple_bind(&self.config.bind_dn, self.password.expose_secret()))
-                    .await?;
-                if result.rc != rc::SUCCESS {
-                    return Err(DirectoryError::NotAllowed(
-                        self.name.clone(),
-                        format!(
-                            "the service account {} cannot bind (result {}: {})",
-                            self.config.bind_dn, result.rc, result.text
-                        ),
-                    ));
-                }
-                ldap
-            }
-        };
-        Ok(Pooled {
-            pool: &self.pool,
-            ldap: Some(ldap),
-            _permit: permit,
-        })
     }
 
     /// `operation` within the timeout; a broken connection is unavailable.
@@ -506,271 +402,5 @@ impl Directory {
             }
             _ => BindOutcome::Refused,
         }
-    }
-
-    /// The user changes their own password: bind as them with the current
-    /// one, then change it on that connection, so the directory's history
-    /// and quality rules apply (a change, never a reset).
-    ///
-    /// OpenLDAP: Password Modify with old and new. Active Directory: one
-    /// modify that deletes the old `unicodePwd` and adds the new. A password
-    /// that must be changed first (a reset, an expired one) cannot bind on
-    /// AD (data 773/532): the same modify then goes over the service
-    /// account's connection, where AD still checks the old password and its
-    /// history, as it does for "change password at next logon" anywhere.
-    #[tracing::instrument(name = "directory.change_password", skip_all, fields(directory = %self.name))]
-    pub async fn change_password(
-        &self,
-        dn: &str,
-        old: &str,
-        new: &str,
-    ) -> Result<ChangeOutcome, DirectoryError> {
-        // An unauthenticated bind (see [`Directory::bind`]) proves nothing.
-        if latchkey_shared::policy::is_blank_password(old) {
-            return Ok(ChangeOutcome::WrongPassword);
-        }
-        let mut ldap = self.connect().await?;
-        let bound = self
-            .run(ldap.with_controls(ppolicy_control()).simple_bind(dn, old))
-            .await?;
-        let outcome = self.bind_outcome(&bound);
-        let result = match self.config.kind {
-            DirectoryKind::Ldap => {
-                if bound.rc != rc::SUCCESS {
-                    let _ = ldap.unbind().await;
-                    return Ok(ChangeOutcome::WrongPassword);
-                }
-                let changed = self
-                    .run(
-                        ldap.with_controls(ppolicy_control())
-                            .extended(PasswordModify {
-                                user_id: Some(dn),
-                                old_pass: Some(old),
-                                new_pass: Some(new),
-                            }),
-                    )
-                    .await?;
-                let _ = ldap.unbind().await;
-                changed.1
-            }
-            DirectoryKind::ActiveDirectory => {
-                let mods = vec![
-                    Mod::Delete(UNICODE_PWD.to_vec(), HashSet::from([ad_password(old)])),
-                    Mod::Add(UNICODE_PWD.to_vec(), HashSet::from([ad_password(new)])),
-                ];
-                match outcome {
-                    BindOutcome::Accepted => {
-                        let changed = self.run(ldap.modify(dn, mods)).await;
-                        let _ = ldap.unbind().await;
-                        changed?
-                    }
-                    BindOutcome::MustChange => {
-                        let _ = ldap.unbind().await;
-                        let mut conn = self.service().await?;
-                        match self.run(conn.ldap().modify(dn, mods)).await {
-                            Ok(r) => r,
-                            Err(e) => {
-                                conn.discard();
-                                return Err(e);
-                            }
-                        }
-                    }
-                    BindOutcome::Locked | BindOutcome::Refused => {
-                        let _ = ldap.unbind().await;
-                        return Ok(ChangeOutcome::WrongPassword);
-                    }
-                }
-            }
-        };
-        Ok(match result.rc {
-            rc::SUCCESS => ChangeOutcome::Changed,
-            rc::INVALID_CREDENTIALS => ChangeOutcome::WrongPassword,
-            // AD: the old password did not match.
-            _ if result.text.contains("00000056") => ChangeOutcome::WrongPassword,
-            _ => ChangeOutcome::Refused(refusal_message(policy_error(&result), &result)),
-        })
-    }
-
-    /// The service account sets a new password (Forgot Password, a
-    /// temporary password) and lifts the directory's lock in the same
-    /// modify; `must_change` makes it a password that must be changed at
-    /// the next bind anywhere (OpenLDAP `pwdReset`, AD `pwdLastSet: 0`). An
-    /// administrator's permanent lock (ppolicy's, a disabled AD account)
-    /// stays.
-    #[tracing::instrument(name = "directory.reset_password", skip_all, fields(directory = %self.name, must_change))]
-    pub async fn reset_password(
-        &self,
-        user: &DirectoryUser,
-        new: &str,
-        must_change: bool,
-    ) -> Result<(), DirectoryError> {
-        let mods = match self.config.kind {
-            DirectoryKind::Ldap => {
-                let mut mods = vec![replace("userPassword", new.as_bytes().to_vec())];
-                if must_change {
-                    mods.push(replace("pwdReset", b"TRUE".to_vec()));
-                }
-                if user.lock == DirectoryLock::Locked {
-                    mods.push(Mod::Delete(
-                        b"pwdAccountLockedTime".to_vec(),
-                        HashSet::new(),
-                    ));
-                }
-                mods
-            }
-            // A reset does not unlock on AD: `lockoutTime: 0` goes with it
-            // (it never enables a disabled account). `pwdLastSet: -1` is
-            // "now", so an earlier temporary password's "must change" does
-            // not outlive a reset the person chose.
-            DirectoryKind::ActiveDirectory => vec![
-                replace("unicodePwd", ad_password(new)),
-                replace("lockoutTime", b"0".to_vec()),
-                replace(
-                    "pwdLastSet",
-                    if must_change {
-                        b"0".to_vec()
-                    } else {
-                        b"-1".to_vec()
-                    },
-                ),
-            ],
-        };
-        self.modify_as_service(&user.dn, mods).await
-    }
-
-    /// Lifts the directory's own lock (not an administrator's permanent one).
-    #[tracing::instrument(name = "directory.unlock", skip_all, fields(directory = %self.name))]
-    pub async fn unlock(&self, user: &DirectoryUser) -> Result<(), DirectoryError> {
-        if user.lock != DirectoryLock::Locked {
-            return Ok(());
-        }
-        let mods = match self.config.kind {
-            DirectoryKind::Ldap => vec![Mod::Delete(
-                b"pwdAccountLockedTime".to_vec(),
-                HashSet::new(),
-            )],
-            DirectoryKind::ActiveDirectory => vec![replace("lockoutTime", b"0".to_vec())],
-        };
-        self.modify_as_service(&user.dn, mods).await
-    }
-
-    async fn modify_as_service(
-        &self,
-        dn: &str,
-        mods: Vec<Mod<Vec<u8>>>,
-    ) -> Result<(), DirectoryError> {
-        let mut conn = self.service().await?;
-        let result = match self.run(conn.ldap().modify(dn, mods)).await {
-            Ok(r) => r,
-            Err(e) => {
-                conn.discard();
-                return Err(e);
-            }
-        };
-        match result.rc {
-            rc::SUCCESS => Ok(()),
-            rc::INSUFFICIENT_ACCESS => Err(DirectoryError::NotAllowed(
-                self.name.clone(),
-                format!(
-                    "the service account {} may not change {dn}: {}",
-                    self.config.bind_dn,
-                    match self.config.kind {
-                        DirectoryKind::Ldap =>
-                            "give it write access to userPassword, pwdReset and pwdAccountLockedTime",
-                        DirectoryKind::ActiveDirectory =>
-                            "give it the Reset Password right and write access to lockoutTime and pwdLastSet on user objects",
-                    }
-                ),
-            )),
-            rc => Err(DirectoryError::Unexpected(
-                self.name.clone(),
-                format!("modify result {rc}: {}", result.text),
-            )),
-        }
-    }
-}
-
-/// Active Directory's password attribute.
-const UNICODE_PWD: &[u8] = b"unicodePwd";
-
-/// A password as AD's `unicodePwd` takes it: in double quotes, UTF-16LE.
-fn ad_password(password: &str) -> Vec<u8> {
-    format!("\"{password}\"")
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect()
-}
-
-fn replace(attr: &str, value: Vec<u8>) -> Mod<Vec<u8>> {
-    Mod::Replace(attr.as_bytes().to_vec(), HashSet::from([value]))
-}
-
-/// A directory's refusal of a new password, in words a person can act on.
-fn refusal_message(error: Option<PolicyError>, result: &LdapResult) -> String {
-    match error {
-        Some(PolicyError::PasswordInHistory) => {
-            "Your organisation's directory refused this password: it was used recently. Choose one you have not used before.".to_owned()
-        }
-        Some(PolicyError::PasswordTooShort) => {
-            "Your organisation's directory refused this password: it is too short for its rules.".to_owned()
-        }
-        Some(PolicyError::PasswordTooYoung) => {
-            "Your organisation's directory does not allow another change yet: your password was changed too recently. Try again later.".to_owned()
-        }
-        Some(PolicyError::InsufficientPasswordQuality) => {
-            "Your organisation's directory refused this password: it does not meet its quality rules.".to_owned()
-        }
-        Some(PolicyError::PasswordModNotAllowed) => {
-            "Your organisation's directory does not let you change this password yourself. Call the Help Desk.".to_owned()
-        }
-        // Samba says which of AD's rules it was; Windows says only 0000052D.
-        _ if result.text.contains("0000052D") && result.text.contains("history") => {
-            refusal_message(Some(PolicyError::PasswordInHistory), result)
-        }
-        _ if result.rc == rc::CONSTRAINT_VIOLATION || result.rc == rc::UNWILLING_TO_PERFORM
-            || result.text.contains("0000052D") =>
-        {
-            "Your organisation's directory refused this password by its own rules (history, length or complexity). Choose another.".to_owned()
-        }
-        _ => format!(
-            "Your organisation's directory refused this password (result {}). Choose another, or call the Help Desk.",
-            result.rc
-        ),
-    }
-}
-
-/// A TLS configuration that trusts only the CA certificates in `path` (PEM).
-fn tls_config(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-    }
-    if roots.is_empty() {
-        return Err(format!("ca_file {} holds no certificate", path.display()));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_ad_password_is_quoted_utf16_little_endian() {
-        assert_eq!(ad_password("ab"), vec![b'"', 0, b'a', 0, b'b', 0, b'"', 0]);
-        // Outside the BMP: a surrogate pair, each half little-endian.
-        assert_eq!(ad_password("\u{1F511}").len(), 2 + 4 + 2);
     }
 }
