@@ -506,13 +506,18 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// `(method, path)` of every `.route(…)` in `server/src/routes`, but the
+/// `(method, path)` of every `.route(…)` in `server/src/http/routes` and
+/// `server/src/http/openapi` (the document's own route), but the
 /// `test-hooks` feature's and the JSON 404 of unknown `/api` paths.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let consts = path_constants();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+    let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let files = [http.join("routes"), http.join("openapi")]
+        .iter()
+        .flat_map(|dir| rust_files(dir))
+        .collect::<Vec<_>>();
     let mut out = BTreeSet::new();
-    for file in rust_files(&dir) {
+    for file in files {
         if file.file_name().is_some_and(|n| n == "test_hooks.rs") {
             continue;
         }
