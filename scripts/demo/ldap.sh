@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-FIXTURES="$ROOT/server/tests/api/fixtures/slapd"
+FIXTURES="$ROOT/testkit/fixtures/slapd"
 PORT="${LDAP_PORT:-3890}"
 DIR="$(mktemp -d /tmp/latchkey-ldap-demo.XXXXXX)"
 SERVICE_PW="demo-Service-$RANDOM$RANDOM"

@@ -6,7 +6,6 @@
 //! is an error that says which command makes it.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -15,17 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
-/// Debian packages for the real servers the tests start.
-#[path = "../../server/tests/api/helpers/apt.rs"]
-mod apt;
-pub use apt::apt_install;
-
-/// The throwaway PostgreSQL cluster of the server's integration tests, shared
-/// rather than copied: one cluster per test process, a fresh database per call.
-#[path = "../../server/tests/api/helpers/postgres.rs"]
-pub mod pg;
-
-pub mod slapd;
+// The real servers a test starts (PostgreSQL, slapd, ...) are the
+// `latchkey-testkit` crate's, shared with the server's API tests.
+pub use latchkey_testkit::free_port;
 
 /// The workspace root (parent of this crate).
 pub fn workspace_root() -> PathBuf {
@@ -40,13 +31,6 @@ pub fn screenshot_dir() -> PathBuf {
     let dir = workspace_root().join("target").join("e2e-screenshots");
     std::fs::create_dir_all(&dir).expect("create screenshot dir");
     dir
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
 }
 
 pub fn server_binary() -> Result<PathBuf> {

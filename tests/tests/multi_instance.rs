@@ -5,8 +5,9 @@
 use std::process::Command;
 
 use anyhow::{ensure, Context, Result};
-use latchkey_e2e::{pg, Server};
+use latchkey_e2e::Server;
 use latchkey_shared::api::{paths, ErrorCode, SignInRequest, CSRF_HEADER, SESSION_COOKIE};
+use latchkey_testkit::postgres;
 use reqwest::StatusCode;
 use sqlx::{Connection, Row};
 
@@ -20,7 +21,7 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Result<Cluster> {
-        let db_url = pg::create_database().await;
+        let db_url = postgres::create_database().await;
         // The first instance migrates; the others find the schema in place.
         let mut servers = vec![Server::start(&db_url, &[])?];
         for _ in 1..INSTANCES {
@@ -36,7 +37,7 @@ impl Cluster {
     /// Instances of the `test-hooks` build (CAPTCHAs readable); the first
     /// one seeds the demo data, including the enrolled demo user.
     async fn start_with_hooks_and_demo() -> Result<Cluster> {
-        let db_url = pg::create_database().await;
+        let db_url = postgres::create_database().await;
         let bin = latchkey_e2e::hooks_binary()?;
         let mut servers = vec![Server::start_bin(
             bin.clone(),

@@ -1,5 +1,5 @@
 //! The directory client (`latchkey_server::directory`) against Active
-//! Directory: the process's Samba DC (helpers/samba.rs), over LDAPS and
+//! Directory: the process's Samba DC (latchkey_testkit::samba), over LDAPS and
 //! StartTLS with the tests' own CA. What AD does its own way: the
 //! `objectGUID`, locks read from `msDS-User-Account-Control-Computed`, a
 //! disabled account, the service account's rights.
@@ -7,9 +7,8 @@
 use latchkey_server::directory::{
     BindOutcome, Directory, DirectoryConfig, DirectoryError, DirectoryKind, DirectoryLock,
 };
-
-use crate::helpers::samba::{self, AdUser, Samba};
-use crate::helpers::slapd::ALICE_PASSWORD;
+use latchkey_testkit::samba::{self, AdUser, Samba};
+use latchkey_testkit::slapd::ALICE_PASSWORD;
 
 fn config(dc: &Samba, bind_dn: &str, password: &str) -> DirectoryConfig {
     let file = std::env::temp_dir().join(format!("latchkey-bind-{}", uuid::Uuid::new_v4()));

@@ -1,5 +1,5 @@
 //! The directory client (`latchkey_server::directory`) against a real
-//! OpenLDAP with the ppolicy overlay (helpers/slapd.rs): every operation a
+//! OpenLDAP with the ppolicy overlay (latchkey_testkit::slapd): every operation a
 //! directory-backed domain will use, and the answers when the directory is
 //! down or the service account is wrong.
 
@@ -8,10 +8,6 @@ use std::time::{Duration, Instant};
 use latchkey_server::directory::{
     BindOutcome, ChangeOutcome, Directory, DirectoryConfig, DirectoryError, DirectoryKind,
     DirectoryLock, PERMANENT_LOCK,
-};
-
-use crate::helpers::slapd::{
-    user_dn, Slapd, ALICE_PASSWORD, BOB_PASSWORD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD,
 };
 
 fn config(slapd: &Slapd, service_password: &str) -> DirectoryConfig {
@@ -269,6 +265,9 @@ async fn the_directory_test_command_checks_the_service_account_and_one_user_in_p
 // ---------------------------------------------------------------- a domain backed by the directory
 
 use latchkey_shared::api::ErrorCode;
+use latchkey_testkit::slapd::{
+    user_dn, Slapd, ALICE_PASSWORD, BOB_PASSWORD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD,
+};
 use reqwest::StatusCode;
 
 use crate::directory_domains::{directory_app, error_of, OpenLdap};
@@ -308,9 +307,9 @@ async fn an_active_directory_that_goes_away_answers_503_counts_nothing_and_recov
     backend: Backend,
 ) {
     use crate::directory_domains::{ActiveDirectory, TestDirectory};
-    use crate::helpers::proxy::TcpProxy;
+    use latchkey_testkit::proxy::TcpProxy;
     let ad = ActiveDirectory::start();
-    let dc = crate::helpers::samba::dc();
+    let dc = latchkey_testkit::samba::dc();
     let proxy = TcpProxy::start(dc.host_ip(), dc.ldaps_addr()).await;
     let mut settings = ad.settings();
     settings.url = format!("ldaps://{}/", proxy.addr());

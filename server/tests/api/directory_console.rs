@@ -1,5 +1,5 @@
 //! The console on directory-backed domains, against a real OpenLDAP with
-//! ppolicy (helpers/slapd.rs): the directory's own policy beside the
+//! ppolicy (latchkey_testkit::slapd): the directory's own policy beside the
 //! domain's with warnings, the store setting, the LRA's search reading the
 //! directory, and staff roles from directory groups.
 
@@ -11,12 +11,12 @@ use latchkey_shared::admin::{
     LockHolder, Role, UserSearchResponse, UserState,
 };
 use latchkey_shared::api::{ApiError, ErrorCode, SessionInfo};
+use latchkey_testkit::slapd::{
+    user_dn, Slapd, ALICE_PASSWORD, BOB_PASSWORD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::slapd::{
-    user_dn, Slapd, ALICE_PASSWORD, BOB_PASSWORD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD,
-};
 use crate::helpers::{new_client, spawn_app_with, Backend, TestApp, STRONG, STRONG_4};
 
 both_backends!(

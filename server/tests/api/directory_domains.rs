@@ -1,7 +1,7 @@
 //! A domain backed by a directory, through the HTTP API, on both real
 //! directories: OpenLDAP with ppolicy (a slapd of each test's own,
-//! helpers/slapd.rs) and Active Directory (the process's Samba DC in its
-//! network namespace, over LDAPS with the tests' CA, helpers/samba.rs).
+//! latchkey_testkit::slapd) and Active Directory (the process's Samba DC in its
+//! network namespace, over LDAPS with the tests' CA, latchkey_testkit::samba).
 //! Every scenario runs four times: each directory on SQLite and on
 //! PostgreSQL. What each directory does its own way (how it locks, what a
 //! bind says of a password that must be changed, where it counts failures)
@@ -12,10 +12,10 @@ use latchkey_server::accounts::store::StoreKind;
 use latchkey_server::directory::config::DirectoryGroups;
 use latchkey_server::directory::{DirectoryConfig, DirectoryKind, PERMANENT_LOCK};
 use latchkey_shared::api::{ApiError, ErrorCode};
+use latchkey_testkit::samba::{self, AdUser, Samba};
+use latchkey_testkit::slapd::{self, user_dn, Slapd, ALICE_PASSWORD};
 use reqwest::StatusCode;
 
-use crate::helpers::samba::{self, AdUser, Samba};
-use crate::helpers::slapd::{self, user_dn, Slapd, ALICE_PASSWORD};
 use crate::helpers::{new_client, spawn_app_with, Backend, TestApp, STRONG_2, STRONG_3};
 
 /// A person in the directory, as a test knows them.
@@ -842,17 +842,10 @@ async fn the_portal_checks_directory_passwords_with_the_same_answers(
     };
     let app = directory_app(backend, dir).await;
     let alice = dir.alice();
-    let key = "lk_directory_portal_test_key_0123456789abcdef";
-    sqlx::query(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) VALUES ('portal', 'lk_direc', $1, 0, 'test')",
-    )
-    .bind(latchkey_server::accounts::portal::api_key_hash(key))
-    .execute(&app.state.db.pool)
-    .await
-    .unwrap();
+    let key = app.add_portal_key().await;
     let verify = |password: String| {
         let url = app.url(paths::PORTAL_VERIFY);
-        let username = alice.name.clone();
+        let (username, key) = (alice.name.clone(), key.clone());
         async move {
             new_client()
                 .post(url)
@@ -1038,14 +1031,7 @@ async fn an_empty_or_blank_password_is_refused_where_the_directory_accepts_unaut
     );
 
     // The portal's check is the same check.
-    let key = "lk_blank_password_portal_test_key_0123456789";
-    sqlx::query(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) VALUES ('portal', 'lk_blank', $1, 0, 'test')",
-    )
-    .bind(latchkey_server::accounts::portal::api_key_hash(key))
-    .execute(&app.state.db.pool)
-    .await
-    .unwrap();
+    let key = app.add_portal_key().await;
     let r = new_client()
         .post(app.url(paths::PORTAL_VERIFY))
         .bearer_auth(key)

@@ -1,6 +1,6 @@
 //! Integration tests of the HTTP API, the static files and the CLI. Every
 //! test runs twice: against SQLite and against PostgreSQL (a throwaway
-//! cluster this process starts once; see `helpers::postgres`).
+//! cluster this process starts once; see `latchkey_testkit::postgres`).
 
 /// Turns `async fn name(backend: Backend)` test bodies into
 /// `sqlite::name` and `postgres::name` tests.

@@ -1,16 +1,17 @@
 //! Mail to the person after each change to their account, through a real
-//! SMTP server (aiosmtpd, helpers/smtp.rs): written to the outbox with the
+//! SMTP server (aiosmtpd, latchkey_testkit::smtp): written to the outbox with the
 //! change, sent by the sender, and never lost while the mail server is down.
 
-use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::mail::notices::when;
 use latchkey_server::mail::sender::{send_due, Mailer};
 use latchkey_shared::admin::paths;
 use latchkey_shared::self_service::FlowKind;
+use latchkey_testkit::smtp::{Received, Security, SmtpServer};
 use reqwest::StatusCode;
 
-use crate::helpers::smtp::{Received, SmtpServer};
-use crate::helpers::{new_client, spawn_app_with, Backend, TestApp, TestUser, STRONG_2, STRONG_4};
+use crate::helpers::{
+    mail_config, new_client, spawn_app_with, Backend, TestApp, TestUser, STRONG_2, STRONG_4,
+};
 use crate::self_service::Flow;
 
 both_backends!(
@@ -27,7 +28,7 @@ both_backends!(
 
 #[tokio::test]
 async fn mail_goes_over_starttls_and_over_tls_to_a_server_the_configured_ca_signed() {
-    for security in [MailSecurity::Starttls, MailSecurity::Tls] {
+    for security in [Security::Starttls, Security::Tls] {
         let smtp = SmtpServer::start_tls(security);
         let (app, mailer) = mail_app(Backend::Sqlite, &smtp).await;
         let jo = app.add_user("jsmith", "Jo Smith", STRONG_4).await;
@@ -56,10 +57,10 @@ async fn mail_goes_over_starttls_and_over_tls_to_a_server_the_configured_ca_sign
 
 #[tokio::test]
 async fn a_mail_server_with_a_certificate_from_another_ca_gets_no_mail_and_it_waits() {
-    for security in [MailSecurity::Starttls, MailSecurity::Tls] {
+    for security in [Security::Starttls, Security::Tls] {
         let smtp = SmtpServer::start_tls(security);
         let other = SmtpServer::start_tls(security);
-        let mut config = smtp.mail_config();
+        let mut config = mail_config(&smtp);
         config.ca_file = Some(other.ca_file());
         let mailer = Mailer::new(&config).expect("a valid mail config");
         let (app, _) = mail_app(Backend::Sqlite, &smtp).await;
@@ -93,7 +94,7 @@ async fn a_mail_server_with_a_certificate_from_another_ca_gets_no_mail_and_it_wa
             "{security:?}: the reason is kept: {error}"
         );
         // Trusting the right CA, the same mail goes out.
-        let right = Mailer::new(&smtp.mail_config()).unwrap();
+        let right = Mailer::new(&mail_config(&smtp)).unwrap();
         app.clock.advance(31);
         assert_eq!(
             send_due(&app.state, &right).await.unwrap(),
@@ -105,10 +106,6 @@ async fn a_mail_server_with_a_certificate_from_another_ca_gets_no_mail_and_it_wa
 }
 
 const HELP_DESK_PHONE: &str = "1-866-250-1554";
-
-fn mail_config(smtp: &SmtpServer) -> MailConfig {
-    smtp.mail_config()
-}
 
 async fn mail_app(backend: Backend, smtp: &SmtpServer) -> (TestApp, Mailer) {
     let config = mail_config(smtp);

@@ -1,14 +1,14 @@
 //! Password expiry, per domain and off by default: an old password signs in
 //! only to be changed, the account page learns when it expires, and one
-//! reminder is mailed before (a real SMTP server, helpers/smtp.rs).
+//! reminder is mailed before (a real SMTP server, latchkey_testkit::smtp).
 
 use latchkey_server::accounts::expiry::remind_due;
 use latchkey_server::mail::sender::{send_due, Mailer};
 use latchkey_shared::api::SessionInfo;
 use latchkey_shared::factors::{paths, PasswordExpiry};
+use latchkey_testkit::smtp::SmtpServer;
 use reqwest::StatusCode;
 
-use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, STRONG_2, STRONG_4};
 
 both_backends!(
@@ -117,7 +117,7 @@ async fn passwords_never_expire_unless_the_domain_says_so(backend: Backend) {
 
 async fn one_reminder_is_mailed_some_days_before_the_password_expires(backend: Backend) {
     let smtp = SmtpServer::start();
-    let mail = smtp.mail_config();
+    let mail = crate::helpers::mail_config(&smtp);
     let mailer = Mailer::new(&mail).unwrap();
     let app = spawn_app_with(backend, move |c| c.mail = Some(mail)).await;
     set_max_age(&app, 30, 7).await;
@@ -166,19 +166,11 @@ async fn the_portal_answers_an_expired_password_as_expired(backend: Backend) {
     let app = spawn_app(backend).await;
     set_max_age(&app, 90, 14).await;
     app.add_user("jsmith", "Jo Smith", STRONG_4).await;
-    let key = "lk_expiry_portal_test_key_0123456789abcdef";
-    sqlx::query(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) \
-         VALUES ('portal', 'lk_expir', $1, 0, 'test')",
-    )
-    .bind(latchkey_server::accounts::portal::api_key_hash(key))
-    .execute(&app.state.db.pool)
-    .await
-    .unwrap();
+    let key = app.add_portal_key().await;
     let verify = || async {
         let r = crate::helpers::new_client()
             .post(app.url(admin_paths::PORTAL_VERIFY))
-            .bearer_auth(key)
+            .bearer_auth(&key)
             .json(&PortalVerifyRequest {
                 domain: "partners".into(),
                 username: "jsmith".into(),

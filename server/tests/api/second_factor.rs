@@ -1,6 +1,6 @@
 //! Unlock Account and Forgot Password in domains that ask for a second
 //! factor: a code from an authenticator app, or a one-time code mailed to
-//! the address on file (a real SMTP server, helpers/smtp.rs). Each code
+//! the address on file (a real SMTP server, latchkey_testkit::smtp). Each code
 //! works once; the step looks the same for every name.
 
 use latchkey_server::mail::sender::{send_due, Mailer};
@@ -11,10 +11,10 @@ use latchkey_shared::self_service::{
     messages, paths, AnswersRequest, FinishResponse, FlowKind, NewPasswordRequest, QuestionsStep,
     SecondFactor,
 };
+use latchkey_testkit::smtp::SmtpServer;
 use reqwest::StatusCode;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{spawn_app_with, Backend, TestApp, STRONG, STRONG_2};
 use crate::self_service::{answer_for, enrolled_user, Flow};
 
@@ -41,7 +41,7 @@ pub(crate) async fn mail_now(fa: &FactorApp) -> usize {
 
 pub(crate) async fn factor_app(backend: Backend, factor: SecondFactor) -> FactorApp {
     let smtp = SmtpServer::start();
-    let mail = smtp.mail_config();
+    let mail = crate::helpers::mail_config(&smtp);
     let mailer = Mailer::new(&mail).unwrap();
     let key = SecretBox::generate_key();
     let app = spawn_app_with(backend, move |c| {

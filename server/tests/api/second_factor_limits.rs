@@ -416,8 +416,8 @@ async fn an_authenticator_key_the_server_cannot_open_counts_as_none_for_the_verd
 async fn without_a_secret_key_an_authenticator_on_record_counts_as_none_and_mailed_codes_still_work(
     backend: Backend,
 ) {
-    let smtp = crate::helpers::smtp::SmtpServer::start();
-    let mail = smtp.mail_config();
+    let smtp = latchkey_testkit::smtp::SmtpServer::start();
+    let mail = crate::helpers::mail_config(&smtp);
     let mailer = latchkey_server::mail::sender::Mailer::new(&mail).unwrap();
     let app = spawn_app_with(backend, move |c| c.mail = Some(mail)).await;
     adjust_settings(&app, |s| s.second_factor = SecondFactor::WithQuestions).await;

@@ -4,7 +4,6 @@
 //! locks is written with its lock row in one transaction (the portal's used
 //! to write them apart).
 
-use latchkey_server::accounts::portal::api_key_hash;
 use latchkey_shared::admin::{paths, PortalVerifyRequest};
 use latchkey_shared::api::ErrorCode;
 use latchkey_shared::self_service::{
@@ -95,23 +94,6 @@ async fn changing_the_enrolment_with_wrong_passwords_is_counted_audited_and_lock
     assert_error(r, StatusCode::LOCKED, ErrorCode::AccountLocked).await;
 }
 
-async fn portal_key(app: &TestApp) -> String {
-    let key = "lk_service_layer_test_key_0123456789abcdefghij";
-    sqlx::query(
-        "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind("portal")
-    .bind(&key[..8])
-    .bind(api_key_hash(key))
-    .bind(app.state.now())
-    .bind("test")
-    .execute(&app.state.db.pool)
-    .await
-    .unwrap();
-    key.to_owned()
-}
-
 async fn portal_verify(app: &TestApp, key: &str, password: &str) -> reqwest::Response {
     new_client()
         .post(app.url(paths::PORTAL_VERIFY))
@@ -129,7 +111,7 @@ async fn portal_verify(app: &TestApp, key: &str, password: &str) -> reqwest::Res
 async fn a_portal_failure_that_locks_is_written_with_its_lock_row_or_not_at_all(backend: Backend) {
     let app = spawn_app(backend).await;
     app.add_user("jsmith", "Jane Smith", STRONG).await;
-    let key = portal_key(&app).await;
+    let key = app.add_portal_key().await;
     let n = threshold(&app);
     for _ in 1..n {
         let r = portal_verify(&app, &key, "wrong").await;

@@ -1,15 +1,10 @@
 //! `spawn_app(backend)`: the server on port 0 with a fresh database and a
-//! mock clock, and typed request helpers.
+//! mock clock, and typed request helpers: what needs the server's own
+//! types. The real servers the tests start (PostgreSQL, slapd, Samba, SMTP,
+//! certificates, proxies) are the `latchkey-testkit` crate's, shared with
+//! the end-to-end tests.
 
-mod apt;
-pub use apt::apt_install;
-pub mod postgres;
-pub mod proxy;
-pub mod samba;
-pub mod slapd;
-pub mod smtp;
 pub mod statements;
-pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +12,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 use latchkey_server::http::auth::SignedIn;
+use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::settings::provisioning::{self, NewDomain};
 use latchkey_server::{AppError, AppState, Application, Config, MockClock};
 use latchkey_shared::api::{
@@ -24,6 +20,7 @@ use latchkey_shared::api::{
     SESSION_COOKIE,
 };
 use latchkey_shared::{PasswordPolicy, Username};
+use latchkey_testkit::smtp::{self, SmtpServer};
 use reqwest::StatusCode;
 use sqlx::Row;
 
@@ -74,7 +71,7 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
             }
         }
         Backend::Postgres => TestDatabase {
-            url: postgres::create_database().await,
+            url: latchkey_testkit::postgres::create_database().await,
             sqlite_file: None,
         },
     }
@@ -174,6 +171,29 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         clock,
         client: new_client(),
         _db: db,
+    }
+}
+
+/// Latchkey's `[mail]` for a test SMTP server: plain SMTP on loopback
+/// (allowed explicitly), or its TLS mode trusting its CA.
+pub fn mail_config(smtp: &SmtpServer) -> MailConfig {
+    let security = match smtp.security() {
+        None => MailSecurity::Plain,
+        Some(smtp::Security::Starttls) => MailSecurity::Starttls,
+        Some(smtp::Security::Tls) => MailSecurity::Tls,
+    };
+    MailConfig {
+        host: smtp.host().into(),
+        port: Some(smtp.port()),
+        security,
+        allow_plain: smtp.security().is_none(),
+        ca_file: smtp.security().map(|_| smtp.ca_file()),
+        username: None,
+        password_env: None,
+        password_file: None,
+        from: "Latchkey <no-reply@latchkey.test>".into(),
+        timeout_secs: 5,
+        poll_secs: 1,
     }
 }
 
@@ -498,6 +518,27 @@ impl TestApp {
         .expect("counter query")
         .and_then(|r| r.get("locked_at"));
         assert!(locked.is_some(), "{username} in {domain} is locked");
+    }
+
+    /// A new API key of the portal, stored as `POST /api/admin/api-keys`
+    /// stores one (its hash and prefix) but without that request's audit
+    /// row, so a test counting rows sees only its own. Returns the key, for
+    /// `bearer_auth`.
+    pub async fn add_portal_key(&self) -> String {
+        let key = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(
+            "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind("portal")
+        .bind(&key[..8])
+        .bind(latchkey_server::accounts::portal::api_key_hash(&key))
+        .bind(self.state.now())
+        .bind("test")
+        .execute(&self.state.db.pool)
+        .await
+        .expect("portal API key inserted");
+        key
     }
 
     pub async fn password_hash(&self, user_id: i64) -> String {

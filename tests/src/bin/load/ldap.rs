@@ -2,8 +2,8 @@
 //! domain backed by OpenLDAP, against raw simple binds per second to the
 //! same `slapd` from this same machine with the same concurrency.
 //!
-//! A throwaway `slapd` with the ppolicy overlay ([`latchkey_e2e::slapd`],
-//! the server's fixtures) gets 16 people (or a multiple of the clients);
+//! A throwaway `slapd` with the ppolicy overlay ([`latchkey_testkit::slapd`],
+//! the testkit's fixtures) gets 16 people (or a multiple of the clients);
 //! the release server runs on SQLite
 //! with `[directories.corp]` as `scripts/demo/ldap.sh` writes it (the
 //! connection's defaults: pool of 4 service connections) and a domain
@@ -33,9 +33,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
-use latchkey_e2e::slapd::{user_dn, Slapd, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD};
 use latchkey_e2e::{Server, TempDir};
 use latchkey_shared::api::{paths, SignInRequest, CSRF_HEADER};
+use latchkey_testkit::slapd::{user_dn, Slapd, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD};
 use ldap3::{Ldap, LdapConnAsync, Scope};
 use reqwest::StatusCode;
 use tokio::sync::Mutex;
@@ -167,9 +167,9 @@ pub async fn run(secs: u64) -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cores * 4);
-    let slapd = Slapd::start()?;
+    let slapd = Slapd::start();
     let users = users(clients);
-    slapd.add_users(&users)?;
+    slapd.add_users(&users);
     let url = slapd.url();
     let slapd_pid = slapd.pid().context("slapd's pid")?;
 
@@ -187,7 +187,7 @@ pub async fn run(secs: u64) -> Result<()> {
         &config,
         format!(
             "database_url = \"{db_url}\"\n\n{}{pool}",
-            slapd.config_section(DOMAIN)?
+            slapd.config_section(DOMAIN)
         ),
     )?;
     cli(

@@ -98,14 +98,7 @@ fn find_bin_dir() -> Option<PathBuf> {
 
 fn install_postgresql() -> Result<(), String> {
     eprintln!("PostgreSQL binaries not found: installing the Debian package");
-    super::apt_install(&["postgresql"])
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(54329)
+    crate::apt_install(&["postgresql"])
 }
 
 /// Runs `program args` as the postgres user when we are root.
@@ -187,7 +180,7 @@ fn start() -> Result<Cluster, String> {
         ],
         &log,
     )?;
-    let port = free_port();
+    let port = crate::free_port();
     let options = format!(
         "-k {dir_s} -p {port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
          -c full_page_writes=off -c max_connections=300"

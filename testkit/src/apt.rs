@@ -1,5 +1,4 @@
-//! Debian packages for the tests' real servers, shared with the e2e harness
-//! (`tests/src/lib.rs` includes this file by path).
+//! Debian packages for the tests' real servers.
 
 /// Installs Debian `packages` for a test's server (`apt-get update` first
 /// only if the plain install fails, as on a fresh machine).

@@ -2,6 +2,10 @@
 //! environment under `.tools/`, installed here if missing) on a free
 //! loopback port, storing what it receives in a Maildir the test reads with
 //! Python's own `email` parser (so MIME decoding is not ours to get right).
+//!
+//! The kit knows nothing of Latchkey's configuration: the server's tests
+//! turn a server into a `[mail]` section (`helpers::mail_config`) from
+//! [`SmtpServer::port`], [`SmtpServer::security`] and [`SmtpServer::ca_file`].
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -9,14 +13,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use latchkey_server::mail::config::MailSecurity;
+/// How a TLS test server speaks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// STARTTLS, required before any mail.
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+}
 
 pub struct SmtpServer {
     port: u16,
     maildir: PathBuf,
     /// STARTTLS or TLS from the first byte, with certificates in this
     /// directory (`ca.pem` signed `cert.pem`); `None`: plain SMTP.
-    tls: Option<(MailSecurity, PathBuf)>,
+    tls: Option<(Security, PathBuf)>,
     child: Mutex<Option<Child>>,
 }
 
@@ -83,13 +94,6 @@ fn install() -> &'static Result<(), String> {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 impl SmtpServer {
     /// Plain SMTP.
     pub fn start() -> SmtpServer {
@@ -98,22 +102,21 @@ impl SmtpServer {
 
     /// `security` (STARTTLS, required before any mail, or TLS from the first
     /// byte) with a certificate for 127.0.0.1 from a CA made for this server.
-    pub fn start_tls(security: MailSecurity) -> SmtpServer {
-        assert_ne!(security, MailSecurity::Plain, "use SmtpServer::start");
+    pub fn start_tls(security: Security) -> SmtpServer {
         let dir = std::env::temp_dir().join(format!("latchkey-smtp-tls-{}", uuid::Uuid::new_v4()));
-        if let Err(e) = super::tls::make_certificates(&dir, &["127.0.0.1"], "localhost") {
+        if let Err(e) = crate::tls::make_certificates(&dir, &["127.0.0.1"], "localhost") {
             panic!("cannot make the test SMTP server's certificates: {e}");
         }
         Self::start_with(Some((security, dir)))
     }
 
-    fn start_with(tls: Option<(MailSecurity, PathBuf)>) -> SmtpServer {
+    fn start_with(tls: Option<(Security, PathBuf)>) -> SmtpServer {
         if let Err(e) = install() {
             panic!("cannot install the test SMTP server: {e}");
         }
         let maildir = std::env::temp_dir().join(format!("latchkey-smtp-{}", uuid::Uuid::new_v4()));
         let server = SmtpServer {
-            port: free_port(),
+            port: crate::free_port(),
             maildir,
             tls,
             child: Mutex::new(None),
@@ -128,22 +131,18 @@ impl SmtpServer {
         dir.join("ca.pem")
     }
 
-    /// Latchkey's `[mail]` for this server: plain SMTP on loopback (allowed
-    /// explicitly), or its TLS mode trusting its CA.
-    pub fn mail_config(&self) -> latchkey_server::mail::config::MailConfig {
-        latchkey_server::mail::config::MailConfig {
-            host: "127.0.0.1".into(),
-            port: Some(self.port),
-            security: self.tls.as_ref().map_or(MailSecurity::Plain, |(s, _)| *s),
-            allow_plain: self.tls.is_none(),
-            ca_file: self.tls.as_ref().map(|_| self.ca_file()),
-            username: None,
-            password_env: None,
-            password_file: None,
-            from: "Latchkey <no-reply@latchkey.test>".into(),
-            timeout_secs: 5,
-            poll_secs: 1,
-        }
+    /// The host it listens on: always loopback.
+    pub fn host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// How it speaks TLS; `None`: plain SMTP.
+    pub fn security(&self) -> Option<Security> {
+        self.tls.as_ref().map(|(s, _)| *s)
     }
 
     /// Starts the server (again) on its port, with the same Maildir.
@@ -151,11 +150,11 @@ impl SmtpServer {
         let mut command = Command::new(python());
         command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port));
+            .arg(format!("{}:{}", self.host(), self.port));
         if let Some((security, dir)) = &self.tls {
             let (cert, key) = match security {
-                MailSecurity::Tls => ("--smtpscert", "--smtpskey"),
-                _ => ("--tlscert", "--tlskey"),
+                Security::Tls => ("--smtpscert", "--smtpskey"),
+                Security::Starttls => ("--tlscert", "--tlskey"),
             };
             command
                 .arg(cert)
@@ -173,7 +172,7 @@ impl SmtpServer {
             .expect("aiosmtpd starts");
         *self.child.lock().unwrap() = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect((self.host(), self.port)).is_err() {
             assert!(Instant::now() < deadline, "aiosmtpd did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -2,9 +2,8 @@
 //! PostgreSQL and prints one table of figures against the goals of
 //! `docs/performance.md`. Run it with `./x load`; it is never part of the
 //! test command. `load ldap` measures a directory-backed domain instead
-//! (see `load/ldap.rs`).
+//! (see `ldap.rs` beside this file).
 
-#[path = "load/ldap.rs"]
 mod ldap;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use latchkey_e2e::{pg, Server, TempDir};
+use latchkey_e2e::{Server, TempDir};
 use latchkey_shared::api::{paths, SignInRequest, CSRF_HEADER};
+use latchkey_testkit::postgres;
 use reqwest::StatusCode;
 
 const USERS: usize = 16;
@@ -855,7 +855,7 @@ async fn main() -> Result<()> {
         rows.push(measure(&t, secs, &only).await?);
     }
     if which != "sqlite" {
-        let url = pg::create_database().await;
+        let url = postgres::create_database().await;
         let t = start("PostgreSQL", url, None)?;
         eprintln!("load: measuring PostgreSQL");
         rows.push(measure(&t, secs, &only).await?);

@@ -23,7 +23,7 @@ fn checked(what: &str, cmd: &mut Command) -> Result<String, String> {
 /// two days.
 pub fn make_certificates(tls: &Path, ips: &[&str], dns: &str) -> Result<(), String> {
     if Command::new("openssl").arg("version").output().is_err() {
-        super::apt_install(&["openssl"])?;
+        crate::apt_install(&["openssl"])?;
     }
     std::fs::create_dir_all(tls).map_err(|e| e.to_string())?;
     let path = |f: &str| tls.join(f).display().to_string();

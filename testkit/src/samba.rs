@@ -107,7 +107,7 @@ fn install_samba() -> Result<(), String> {
         return Ok(());
     }
     eprintln!("samba not found: installing Debian's samba AD DC packages");
-    super::apt_install(&PACKAGES)
+    crate::apt_install(&PACKAGES)
 }
 
 const PACKAGES: [&str; 6] = [
@@ -169,7 +169,7 @@ fn start() -> Result<Samba, String> {
         ]),
     )?;
     // The host's end too: a test's proxy there stands for the DC going away.
-    super::tls::make_certificates(&dir.join("tls"), &[&ip, &host_ip], "dc1.latchkey.test")?;
+    crate::tls::make_certificates(&dir.join("tls"), &[&ip, &host_ip], "dc1.latchkey.test")?;
     let conf = dir.join("etc/smb.conf");
     let text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
     let mut out = String::new();
