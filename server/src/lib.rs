@@ -83,7 +83,7 @@ impl Application {
     /// Serves until the task is dropped or the listener fails. Deferred
     /// audit events are written every second meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let _housekeeping = housekeeping(&self.state);
+        let _housekeeping = state::background::housekeeping(&self.state);
         axum::serve(
             self.listener,
             self.router
@@ -99,7 +99,7 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
-        let housekeeping = housekeeping(&state);
+        let housekeeping = state::background::housekeeping(&state);
         let served = axum::serve(
             self.listener,
             self.router
@@ -127,51 +127,5 @@ impl Application {
             }
         }
         served
-    }
-}
-
-/// What a serving process does every second: write the deferred audit
-/// events and report the 503s of the last second.
-fn housekeeping(state: &AppState) -> Housekeeping {
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let state = state.clone();
-    let task = audit::spawn_flusher(state.deferred_audit.clone(), stop.clone(), move || {
-        let state = state.clone();
-        async move {
-            if let Err(e) = state.flush_audit().await {
-                tracing::warn!(error = %e, "writing deferred audit events failed; will retry");
-            }
-            state.hasher.report_busy();
-        }
-    });
-    Housekeeping {
-        stop,
-        task: Some(task),
-    }
-}
-
-/// The housekeeping task; aborted when dropped (the server future that
-/// started it ended or was dropped), unless [`Housekeeping::finish`]ed.
-struct Housekeeping {
-    stop: Arc<tokio::sync::Notify>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Housekeeping {
-    /// Lets a round in progress (a write of the deferred audit) end, then
-    /// stops.
-    async fn finish(mut self) {
-        self.stop.notify_one();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Housekeeping {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
     }
 }

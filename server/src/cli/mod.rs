@@ -422,20 +422,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     }
-    let purge_every = std::time::Duration::from_secs(app.state().config.purge_interval_secs.max(1));
-    let _purge = crate::db::purge::spawn(app.state().clone(), purge_every);
-    let _mail = match &app.state().config.mail {
-        Some(mail) => {
-            let every = std::time::Duration::from_secs(mail.poll_secs);
-            let mailer = crate::mail::sender::Mailer::new(mail).map_err(|e| anyhow::anyhow!(e))?;
-            Some(crate::mail::sender::spawn(
-                app.state().clone(),
-                std::sync::Arc::new(mailer),
-                every,
-            ))
-        }
-        None => None,
-    };
+    let _schedules =
+        crate::state::background::Schedules::start(app.state()).map_err(|e| anyhow::anyhow!(e))?;
     print_line(&format!(
         "Latchkey listening on http://{}",
         app.local_addr()

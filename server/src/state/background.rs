@@ -1,14 +1,26 @@
-//! Work an answer does not wait for: a mail that only some names get (a
-//! one-time code, the notice that self-service stopped). Done after the
-//! answer's own transaction, so the answer takes the same time whoever the
-//! name is; a failure is logged, never shown to the person.
+//! Everything a server runs beside its requests, started here and nowhere
+//! else:
+//!
+//! - [`Background`]: work an answer does not wait for, a mail that only
+//!   some names get (a one-time code, the notice that self-service
+//!   stopped). Done after the answer's own transaction, so the answer takes
+//!   the same time whoever the name is; a failure is logged, never shown to
+//!   the person.
+//! - [`housekeeping`]: every second, the deferred audit events and the
+//!   report of the 503s (while the application serves).
+//! - [`Schedules`]: the purge of expired state with the expiry reminders,
+//!   and the outbox's sender when mail is configured (`latchkey serve`).
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::audit;
 use crate::error::AppError;
+use crate::mail::sender::{self, Mailer};
+use crate::state::AppState;
 
 /// The tasks of one server, counted so that a test (or a shutdown) can wait
 /// until they are done.
@@ -55,5 +67,86 @@ impl Background {
         let mut rx = self.running.subscribe();
         // The sender lives as long as `self`: this cannot fail.
         let _ = rx.wait_for(|n| *n == 0).await;
+    }
+}
+
+/// What a serving process does every second: write the deferred audit
+/// events and report the 503s of the last second.
+pub(crate) fn housekeeping(state: &AppState) -> Housekeeping {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let state = state.clone();
+    let task = audit::spawn_flusher(state.deferred_audit.clone(), stop.clone(), move || {
+        let state = state.clone();
+        async move {
+            if let Err(e) = state.flush_audit().await {
+                tracing::warn!(error = %e, "writing deferred audit events failed; will retry");
+            }
+            state.hasher.report_busy();
+        }
+    });
+    Housekeeping {
+        stop,
+        task: Some(task),
+    }
+}
+
+/// The housekeeping task; aborted when dropped (the server future that
+/// started it ended or was dropped), unless [`Housekeeping::finish`]ed.
+pub(crate) struct Housekeeping {
+    stop: Arc<tokio::sync::Notify>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Housekeeping {
+    /// Lets a round in progress (a write of the deferred audit) end, then
+    /// stops.
+    pub(crate) async fn finish(mut self) {
+        self.stop.notify_one();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Housekeeping {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// The periodic tasks of `latchkey serve`; stopped when dropped.
+pub struct Schedules {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Schedules {
+    /// Starts the purge every `purge_interval_secs` and, when mail is
+    /// configured, the outbox's sender every `poll_secs`. An invalid mail
+    /// configuration is an error before anything starts.
+    pub fn start(state: &AppState) -> Result<Self, String> {
+        let mailer = match &state.config.mail {
+            Some(mail) => Some((Mailer::new(mail)?, mail.poll_secs)),
+            None => None,
+        };
+        let purge_every = Duration::from_secs(state.config.purge_interval_secs.max(1));
+        let mut tasks = vec![crate::db::purge::spawn(state.clone(), purge_every)];
+        if let Some((mailer, poll_secs)) = mailer {
+            tasks.push(sender::spawn(
+                state.clone(),
+                Arc::new(mailer),
+                Duration::from_secs(poll_secs),
+            ));
+        }
+        Ok(Self { tasks })
+    }
+}
+
+impl Drop for Schedules {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
