@@ -21,7 +21,9 @@ pub mod tls;
 
 pub use apt::apt_install;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// This crate's fixtures (`testkit/fixtures/`), e.g. `slapd/config.ldif`.
 pub fn fixtures_dir() -> PathBuf {
@@ -34,4 +36,46 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// Runs `cmd` with `input` on its standard input; panics with what it wrote
+/// on standard error unless it succeeds (an LDIF fed to `ldapmodify`).
+pub fn feed(what: &str, cmd: &mut Command, input: &str) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("a piped standard input")
+        .write_all(input.as_bytes())
+        .unwrap_or_else(|e| panic!("{what}: cannot write its input: {e}"));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The standard output of `cmd`, or `what` with everything it printed.
+pub fn checked_output(
+    what: &str,
+    out: std::io::Result<std::process::Output>,
+) -> Result<String, String> {
+    let out = out.map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{what}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }

@@ -21,7 +21,6 @@
 //! by a process that died is removed at the next start. If Samba is missing,
 //! the Debian packages are installed with apt-get.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -83,16 +82,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn checked(what: &str, cmd: &mut Command) -> Result<String, String> {
-    let out = run(cmd);
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{what}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    crate::checked_output(what, Ok(run(cmd)))
 }
 
 fn install_samba() -> Result<(), String> {
@@ -402,25 +392,10 @@ impl Samba {
     }
 
     fn admin_ldif(&self, tool: &str, ldif: &str) {
-        let mut child = self
-            .tool(tool)
-            .args(["-D", ADMIN_DN, "-w", ADMIN_PASSWORD])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{tool}: {e}"));
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        crate::feed(
+            tool,
+            self.tool(tool).args(["-D", ADMIN_DN, "-w", ADMIN_PASSWORD]),
+            ldif,
         );
     }
 

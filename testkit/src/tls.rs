@@ -6,16 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn checked(what: &str, cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{what}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    crate::checked_output(what, cmd.output())
 }
 
 /// A CA (`ca.pem`, `ca.key`) and a server leaf (`cert.pem`, `key.pem`, the
