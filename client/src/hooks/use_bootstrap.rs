@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use yew::prelude::*;
 
 use crate::hooks::WindowListener;
-use crate::services::api::{self, ApiClientError, BootstrapFetch};
+use crate::services::bootstrap::{self, BootstrapFetch};
+use crate::services::error::ApiClientError;
 use crate::services::storage;
 
 const CACHE_KEY: &str = "latchkey.bootstrap.v1";
@@ -150,7 +151,7 @@ pub fn when_ready(render: impl FnOnce() + 'static) {
         return;
     }
     let request = wasm_bindgen_futures::future_to_promise(async {
-        let answer = api::get_bootstrap(None).await;
+        let answer = bootstrap::get_bootstrap(None).await;
         EARLY_ANSWER.with(|a| *a.borrow_mut() = Some(answer));
         Ok(wasm_bindgen::JsValue::UNDEFINED)
     });
@@ -236,7 +237,7 @@ pub fn use_bootstrap_loader() -> BootstrapContext {
                         Some(answer) => answer,
                         None => {
                             state.dispatch(BootstrapAction::Loading);
-                            api::get_bootstrap(etag.as_deref()).await
+                            bootstrap::get_bootstrap(etag.as_deref()).await
                         }
                     };
                     match answer {
@@ -280,7 +281,7 @@ fn resync(state: BootstrapContext) {
     let etag = storage::load::<Cached>(CACHE_KEY).and_then(|c| c.etag);
     wasm_bindgen_futures::spawn_local(async move {
         state.dispatch(BootstrapAction::Loading);
-        match api::get_bootstrap(etag.as_deref()).await {
+        match bootstrap::get_bootstrap(etag.as_deref()).await {
             Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
                 state.dispatch(BootstrapAction::Loaded { bootstrap, etag })
             }

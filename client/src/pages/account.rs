@@ -10,12 +10,12 @@ use crate::router::use_navigator;
 use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::hooks::{
     use_bootstrap, use_required_session, BootstrapAction, RequiredSession, SessionAction,
 };
-use crate::services::api;
+use crate::router::Route;
+use crate::services::session;
 use address::AddressPanel;
 use authenticator::AuthenticatorPanel;
 use change_password::ChangePassword;
@@ -144,7 +144,7 @@ pub fn Account() -> Html {
             let (sign_out_error, signing_out) = (sign_out_error.clone(), signing_out.clone());
             signing_out.set(true);
             wasm_bindgen_futures::spawn_local(async move {
-                match api::sign_out().await {
+                match session::sign_out().await {
                     Ok(()) => {
                         session.dispatch(SessionAction::Ended {
                             notice: Some("You have signed out.".into()),

@@ -9,10 +9,10 @@ use latchkey_shared::self_service::{
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::components::password_field::PasswordField;
 use crate::hooks::{use_required_session, RequiredSession};
+use crate::router::Route;
 use crate::services::self_service as ss;
 
 /// `<select>` value for "write my own question".

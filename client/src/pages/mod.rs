@@ -4,9 +4,9 @@ pub mod enrol;
 pub mod forgot;
 pub mod manage;
 pub mod not_found;
+pub mod self_service;
 pub mod sign_in;
 pub mod unlock;
-pub mod verification;
 
 use yew::prelude::*;
 

@@ -1,7 +1,7 @@
 use crate::router::Link;
 use yew::prelude::*;
 
-use crate::app::Route;
+use crate::router::Route;
 
 #[component]
 pub fn NotFound() -> Html {

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use web_sys::RequestCredentials;
 
-use super::api::ApiClientError;
+use super::error::ApiClientError;
 
 /// `method url` with `body` as JSON (if any), answered by a JSON `T`. An
 /// empty answer (204) decodes as `null`, so `T = ()` suits those.

@@ -15,7 +15,6 @@ use yew::prelude::*;
 
 use crate::pages::input_value;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::components::help_desk::HelpDeskContact;
 use crate::components::password_checklist::PasswordChecklist;
@@ -23,7 +22,8 @@ use crate::components::password_field::PasswordField;
 use crate::components::strength_meter::StrengthMeter;
 use crate::hooks::{use_bootstrap, use_password_check};
 use crate::pages::send;
-use crate::services::api::ApiClientError;
+use crate::router::Route;
+use crate::services::error::ApiClientError;
 use crate::services::self_service as ss;
 use crate::services::storage::now_ms;
 use state::{
