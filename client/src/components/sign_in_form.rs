@@ -1,4 +1,3 @@
-use crate::router::use_navigator;
 use latchkey_shared::api::{DomainInfo, SignInRequest};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -7,7 +6,7 @@ use crate::components::domain_select::DomainSelect;
 use crate::components::form_error::FormError;
 use crate::components::password_field::PasswordField;
 use crate::hooks::{is_online, use_bootstrap, use_online, use_session, SessionAction};
-use crate::router::Route;
+use crate::router::{use_navigator, Route};
 use crate::services::error::ApiClientError;
 use crate::services::session;
 use crate::services::storage;

@@ -1,4 +1,4 @@
-//! The verification flow's state (user name + CAPTCHA, the timed security
+//! The self-service flow's state (user name + CAPTCHA, the timed security
 //! questions, a second CAPTCHA, the final button; for Forgot Password the new
 //! password), and the new-password step's. The rules live here so the
 //! components only render, send requests and dispatch their answers.
