@@ -181,8 +181,10 @@ async fn early_answer() -> Option<Answer> {
 
 fn initial_state() -> BootstrapState {
     // A first visit whose data came before the first render: render with it.
-    if let Some(Ok(BootstrapFetch::Fresh { bootstrap, etag })) =
-        EARLY_ANSWER.with(|a| a.borrow_mut().take())
+    if let Some(Ok(BootstrapFetch::Fresh {
+        body: bootstrap,
+        etag,
+    })) = EARLY_ANSWER.with(|a| a.borrow_mut().take())
     {
         EARLY_REQUEST.with(|r| r.borrow_mut().take());
         let state = BootstrapState {
@@ -241,7 +243,10 @@ pub fn use_bootstrap_loader() -> BootstrapContext {
                         }
                     };
                     match answer {
-                        Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
+                        Ok(BootstrapFetch::Fresh {
+                            body: bootstrap,
+                            etag,
+                        }) => {
                             state.dispatch(BootstrapAction::Loaded { bootstrap, etag });
                             break;
                         }
@@ -282,9 +287,10 @@ fn resync(state: BootstrapContext) {
     wasm_bindgen_futures::spawn_local(async move {
         state.dispatch(BootstrapAction::Loading);
         match bootstrap::get_bootstrap(etag.as_deref()).await {
-            Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
-                state.dispatch(BootstrapAction::Loaded { bootstrap, etag })
-            }
+            Ok(BootstrapFetch::Fresh {
+                body: bootstrap,
+                etag,
+            }) => state.dispatch(BootstrapAction::Loaded { bootstrap, etag }),
             Ok(BootstrapFetch::NotModified) => state.dispatch(BootstrapAction::NotModified),
             Err(error) => state.dispatch(BootstrapAction::Failed(error)),
         }

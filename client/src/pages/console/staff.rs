@@ -339,3 +339,83 @@ fn directory_text(d: &DirectoryAccount) -> String {
         DirectoryAccount::Unavailable { reason, .. } => reason.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use latchkey_shared::admin::{LockHolder, Role};
+
+    use super::*;
+
+    fn summary(id: i64, locked: bool) -> UserSummary {
+        UserSummary {
+            id,
+            username: format!("user{id}"),
+            display_name: format!("User {id}"),
+            domain: "partners".into(),
+            domain_name: "Partners".into(),
+            role: Role::User,
+            locked,
+            disabled: false,
+            email: None,
+            lock: locked.then_some(LockHolder::Latchkey),
+            password_changed_at: None,
+        }
+    }
+
+    fn user(id: i64, locked: bool, disabled: bool) -> UserState {
+        UserState {
+            id,
+            username: format!("user{id}"),
+            display_name: format!("User {id}"),
+            email: None,
+            domain: "partners".into(),
+            domain_name: "Partners".into(),
+            role: Role::User,
+            staff_domains: Vec::new(),
+            locked,
+            locked_until: None,
+            failed_attempts: 0,
+            enrolled: false,
+            enrolled_at: None,
+            temporary_password: false,
+            temporary_password_expires_at: None,
+            must_change: false,
+            password_changed_at: 0,
+            disabled,
+            directory: None,
+        }
+    }
+
+    fn found() -> Rc<StaffState> {
+        Rc::new(StaffState::default()).reduce(Action::Found(UserSearchResponse {
+            users: vec![summary(1, true), summary(2, true)],
+            truncated: false,
+            unavailable: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn an_action_shows_the_users_new_state_in_the_list_too() {
+        let s = found()
+            .reduce(Action::Chosen(user(1, true, false)))
+            .reduce(Action::Acted(user(1, false, true), None));
+        let users = &s.results.as_ref().unwrap().users;
+        assert!(!users[0].locked && users[0].lock.is_none() && users[0].disabled);
+        // Only that user.
+        assert!(users[1].locked && users[1].lock.is_some());
+        assert_eq!(s.selected.as_ref().map(|u| u.locked), Some(false));
+    }
+
+    #[test]
+    fn a_temporary_password_is_shown_until_the_next_action_or_user() {
+        let s = found()
+            .reduce(Action::Reason("verified".into()))
+            .reduce(Action::Acted(user(1, false, false), Some(("pw".into(), 9))));
+        assert_eq!(s.temp, Some(("pw".to_owned(), 9)));
+        assert_eq!(s.reason, "verified");
+        let next = s.clone().reduce(Action::Acted(user(1, false, false), None));
+        assert_eq!(next.temp, None);
+        let other = s.reduce(Action::Choose);
+        assert_eq!((other.temp.clone(), other.reason.as_str()), (None, ""));
+    }
+}
