@@ -15,12 +15,11 @@ use crate::pages::manage::Manage;
 use crate::pages::not_found::NotFound;
 use crate::pages::sign_in::SignIn;
 use crate::pages::unlock::Unlock;
-pub use crate::router::Route;
-use crate::router::Router;
+use crate::router::{Route, Router};
 
 /// The first-load module's pages. Every other route hands over to the full
 /// module; only this function and what it reaches are linked into the
-/// first-load wasm, so the console, enrolment and verification flows cost
+/// first-load wasm, so the console, enrolment and self-service flows cost
 /// nothing until somebody opens them.
 pub fn switch_front(route: Route) -> Html {
     match route {

@@ -1,23 +1,35 @@
 //! Latchkey's PWA: the sign-in page with the notices, the per-domain
-//! self-service landing pages, and the signed-in Change Password screen.
+//! landing pages with Unlock Account and Forgot Password (self-service),
+//! enrolment, the signed-in account page and the staff console.
 //!
 //! Two entry points, two wasm modules built from this one library (so the
 //! first load stays small, issue 4):
 //! - [`start_front`] (`src/main.rs`, loaded by `index.html`): the sign-in
-//!   page, the per-domain landing pages, the notices and the password
-//!   checklist; every other route hands over to the full app;
+//!   page, the notices and the password checklist; every other route hands
+//!   over to the full app ([`full_app`]). Only what [`app::switch_front`]
+//!   reaches is linked into it, and it must stay under 150 KB compressed;
 //! - [`start_full`] (`src/bin/latchkey-app.rs`, fetched on demand and
 //!   precached by the service worker): every page.
 //!
 //! Layout (in the style of Yew's function-component examples):
-//! - [`app`]: the router and the application-wide contexts (bootstrap data, session);
-//! - [`pages`]: one component per route;
+//! - [`app`]: the application-wide contexts (bootstrap data, session) and
+//!   which page each [`router::Route`] shows;
+//! - [`router`]: [`router::Route`] (the one place it is defined and
+//!   imported from), links and the navigator;
+//! - [`pages`]: one component per route, with its feature's parts beside
+//!   it (`account/`, `console/`, `self_service/`);
 //! - [`components`]: the pieces the pages are built from;
-//! - [`hooks`]: loading/caching the bootstrap data, the session context;
-//! - [`services`]: the only place that talks HTTP;
+//! - [`hooks`]: the bootstrap data, the session, and `use_request`, the one
+//!   way a page keeps the state of its requests (busy, error, notice,
+//!   re-authentication);
+//! - [`services`]: the only place that talks HTTP, a file per resource;
 //! - [`dom`]: focus management;
 //! - [`format`]: pure helpers (dates, phone links), unit-tested natively;
 //! - [`unicode`]: the browser's NFKC and case mapping for the shared crate.
+//!
+//! A page's non-trivial state is a `Reducible` with an `Action` enum (see
+//! `pages/account/state.rs`), unit-tested natively (`cargo test -p
+//! latchkey-client`); the component renders and dispatches.
 
 mod app;
 mod components;

@@ -1,9 +1,8 @@
-use crate::router::Link;
 use latchkey_shared::PRODUCT_NAME;
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::hooks::use_bootstrap;
+use crate::router::{Link, Route};
 
 /// The product banner at the top of every page.
 #[component]

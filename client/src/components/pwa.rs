@@ -17,7 +17,7 @@ use yew::prelude::*;
 
 use crate::format;
 use crate::hooks::{use_bootstrap, use_online, WindowListener};
-use crate::services::api::ApiClientError;
+use crate::services::error::ApiClientError;
 use crate::services::storage;
 
 /// Local-storage key remembering that the user declined the install offer.

@@ -1,14 +1,14 @@
-use crate::router::use_navigator;
 use latchkey_shared::api::{DomainInfo, SignInRequest};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::domain_select::DomainSelect;
 use crate::components::form_error::FormError;
 use crate::components::password_field::PasswordField;
 use crate::hooks::{is_online, use_bootstrap, use_online, use_session, SessionAction};
-use crate::services::api::{self, ApiClientError};
+use crate::router::{use_navigator, Route};
+use crate::services::error::ApiClientError;
+use crate::services::session;
 use crate::services::storage;
 
 /// What was typed on the sign-in form, kept across reloads and offline
@@ -124,7 +124,7 @@ pub fn SignInForm(props: &SignInFormProps) -> Html {
                 navigator.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                let result = api::sign_in(&request).await;
+                let result = session::sign_in(&request).await;
                 busy.set(false);
                 match result {
                     Ok(info) => {

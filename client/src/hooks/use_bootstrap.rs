@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use yew::prelude::*;
 
 use crate::hooks::WindowListener;
-use crate::services::api::{self, ApiClientError, BootstrapFetch};
+use crate::services::bootstrap::{self, BootstrapFetch};
+use crate::services::error::ApiClientError;
 use crate::services::storage;
 
 const CACHE_KEY: &str = "latchkey.bootstrap.v1";
@@ -150,7 +151,7 @@ pub fn when_ready(render: impl FnOnce() + 'static) {
         return;
     }
     let request = wasm_bindgen_futures::future_to_promise(async {
-        let answer = api::get_bootstrap(None).await;
+        let answer = bootstrap::get_bootstrap(None).await;
         EARLY_ANSWER.with(|a| *a.borrow_mut() = Some(answer));
         Ok(wasm_bindgen::JsValue::UNDEFINED)
     });
@@ -180,8 +181,10 @@ async fn early_answer() -> Option<Answer> {
 
 fn initial_state() -> BootstrapState {
     // A first visit whose data came before the first render: render with it.
-    if let Some(Ok(BootstrapFetch::Fresh { bootstrap, etag })) =
-        EARLY_ANSWER.with(|a| a.borrow_mut().take())
+    if let Some(Ok(BootstrapFetch::Fresh {
+        body: bootstrap,
+        etag,
+    })) = EARLY_ANSWER.with(|a| a.borrow_mut().take())
     {
         EARLY_REQUEST.with(|r| r.borrow_mut().take());
         let state = BootstrapState {
@@ -236,11 +239,14 @@ pub fn use_bootstrap_loader() -> BootstrapContext {
                         Some(answer) => answer,
                         None => {
                             state.dispatch(BootstrapAction::Loading);
-                            api::get_bootstrap(etag.as_deref()).await
+                            bootstrap::get_bootstrap(etag.as_deref()).await
                         }
                     };
                     match answer {
-                        Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
+                        Ok(BootstrapFetch::Fresh {
+                            body: bootstrap,
+                            etag,
+                        }) => {
                             state.dispatch(BootstrapAction::Loaded { bootstrap, etag });
                             break;
                         }
@@ -280,10 +286,11 @@ fn resync(state: BootstrapContext) {
     let etag = storage::load::<Cached>(CACHE_KEY).and_then(|c| c.etag);
     wasm_bindgen_futures::spawn_local(async move {
         state.dispatch(BootstrapAction::Loading);
-        match api::get_bootstrap(etag.as_deref()).await {
-            Ok(BootstrapFetch::Fresh { bootstrap, etag }) => {
-                state.dispatch(BootstrapAction::Loaded { bootstrap, etag })
-            }
+        match bootstrap::get_bootstrap(etag.as_deref()).await {
+            Ok(BootstrapFetch::Fresh {
+                body: bootstrap,
+                etag,
+            }) => state.dispatch(BootstrapAction::Loaded { bootstrap, etag }),
             Ok(BootstrapFetch::NotModified) => state.dispatch(BootstrapAction::NotModified),
             Err(error) => state.dispatch(BootstrapAction::Failed(error)),
         }

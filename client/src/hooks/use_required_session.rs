@@ -3,9 +3,10 @@
 use yew::prelude::*;
 
 use super::{use_session, SessionAction, SessionContext};
-use crate::app::Route;
 use crate::router::use_navigator;
-use crate::services::api::{self, ApiClientError};
+use crate::router::Route;
+use crate::services::error::ApiClientError;
+use crate::services::session;
 
 pub struct RequiredSession {
     pub session: SessionContext,
@@ -42,7 +43,7 @@ pub fn use_required_session() -> RequiredSession {
         use_effect_with((), move |_| {
             if !known {
                 wasm_bindgen_futures::spawn_local(async move {
-                    match api::get_session().await {
+                    match session::get_session().await {
                         Ok(info) => session.dispatch(SessionAction::SignedIn(info)),
                         Err(e) if e.is_not_authenticated() => onended.emit(e),
                         Err(e) => load_error.set(Some(e.message().into())),

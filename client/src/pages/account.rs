@@ -1,28 +1,35 @@
 //! `/account`: the signed-in area: Change Password, the security
-//! questions, the authenticator app.
+//! questions, the authenticator app and the mail address; signing out and
+//! the way to the staff console. An account that has not enrolled is sent
+//! to `/enrol` first (unless it may skip and chose "Later").
 
 mod address;
 mod authenticator;
 mod change_password;
 mod state;
 
-use crate::router::use_navigator;
+use latchkey_shared::self_service::EnrolmentStatus;
 use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::hooks::{
-    use_bootstrap, use_required_session, BootstrapAction, RequiredSession, SessionAction,
+    use_bootstrap, use_request_with, use_required_session, BootstrapAction, RequiredSession,
+    SessionAction,
 };
-use crate::services::api;
+use crate::pages::enrol::{EnrolForm, SKIPPED_KEY};
+use crate::router::{use_navigator, Route};
+use crate::services::error::ApiClientError;
+use crate::services::self_service as ss;
+use crate::services::session;
 use address::AddressPanel;
 use authenticator::AuthenticatorPanel;
 use change_password::ChangePassword;
-use latchkey_shared::self_service::EnrolmentStatus;
 
-use crate::pages::enrol::{EnrolForm, SKIPPED_KEY};
-use crate::services::self_service as ss;
+/// Why signing out failed.
+fn still_signed_in(error: &ApiClientError) -> AttrValue {
+    format!("You are still signed in. {}", error.message()).into()
+}
 
 /// The account page's tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +80,7 @@ pub fn Account() -> Html {
     } = use_required_session();
     let bootstrap = use_bootstrap();
     let navigator = use_navigator();
-    let sign_out_error = use_state(|| None::<AttrValue>);
-    let signing_out = use_state(|| false);
+    let sign_out = use_request_with(still_signed_in);
     let tab = use_state(|| Tab::ChangePassword);
     let enrolment = use_state(|| None::<EnrolmentStatus>);
     let expiry = use_state(|| None::<latchkey_shared::factors::PasswordExpiry>);
@@ -137,29 +143,17 @@ pub fn Account() -> Html {
     }
 
     let on_sign_out = {
-        let (session, navigator) = (session.clone(), navigator.clone());
-        let (sign_out_error, signing_out) = (sign_out_error.clone(), signing_out.clone());
+        let (session, navigator, sign_out) = (session.clone(), navigator.clone(), sign_out.clone());
         Callback::from(move |_: MouseEvent| {
             let (session, navigator) = (session.clone(), navigator.clone());
-            let (sign_out_error, signing_out) = (sign_out_error.clone(), signing_out.clone());
-            signing_out.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::sign_out().await {
-                    Ok(()) => {
-                        session.dispatch(SessionAction::Ended {
-                            notice: Some("You have signed out.".into()),
-                        });
-                        if let Some(nav) = &navigator {
-                            nav.push(&Route::SignIn);
-                        }
-                    }
-                    Err(e) => {
-                        signing_out.set(false);
-                        sign_out_error.set(Some(
-                            format!("You are still signed in. {}", e.message()).into(),
-                        ));
-                    }
+            sign_out.run(session::sign_out(), move |()| {
+                session.dispatch(SessionAction::Ended {
+                    notice: Some("You have signed out.".into()),
+                });
+                if let Some(nav) = &navigator {
+                    nav.push(&Route::SignIn);
                 }
+                None
             });
         })
     };
@@ -238,12 +232,12 @@ pub fn Account() -> Html {
                             Callback::from(move |_: MouseEvent| if let Some(nav) = &navigator { nav.push(&Route::Console) })
                         }}>{ "Console" }</button>
                     }
-                    <button id="sign-out" type="button" class="button button-secondary" onclick={on_sign_out} disabled={*signing_out}>
-                        { if *signing_out { "Signing out…" } else { "Sign out" } }
+                    <button id="sign-out" type="button" class="button button-secondary" onclick={on_sign_out} disabled={sign_out.busy}>
+                        { if sign_out.busy { "Signing out…" } else { "Sign out" } }
                     </button>
                 </div>
             </section>
-            if let Some(message) = &*sign_out_error {
+            if let Some(message) = &sign_out.error {
                 <div class="alert alert-error" role="alert"><p>{ message.clone() }</p></div>
             }
             if info.must_change_password {

@@ -2,17 +2,18 @@
 //! signed-in user who has not enrolled; and [`EnrolForm`], also used by the
 //! account page's Security questions tab to re-enrol.
 
-use crate::router::use_navigator;
+use std::rc::Rc;
+
 use latchkey_shared::self_service::{
     check_enrolment, messages, EnrolAnswer, EnrolRequest, EnrolmentStatus, MIN_ANSWER_CHARS,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::components::password_field::PasswordField;
-use crate::hooks::{use_required_session, RequiredSession};
+use crate::hooks::{use_request, use_required_session, RequiredSession};
+use crate::router::{use_navigator, Route};
 use crate::services::self_service as ss;
 
 /// `<select>` value for "write my own question".
@@ -45,16 +46,61 @@ impl Row {
     }
 }
 
+/// What the enrolment form holds; what its request says (busy, error,
+/// "enrolled") is [`use_request`]'s.
+#[derive(Clone, PartialEq)]
+struct EnrolState {
+    rows: Vec<Row>,
+    /// The current password, to change an existing enrolment.
+    password: String,
+}
+
+enum Action {
+    Choice(usize, String),
+    Custom(usize, String),
+    Answer(usize, String),
+    Password(String),
+    /// Saved: a blank form for `.0` questions.
+    Enrolled(usize),
+    /// The request failed: the password is not kept for a second try.
+    ForgetPassword,
+}
+
+impl EnrolState {
+    fn new(count: usize) -> Self {
+        EnrolState {
+            rows: vec![Row::default(); count],
+            password: String::new(),
+        }
+    }
+}
+
+impl Reducible for EnrolState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::Choice(i, v) => next.rows[i].choice = v,
+            Action::Custom(i, v) => next.rows[i].custom = v,
+            Action::Answer(i, v) => next.rows[i].answer = v,
+            Action::Password(v) => next.password = v,
+            Action::Enrolled(count) => next = EnrolState::new(count),
+            Action::ForgetPassword => next.password.clear(),
+        }
+        Rc::new(next)
+    }
+}
+
 /// Pick the questions, answer them (the shared rules checked as you type),
 /// and, to change an existing enrolment, enter the password.
 #[component]
 pub fn EnrolForm(props: &EnrolFormProps) -> Html {
     let count = usize::from(props.status.enrol_count);
-    let rows = use_state(|| vec![Row::default(); count]);
-    let password = use_state(String::new);
-    let busy = use_state(|| false);
-    let error = use_state(|| None::<AttrValue>);
-    let success = use_state(|| None::<AttrValue>);
+    let state = use_reducer(|| EnrolState::new(count));
+    let request = use_request();
+    let rows = &state.rows;
+    let busy = request.busy;
     let re_enrol = props.status.enrolled;
 
     let entries: Vec<EnrolAnswer> = rows
@@ -74,27 +120,19 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
         .iter()
         .all(|r| !r.question().is_empty() && !r.answer.is_empty());
     let valid = complete && issues.iter().all(Vec::is_empty);
-    let can_submit = valid && !*busy && (!re_enrol || !password.is_empty());
+    let can_submit = valid && !busy && (!re_enrol || !state.password.is_empty());
 
-    let update = |i: usize, f: fn(&mut Row, String)| {
-        let (rows, error, success) = (rows.clone(), error.clone(), success.clone());
+    // Editing a row: the last outcome no longer applies.
+    let update = |i: usize, action: fn(usize, String) -> Action| {
+        let (d, request) = (state.dispatcher(), request.clone());
         move |value: String| {
-            let mut next = (*rows).clone();
-            f(&mut next[i], value);
-            rows.set(next);
-            error.set(None);
-            success.set(None);
+            d.dispatch(action(i, value));
+            request.clear();
         }
     };
 
     let onsubmit = {
-        let (rows, password, busy, error, success) = (
-            rows.clone(),
-            password.clone(),
-            busy.clone(),
-            error.clone(),
-            success.clone(),
-        );
+        let (state, request) = (state.clone(), request.clone());
         let onenrolled = props.onenrolled.clone();
         let entries = entries.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -102,37 +140,25 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
             if !can_submit {
                 return;
             }
-            let request = EnrolRequest {
-                current_password: re_enrol.then(|| (*password).clone()),
+            let body = EnrolRequest {
+                current_password: re_enrol.then(|| state.password.clone()),
                 answers: entries.clone(),
             };
-            busy.set(true);
-            error.set(None);
-            let (rows, password, busy, error, success, onenrolled) = (
-                rows.clone(),
-                password.clone(),
-                busy.clone(),
-                error.clone(),
-                success.clone(),
-                onenrolled.clone(),
+            let (d, forget, onenrolled) =
+                (state.dispatcher(), state.dispatcher(), onenrolled.clone());
+            request.run_or(
+                async move { ss::enrol(&body).await },
+                move |status| {
+                    d.dispatch(Action::Enrolled(status.enrol_count.into()));
+                    onenrolled.emit(status);
+                    crate::dom::focus_by_id("enrol-success");
+                    Some(messages::ENROLLED.into())
+                },
+                move |_| {
+                    forget.dispatch(Action::ForgetPassword);
+                    crate::dom::focus_by_id("form-error");
+                },
             );
-            wasm_bindgen_futures::spawn_local(async move {
-                let result = ss::enrol(&request).await;
-                busy.set(false);
-                password.set(String::new());
-                match result {
-                    Ok(status) => {
-                        rows.set(vec![Row::default(); status.enrol_count.into()]);
-                        success.set(Some(messages::ENROLLED.into()));
-                        onenrolled.emit(status);
-                        crate::dom::focus_by_id("enrol-success");
-                    }
-                    Err(e) => {
-                        error.set(Some(e.message().into()));
-                        crate::dom::focus_by_id("form-error");
-                    }
-                }
-            });
         })
     };
 
@@ -140,19 +166,19 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
     let row_html = |i: usize| {
         let row = &rows[i];
         let on_choice = {
-            let set = update(i, |r, v| r.choice = v);
+            let set = update(i, Action::Choice);
             Callback::from(move |e: Event| {
                 set(e.target_unchecked_into::<HtmlSelectElement>().value())
             })
         };
         let on_custom = {
-            let set = update(i, |r, v| r.custom = v);
+            let set = update(i, Action::Custom);
             Callback::from(move |e: InputEvent| {
                 set(e.target_unchecked_into::<HtmlInputElement>().value())
             })
         };
         let on_answer = {
-            let set = update(i, |r, v| r.answer = v);
+            let set = update(i, Action::Answer);
             Callback::from(move |e: InputEvent| {
                 set(e.target_unchecked_into::<HtmlInputElement>().value())
             })
@@ -168,7 +194,7 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
                 <legend>{ format!("Question {}", i + 1) }</legend>
                 <div class="field">
                     <label for={format!("enrol-question-{i}")}>{ "Question" }</label>
-                    <select id={format!("enrol-question-{i}")} onchange={on_choice} disabled={*busy}>
+                    <select id={format!("enrol-question-{i}")} onchange={on_choice} disabled={busy}>
                         <option value="" selected={row.choice.is_empty()}>{ "Choose a question…" }</option>
                         { for props.status.catalogue.iter().map(|q| {
                             let taken = chosen.iter().enumerate().any(|(j, c)| j != i && c == q);
@@ -182,7 +208,7 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
                 if row.choice == CUSTOM {
                     <div class="field">
                         <label for={format!("enrol-custom-{i}")}>{ "Your question" }</label>
-                        <input id={format!("enrol-custom-{i}")} type="text" value={row.custom.clone()} oninput={on_custom} disabled={*busy} />
+                        <input id={format!("enrol-custom-{i}")} type="text" value={row.custom.clone()} oninput={on_custom} disabled={busy} />
                     </div>
                 }
                 <div class="field">
@@ -195,7 +221,7 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
                         autocomplete="off"
                         autocapitalize="off"
                         spellcheck="false"
-                        disabled={*busy}
+                        disabled={busy}
                         aria-invalid={(!row_issues.is_empty()).to_string()}
                         aria-describedby={error_id.clone()}
                     />
@@ -209,10 +235,10 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
 
     html! {
         <form id="enrol-form" class="enrol-form" {onsubmit} novalidate=true>
-            if let Some(m) = &*success {
+            if let Some(m) = &request.notice {
                 <div id="enrol-success" class="alert alert-success" role="status" tabindex="-1"><p>{ m.clone() }</p></div>
             }
-            <FormError message={(*error).clone()} />
+            <FormError message={request.error.clone()} />
             <p class="muted">
                 { format!("Choose {count} different questions and answer them. Answers are not case-sensitive; \
                            each needs at least {MIN_ANSWER_CHARS} characters, must differ from the others, and may not contain \
@@ -224,14 +250,14 @@ pub fn EnrolForm(props: &EnrolFormProps) -> Html {
                 <PasswordField
                     id="enrol-password"
                     label="Your current password (to confirm the change)"
-                    value={AttrValue::from((*password).clone())}
-                    oninput={{ let p = password.clone(); Callback::from(move |v: String| p.set(v)) }}
+                    value={AttrValue::from(state.password.clone())}
+                    oninput={crate::pages::send(&state.dispatcher(), Action::Password)}
                     autocomplete="current-password"
-                    disabled={*busy}
+                    disabled={busy}
                 />
             }
             <button id="enrol-submit" type="submit" class="button button-primary" disabled={!can_submit}>
-                { if *busy { "Saving…" } else if re_enrol { "Change my security questions" } else { "Save my security questions" } }
+                { if busy { "Saving…" } else if re_enrol { "Change my security questions" } else { "Save my security questions" } }
             </button>
         </form>
     }
@@ -247,18 +273,13 @@ pub fn Enrol() -> Html {
     } = use_required_session();
     let navigator = use_navigator();
     let status = use_state(|| None::<EnrolmentStatus>);
-    let error = use_state(|| None::<AttrValue>);
+    let request = use_request();
 
     {
-        let (status, error) = (status.clone(), error.clone());
+        let (status, request) = (status.clone(), request.clone());
         use_effect_with(session.info.is_some(), move |known| {
             if *known {
-                wasm_bindgen_futures::spawn_local(async move {
-                    match ss::enrolment().await {
-                        Ok(s) => status.set(Some(s)),
-                        Err(e) => error.set(Some(e.message().into())),
-                    }
-                });
+                request.load(ss::enrolment(), move |s| status.set(Some(s)));
             }
         });
     }
@@ -297,7 +318,7 @@ pub fn Enrol() -> Html {
                 }
             </>
         },
-        _ => match load_error.as_ref().or(error.as_ref()) {
+        _ => match load_error.as_ref().or(request.error.as_ref()) {
             Some(m) => html! { <FormError message={m.clone()} /> },
             None => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
         },

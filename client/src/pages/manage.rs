@@ -1,10 +1,9 @@
-use crate::router::Link;
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::help_desk::HelpDeskContact;
 use crate::components::sign_in_form::SignInForm;
 use crate::hooks::use_bootstrap;
+use crate::router::{Link, Route};
 
 #[derive(Properties, PartialEq)]
 pub struct ManageProps {

@@ -1,12 +1,18 @@
+//! One component per route, named as the feature is everywhere else:
+//! `sign_in`, `manage` (a domain's landing page), `unlock` and `forgot`
+//! (both the [`self_service`] flow), `enrol`, `account`, `console` (its
+//! `staff` tab for LRAs, its `admin` tabs), `not_found`. Pages call
+//! `crate::services`, never the low-level requests.
+
 pub mod account;
 pub mod console;
 pub mod enrol;
 pub mod forgot;
 pub mod manage;
 pub mod not_found;
+pub mod self_service;
 pub mod sign_in;
 pub mod unlock;
-pub mod verification;
 
 use yew::prelude::*;
 

@@ -1,7 +1,6 @@
-use crate::router::Link;
 use yew::prelude::*;
 
-use crate::app::Route;
+use crate::router::{Link, Route};
 
 #[component]
 pub fn NotFound() -> Html {

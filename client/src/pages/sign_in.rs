@@ -1,11 +1,10 @@
-use crate::router::Link;
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::notices::Notices;
 use crate::components::password_preview::PasswordPreview;
 use crate::components::sign_in_form::SignInForm;
 use crate::hooks::{use_bootstrap, use_session};
+use crate::router::{Link, Route};
 
 /// `/` (and `/m`): sign in, the per-domain self-service links, the messages.
 #[component]

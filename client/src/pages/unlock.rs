@@ -3,7 +3,7 @@
 use latchkey_shared::self_service::FlowKind;
 use yew::prelude::*;
 
-use super::verification::SelfServiceFlow;
+use super::self_service::SelfServiceFlow;
 
 #[derive(Properties, PartialEq)]
 pub struct UnlockProps {

@@ -6,7 +6,7 @@ use latchkey_shared::factors::{
     RemoveAuthenticator,
 };
 
-use super::api::ApiClientError;
+use super::error::ApiClientError;
 use super::requests::{get, post, request};
 
 pub async fn status() -> Result<AuthenticatorStatus, ApiClientError> {

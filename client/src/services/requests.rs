@@ -2,15 +2,16 @@
 //! `services/requests.rs`): [`request`] and its shorthands [`get`],
 //! [`post`], [`put`], [`delete`]. Every request carries the CSRF header and
 //! sends cookies same-origin only; every failure becomes an
-//! [`ApiClientError`], whose message is ready to show.
+//! [`ApiClientError`], whose message is ready to show. Private to
+//! `services/`: pages call a resource's file, never this.
 
-use gloo_net::http::{Method, RequestBuilder, Response};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use latchkey_shared::api::{messages, ApiError, ErrorCode, CSRF_HEADER};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use web_sys::RequestCredentials;
 
-use super::api::ApiClientError;
+use super::error::ApiClientError;
 
 /// `method url` with `body` as JSON (if any), answered by a JSON `T`. An
 /// empty answer (204) decodes as `null`, so `T = ()` suits those.
@@ -63,14 +64,37 @@ fn prepare(builder: RequestBuilder) -> RequestBuilder {
         .credentials(RequestCredentials::SameOrigin)
 }
 
-/// [`request`] for the callers that read the answer's headers (the
-/// conditional bootstrap): 2xx and 304 come back as they are.
-pub(crate) async fn fetch(builder: RequestBuilder) -> Result<Response, ApiClientError> {
+/// The answer to a conditional GET ([`get_conditional`]).
+pub enum Conditional<T> {
+    /// 304: the copy the caller holds is current.
+    NotModified,
+    Fresh {
+        body: T,
+        etag: Option<String>,
+    },
+}
+
+/// `GET url` with `If-None-Match: etag` (when there is one): 304 comes back
+/// as [`Conditional::NotModified`], a 2xx with its `ETag`.
+pub(super) async fn get_conditional<T: DeserializeOwned>(
+    url: &str,
+    etag: Option<&str>,
+) -> Result<Conditional<T>, ApiClientError> {
+    let mut builder = Request::get(url);
+    if let Some(etag) = etag {
+        builder = builder.header("If-None-Match", etag);
+    }
     let response = prepare(builder)
         .send()
         .await
         .map_err(|_| ApiClientError::Network)?;
-    check(response).await
+    let response = check(response).await?;
+    if response.status() == 304 {
+        return Ok(Conditional::NotModified);
+    }
+    let etag = response.headers().get("etag");
+    let body = decode(response).await?;
+    Ok(Conditional::Fresh { body, etag })
 }
 
 /// A non-2xx answer becomes its error.
@@ -88,7 +112,7 @@ async fn check(response: Response) -> Result<Response, ApiClientError> {
     Err(ApiClientError::Api(error))
 }
 
-pub(crate) async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiClientError> {
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiClientError> {
     let body = response.text().await.map_err(|_| ApiClientError::Network)?;
     let body = if body.is_empty() { "null" } else { &body };
     super::json::from_str(body).ok_or(ApiClientError::Decode)

@@ -7,7 +7,7 @@ use latchkey_shared::self_service::{
     StartFlowRequest,
 };
 
-use super::api::ApiClientError;
+use super::error::ApiClientError;
 use super::requests::{get, post, put};
 
 pub async fn enrolment() -> Result<EnrolmentStatus, ApiClientError> {

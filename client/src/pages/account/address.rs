@@ -5,16 +5,17 @@
 
 use std::rc::Rc;
 
-use latchkey_shared::api::ErrorCode;
 use latchkey_shared::factors::{messages, AddressStatus};
 use yew::prelude::*;
 
-use crate::pages::input_value;
-
+use super::state::password_error;
 use crate::components::form_error::FormError;
-use crate::services::api::ApiClientError;
+use crate::hooks::use_request_with;
+use crate::pages::input_value;
 use crate::services::factors;
 
+/// The panel's data; what its requests say (busy, error, notice) is
+/// [`use_request_with`]'s.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AddressState {
     pub status: Option<AddressStatus>,
@@ -24,22 +25,18 @@ pub struct AddressState {
     pub change_password: String,
     /// The password for removing the address.
     pub password: String,
-    pub busy: bool,
-    pub error: Option<AttrValue>,
-    pub notice: Option<AttrValue>,
 }
 
 pub enum Action {
-    Busy,
     Address(String),
     Code(String),
     ChangePassword(String),
     Password(String),
-    /// Refused before asking the server (a field left empty).
-    Invalid(&'static str),
-    /// The server's answer, and what to tell the person.
-    Status(AddressStatus, Option<&'static str>),
-    Failed(ApiClientError),
+    /// The server's answer.
+    Status(AddressStatus),
+    /// A request failed: a password is never kept for a second try (as on
+    /// the Change Password form).
+    ForgetPasswords,
 }
 
 impl Reducible for AddressState {
@@ -48,44 +45,28 @@ impl Reducible for AddressState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::Busy => {
-                next.busy = true;
-                next.error = None;
-                next.notice = None;
-            }
             Action::Address(v) => next.address = v,
             Action::Code(v) => next.code = v,
             Action::ChangePassword(v) => next.change_password = v,
             Action::Password(v) => next.password = v,
-            Action::Invalid(message) => {
-                next.error = Some(message.into());
-                next.notice = None;
-            }
-            Action::Status(status, notice) => {
-                next.busy = false;
+            Action::Status(status) => {
                 next.code.clear();
-                next.change_password.clear();
-                next.password.clear();
+                next.forget_passwords();
                 if status.pending.is_none() {
                     next.address.clear();
                 }
                 next.status = Some(status);
-                next.notice = notice.map(AttrValue::from);
             }
-            Action::Failed(e) => {
-                next.busy = false;
-                // A password is never kept for a second try (as on the
-                // Change Password form).
-                next.change_password.clear();
-                next.password.clear();
-                next.error = Some(if e.code() == Some(ErrorCode::InvalidCredentials) {
-                    super::state::WRONG_CURRENT_PASSWORD.into()
-                } else {
-                    e.message().into()
-                });
-            }
+            Action::ForgetPasswords => next.forget_passwords(),
         }
         Rc::new(next)
+    }
+}
+
+impl AddressState {
+    fn forget_passwords(&mut self) {
+        self.change_password.clear();
+        self.password.clear();
     }
 }
 
@@ -99,22 +80,17 @@ enum Step {
 #[component]
 pub fn AddressPanel() -> Html {
     let state = use_reducer(AddressState::default);
+    let request = use_request_with(password_error);
     {
-        let d = state.dispatcher();
+        let (request, d) = (request.clone(), state.dispatcher());
         use_effect_with((), move |()| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match factors::address().await {
-                    Ok(s) => d.dispatch(Action::Status(s, None)),
-                    Err(e) => d.dispatch(Action::Failed(e)),
-                }
-            });
+            request.load(factors::address(), move |s| d.dispatch(Action::Status(s)));
         });
     }
     let submit = |step: Step| {
-        let state = state.clone();
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let d = state.dispatcher();
             let (address, code, change_password, password) = (
                 state.address.clone(),
                 state.code.clone(),
@@ -127,32 +103,39 @@ pub fn AddressPanel() -> Html {
                 Step::Confirm => false,
             };
             if missing {
-                d.dispatch(Action::Invalid(messages::PASSWORD_NEEDED));
+                request.refuse(messages::PASSWORD_NEEDED);
                 return;
             }
-            d.dispatch(Action::Busy);
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = match step {
+            let (d, forget) = (state.dispatcher(), state.dispatcher());
+            let answer = async move {
+                match step {
                     Step::Confirm => factors::confirm_address(&code)
                         .await
-                        .map(|s| Action::Status(s, Some("Your mail address is changed."))),
+                        .map(|s| (s, "Your mail address is changed.")),
                     Step::Change => factors::change_address(&address, &change_password)
                         .await
                         .map(|s| {
-                            Action::Status(
+                            (
                                 s,
-                                Some("We have mailed a code to the new address: type it below."),
+                                "We have mailed a code to the new address: type it below.",
                             )
                         }),
                     Step::Remove => factors::remove_address(&password).await.map(|s| {
-                        Action::Status(
+                        (
                             s,
-                            Some("Your mail address is removed: we will not write to it again."),
+                            "Your mail address is removed: we will not write to it again.",
                         )
                     }),
-                };
-                d.dispatch(answer.unwrap_or_else(Action::Failed));
-            });
+                }
+            };
+            request.run_or(
+                answer,
+                move |(status, notice)| {
+                    d.dispatch(Action::Status(status));
+                    Some(notice.into())
+                },
+                move |_| forget.dispatch(Action::ForgetPasswords),
+            );
         })
     };
     let on_address = {
@@ -171,14 +154,14 @@ pub fn AddressPanel() -> Html {
         let d = state.dispatcher();
         Callback::from(move |e: InputEvent| d.dispatch(Action::ChangePassword(input_value(e))))
     };
-    let busy = state.busy;
+    let busy = request.busy;
     html! {
         <div id="mail-address" class="divided">
             <h2>{ "Mail address" }</h2>
-            if let Some(notice) = &state.notice {
+            if let Some(notice) = &request.notice {
                 <div class="alert alert-success" role="status"><p>{ notice.clone() }</p></div>
             }
-            <FormError message={state.error.clone()} />
+            <FormError message={request.error.clone()} />
             { match &state.status {
                 None => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
                 Some(s) => html! {

@@ -4,14 +4,13 @@
 
 use std::rc::Rc;
 
-use latchkey_shared::api::ErrorCode;
 use latchkey_shared::factors::{messages, AuthenticatorSetup, AuthenticatorStatus};
 use yew::prelude::*;
 
-use crate::pages::input_value;
-
+use super::state::password_error;
 use crate::components::form_error::FormError;
-use crate::services::api::ApiClientError;
+use crate::hooks::use_request_with;
+use crate::pages::input_value;
 use crate::services::factors;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,27 +26,25 @@ pub enum Phase {
     Active(Option<i64>),
 }
 
+/// The panel's data; what its requests say (busy, error, notice) is
+/// [`use_request_with`]'s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthenticatorState {
     pub phase: Phase,
     pub code: String,
     pub password: String,
-    pub busy: bool,
-    pub error: Option<AttrValue>,
-    pub notice: Option<AttrValue>,
 }
 
 pub enum Action {
     Loaded(AuthenticatorStatus),
-    Busy,
     SetUp(AuthenticatorSetup),
     Code(String),
     Password(String),
     /// The server's answer to a confirmation or a removal.
-    Done(AuthenticatorStatus, &'static str),
-    /// Refused before asking the server (a field left empty).
-    Invalid(&'static str),
-    Failed(ApiClientError),
+    Done(AuthenticatorStatus),
+    /// A request failed: a password is never kept for a second try (as on
+    /// the Change Password form).
+    ForgetPassword,
     Cancel,
 }
 
@@ -57,9 +54,6 @@ impl Default for AuthenticatorState {
             phase: Phase::Loading,
             code: String::new(),
             password: String::new(),
-            busy: false,
-            error: None,
-            notice: None,
         }
     }
 }
@@ -80,53 +74,34 @@ impl Reducible for AuthenticatorState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::Loaded(status) => {
-                next.phase = phase_of(&status);
-                next.busy = false;
-            }
-            Action::Busy => {
-                next.busy = true;
-                next.error = None;
-                next.notice = None;
-            }
+            Action::Loaded(status) => next.phase = phase_of(&status),
             Action::SetUp(setup) => {
-                next.busy = false;
                 next.code.clear();
                 next.password.clear();
                 next.phase = Phase::SettingUp(setup);
             }
             Action::Code(code) => next.code = code,
             Action::Password(password) => next.password = password,
-            Action::Done(status, notice) => {
-                next.busy = false;
+            Action::Done(status) => {
                 next.code.clear();
                 next.password.clear();
                 next.phase = phase_of(&status);
-                next.notice = Some(notice.into());
             }
-            Action::Invalid(message) => {
-                next.error = Some(message.into());
-                next.notice = None;
-            }
-            Action::Failed(e) => {
-                next.busy = false;
-                // A password is never kept for a second try (as on the
-                // Change Password form).
-                next.password.clear();
-                next.error = Some(if e.code() == Some(ErrorCode::InvalidCredentials) {
-                    super::state::WRONG_CURRENT_PASSWORD.into()
-                } else {
-                    e.message().into()
-                });
-            }
+            Action::ForgetPassword => next.password.clear(),
             Action::Cancel => {
                 next.phase = Phase::Inactive;
                 next.code.clear();
-                next.error = None;
             }
         }
         Rc::new(next)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Add,
+    Confirm,
+    Remove,
 }
 
 /// The `otpauth://` URI as an SVG QR code.
@@ -143,63 +118,56 @@ fn qr_svg(uri: &str) -> Option<String> {
 #[component]
 pub fn AuthenticatorPanel() -> Html {
     let state = use_reducer(AuthenticatorState::default);
+    let request = use_request_with(password_error);
     {
-        let state = state.dispatcher();
+        let (request, d) = (request.clone(), state.dispatcher());
         use_effect_with((), move |()| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match factors::status().await {
-                    Ok(s) => state.dispatch(Action::Loaded(s)),
-                    Err(e) => state.dispatch(Action::Failed(e)),
-                }
-            });
+            request.load(factors::status(), move |s| d.dispatch(Action::Loaded(s)));
         });
     }
-    let run = |make: fn(
-        AuthenticatorState,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Action>>>| {
-        let state = state.clone();
+    let submit = |step: Step| {
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let dispatcher = state.dispatcher();
-            let snapshot = (*state).clone();
+            let (code, password) = (state.code.clone(), state.password.clone());
             // Adding and removing ask for the password; confirming does not.
-            if snapshot.password.is_empty() && !matches!(snapshot.phase, Phase::SettingUp(_)) {
-                dispatcher.dispatch(Action::Invalid(messages::PASSWORD_NEEDED));
+            if password.is_empty() && !matches!(step, Step::Confirm) {
+                request.refuse(messages::PASSWORD_NEEDED);
                 return;
             }
-            dispatcher.dispatch(Action::Busy);
-            wasm_bindgen_futures::spawn_local(async move {
-                dispatcher.dispatch(make(snapshot).await);
-            });
+            let (d, forget) = (state.dispatcher(), state.dispatcher());
+            let forget = move |_: &_| forget.dispatch(Action::ForgetPassword);
+            match step {
+                Step::Add => request.run_or(
+                    async move { factors::setup(&password).await },
+                    move |setup| {
+                        d.dispatch(Action::SetUp(setup));
+                        None
+                    },
+                    forget,
+                ),
+                Step::Confirm => request.run_or(
+                    async move { factors::confirm(&code).await },
+                    move |status| {
+                        d.dispatch(Action::Done(status));
+                        Some("Your authenticator app is set up. Unlock Account and Forgot Password may ask for its code.".into())
+                    },
+                    forget,
+                ),
+                Step::Remove => request.run_or(
+                    async move { factors::remove(&password).await },
+                    move |status| {
+                        d.dispatch(Action::Done(status));
+                        Some("Your authenticator app was removed.".into())
+                    },
+                    forget,
+                ),
+            }
         })
     };
-    let on_add = run(|s| {
-        Box::pin(async move {
-            match factors::setup(&s.password).await {
-                Ok(setup) => Action::SetUp(setup),
-                Err(e) => Action::Failed(e),
-            }
-        })
-    });
-    let on_confirm = run(|s| {
-        Box::pin(async move {
-            match factors::confirm(&s.code).await {
-                Ok(status) => Action::Done(
-                    status,
-                    "Your authenticator app is set up. Unlock Account and Forgot Password may ask for its code.",
-                ),
-                Err(e) => Action::Failed(e),
-            }
-        })
-    });
-    let on_remove = run(|s| {
-        Box::pin(async move {
-            match factors::remove(&s.password).await {
-                Ok(status) => Action::Done(status, "Your authenticator app was removed."),
-                Err(e) => Action::Failed(e),
-            }
-        })
-    });
+    let on_add = submit(Step::Add);
+    let on_confirm = submit(Step::Confirm);
+    let on_remove = submit(Step::Remove);
     let on_code = {
         let d = state.dispatcher();
         Callback::from(move |e: InputEvent| d.dispatch(Action::Code(input_value(e))))
@@ -209,17 +177,20 @@ pub fn AuthenticatorPanel() -> Html {
         Callback::from(move |e: InputEvent| d.dispatch(Action::Password(input_value(e))))
     };
     let on_cancel = {
-        let d = state.dispatcher();
-        Callback::from(move |_: MouseEvent| d.dispatch(Action::Cancel))
+        let (d, request) = (state.dispatcher(), request.clone());
+        Callback::from(move |_: MouseEvent| {
+            d.dispatch(Action::Cancel);
+            request.clear();
+        })
     };
-    let busy = state.busy;
+    let busy = request.busy;
     html! {
         <div id="authenticator">
             <h2>{ "Authenticator app" }</h2>
-            if let Some(notice) = &state.notice {
+            if let Some(notice) = &request.notice {
                 <div class="alert alert-success" role="status"><p>{ notice.clone() }</p></div>
             }
-            <FormError message={state.error.clone()} />
+            <FormError message={request.error.clone()} />
             { match &state.phase {
                 Phase::Loading => html! { <p class="muted" aria-busy="true">{ "Loading…" }</p> },
                 Phase::Unavailable => html! {

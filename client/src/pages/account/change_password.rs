@@ -8,7 +8,8 @@ use crate::components::password_checklist::PasswordChecklist;
 use crate::components::password_field::PasswordField;
 use crate::components::strength_meter::StrengthMeter;
 use crate::dom;
-use crate::services::api::{self, ApiClientError};
+use crate::services::account;
+use crate::services::error::ApiClientError;
 use crate::services::strength;
 
 #[derive(Properties, PartialEq)]
@@ -96,7 +97,7 @@ pub fn ChangePassword(props: &ChangePasswordProps) -> Html {
                 onsessionended.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                match api::change_password(&request).await {
+                match account::change_password(&request).await {
                     Ok(response) => {
                         state.dispatch(Action::Succeeded(response.message));
                         onchanged.emit(());

@@ -8,11 +8,21 @@ use latchkey_shared::api::{messages, ChangePasswordRequest, ErrorCode, ErrorDeta
 use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleId};
 use yew::prelude::*;
 
-use crate::services::api::ApiClientError;
+use crate::services::error::ApiClientError;
 use crate::services::strength::quick_report;
 
 pub const WRONG_CURRENT_PASSWORD: &str =
     "Your current password is not correct. Please type it again.";
+
+/// A failure of a request that carried the person's password (the account
+/// panels' `use_request_with`): a wrong password says which field.
+pub fn password_error(error: &ApiClientError) -> AttrValue {
+    if error.code() == Some(ErrorCode::InvalidCredentials) {
+        WRONG_CURRENT_PASSWORD.into()
+    } else {
+        error.message().into()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormMessage {
@@ -228,7 +238,7 @@ impl Reducible for ChangePasswordState {
 
 #[cfg(test)]
 mod tests {
-    use crate::services::api::api_error;
+    use crate::services::error::api_error;
     use latchkey_shared::strength::check_password;
 
     use super::*;
@@ -373,6 +383,18 @@ mod tests {
         assert_eq!(s.current, "");
         assert_eq!(s.new, STRONG);
         assert_eq!(s.error.as_ref().unwrap().message, WRONG_CURRENT_PASSWORD);
+    }
+
+    #[test]
+    fn a_wrong_password_in_a_panel_says_which_field() {
+        assert_eq!(
+            password_error(&api_error(ErrorCode::InvalidCredentials, None)),
+            WRONG_CURRENT_PASSWORD
+        );
+        assert_eq!(
+            password_error(&api_error(ErrorCode::Forbidden, None)),
+            "server says no"
+        );
     }
 
     #[test]

@@ -4,23 +4,16 @@
 //! every role and scope; this page only hides what a role cannot use.
 
 mod admin;
-mod users;
+mod staff;
 
-use crate::router::Link;
-use latchkey_shared::admin::{ReauthRequest, ReauthResponse, Role, REAUTH_WINDOW_SECS};
-use latchkey_shared::api::ErrorCode;
+use latchkey_shared::admin::{Role, REAUTH_WINDOW_SECS};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
-use crate::hooks::{use_required_session, RequiredSession};
-use crate::services::api::ApiClientError;
-use crate::services::requests;
-
-pub(crate) fn needs_reauth(e: &ApiClientError) -> bool {
-    e.code() == Some(ErrorCode::ReauthRequired)
-}
+use crate::hooks::{use_request, use_required_session, RequiredSession};
+use crate::router::{Link, Route};
+use crate::services::staff as staff_service;
 
 // ---------------------------------------------------------------- formatting
 /// `YYYY-MM-DD` → unix seconds at 00:00 UTC (the audit filter's dates).
@@ -132,40 +125,21 @@ pub struct ReauthProps {
 #[component]
 pub fn Reauth(props: &ReauthProps) -> Html {
     let password = use_state(String::new);
-    let error = use_state(|| None::<AttrValue>);
-    let busy = use_state(|| false);
+    let request = use_request();
     let onsubmit = {
-        let (password, error, busy, ondone) = (
-            password.clone(),
-            error.clone(),
-            busy.clone(),
-            props.ondone.clone(),
-        );
+        let (password, request, ondone) = (password.clone(), request.clone(), props.ondone.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (password, error, busy, ondone) = (
-                password.clone(),
-                error.clone(),
-                busy.clone(),
-                ondone.clone(),
+            let typed = (*password).clone();
+            let (password, ondone) = (password.clone(), ondone.clone());
+            request.run(
+                async move { staff_service::reauth(&typed).await },
+                move |_| {
+                    password.set(String::new());
+                    ondone.emit(());
+                    None
+                },
             );
-            busy.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                let req = ReauthRequest {
-                    password: (*password).clone(),
-                };
-                let res: Result<ReauthResponse, _> =
-                    requests::post(latchkey_shared::admin::paths::STAFF_REAUTH, &req).await;
-                busy.set(false);
-                match res {
-                    Ok(_) => {
-                        password.set(String::new());
-                        error.set(None);
-                        ondone.emit(());
-                    }
-                    Err(e) => error.set(Some(e.message().into())),
-                }
-            });
         })
     };
     let oninput = {
@@ -181,15 +155,15 @@ pub fn Reauth(props: &ReauthProps) -> Html {
                 "Changing a credential needs your password entered within the last {} minutes.",
                 REAUTH_WINDOW_SECS / 60
             ) }</p>
-            if let Some(m) = &*error {
+            if let Some(m) = &request.error {
                 <div class="alert alert-error" role="alert"><p>{ m.clone() }</p></div>
             }
             <div class="field">
                 <label for="reauth-password">{ "Your password" }</label>
                 <input id="reauth-password" type="password" autocomplete="current-password" value={(*password).clone()} {oninput} />
             </div>
-            <button id="reauth-submit" type="submit" class="button button-primary" disabled={*busy}>
-                { if *busy { "Checking…" } else { "Confirm" } }
+            <button id="reauth-submit" type="submit" class="button button-primary" disabled={request.busy}>
+                { if request.busy { "Checking…" } else { "Confirm" } }
             </button>
         </form>
     }
@@ -274,7 +248,7 @@ pub fn Console() -> Html {
         vec![Tab::Users]
     };
     let panel = match *tab {
-        Tab::Users => html! { <users::Users /> },
+        Tab::Users => html! { <staff::Staff /> },
         Tab::Domains => html! { <admin::Domains /> },
         Tab::Notices => html! { <admin::Notices /> },
         Tab::Audit => html! { <admin::Audit /> },

@@ -1,11 +1,15 @@
 //! API keys for the portal (`POST /api/portal/verify`): create, list, revoke.
 
-use latchkey_shared::admin::{paths, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo};
+use std::rc::Rc;
+
+use latchkey_shared::admin::{ApiKeyCreate, ApiKeyCreated, ApiKeyInfo};
 use yew::prelude::*;
 
 use super::super::{text_field, when};
-use super::{run, send, status_view, use_load, Status, Tab, TabState};
-use crate::services::requests::{delete, get, post};
+use super::{outcome, use_load};
+use crate::hooks::use_request;
+use crate::pages::send;
+use crate::services::admin;
 
 #[derive(Clone, PartialEq, Default)]
 pub struct ApiKeysState {
@@ -20,60 +24,62 @@ pub enum Action {
     Loaded(Vec<ApiKeyInfo>),
     Name(String),
     Created(ApiKeyCreated),
-    Revoked,
 }
 
-impl TabState for ApiKeysState {
+impl Reducible for ApiKeysState {
     type Action = Action;
 
-    fn apply(&mut self, action: Action) -> Option<Status> {
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
         match action {
-            Action::Loaded(keys) => self.keys = keys,
-            Action::Name(v) => self.name = v,
+            Action::Loaded(keys) => next.keys = keys,
+            Action::Name(v) => next.name = v,
             Action::Created(k) => {
-                self.created = Some(k.key);
-                self.name.clear();
-                return Some(Status::ok(
-                    "The key is created. Copy it now: it is shown only once.",
-                ));
+                next.created = Some(k.key);
+                next.name.clear();
             }
-            Action::Revoked => return Some(Status::ok("The key is revoked.")),
         }
-        None
+        Rc::new(next)
     }
 }
 
 #[component]
 pub fn ApiKeys() -> Html {
-    let state = use_reducer(|| Tab::new(ApiKeysState::default()));
+    let state = use_reducer(ApiKeysState::default);
+    let request = use_request();
     let dispatcher = state.dispatcher();
     let load = {
-        let dispatcher = dispatcher.clone();
+        let (request, dispatcher) = (request.clone(), dispatcher.clone());
         Callback::from(move |()| {
-            run(
-                &dispatcher,
-                get(paths::ADMIN_API_KEYS),
-                Action::Loaded,
-                None,
-            );
+            let dispatcher = dispatcher.clone();
+            request.load(admin::api_keys(), move |keys| {
+                dispatcher.dispatch(Action::Loaded(keys))
+            });
         })
     };
     let load = use_load(load);
     let oncreate = {
-        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
+        let (state, request, load) = (state.clone(), request.clone(), load.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = ApiKeyCreate {
                 name: state.name.clone(),
             };
-            let request = async move { post(paths::ADMIN_API_KEYS, &body).await };
-            run(&dispatcher, request, Action::Created, Some(load.clone()));
+            let (dispatcher, load) = (state.dispatcher(), load.clone());
+            request.run(
+                async move { admin::create_api_key(&body).await },
+                move |key| {
+                    dispatcher.dispatch(Action::Created(key));
+                    load.emit(());
+                    Some("The key is created. Copy it now: it is shown only once.".into())
+                },
+            );
         })
     };
     html! {
         <div class="console-keys">
             <h1 class="visually-hidden">{ "API keys" }</h1>
-            { status_view(&state) }
+            { outcome(&request) }
             if let Some(k) = &state.created {
                 <div class="alert alert-warning" role="status">
                     <p>{ "New API key (shown once):" }</p>
@@ -84,10 +90,13 @@ pub fn ApiKeys() -> Html {
                 { for state.keys.iter().map(|k| {
                     let id = k.id;
                     let revoke = {
-                        let (dispatcher, load) = (dispatcher.clone(), load.clone());
+                        let (request, load) = (request.clone(), load.clone());
                         Callback::from(move |_: MouseEvent| {
-                            let request = async move { delete(&paths::with_id(paths::ADMIN_API_KEY, id)).await };
-                            run(&dispatcher, request, |()| Action::Revoked, Some(load.clone()));
+                            let load = load.clone();
+                            request.run(admin::revoke_api_key(id), move |()| {
+                                load.emit(());
+                                Some("The key is revoked.".into())
+                            });
                         })
                     };
                     html! {

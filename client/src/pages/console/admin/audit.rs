@@ -1,13 +1,17 @@
 //! The audit log: filters (the kind is one of [`AuditKind::ALL`]), the
 //! newest events, and the CSV export of the same filters.
 
-use latchkey_shared::admin::{paths, AuditPage, AuditQuery};
+use std::rc::Rc;
+
+use latchkey_shared::admin::{AuditPage, AuditQuery};
 use latchkey_shared::audit::AuditKind;
 use yew::prelude::*;
 
 use super::super::{parse_date, select_field, text_field, when};
-use super::{run, send, status_view, use_load, Status, Tab, TabState};
-use crate::services::requests::get;
+use super::{outcome, use_load};
+use crate::hooks::use_request;
+use crate::pages::send;
+use crate::services::admin;
 
 #[derive(Clone, PartialEq, Default)]
 pub struct AuditState {
@@ -48,22 +52,20 @@ impl AuditState {
     }
 }
 
-impl TabState for AuditState {
+impl Reducible for AuditState {
     type Action = Action;
 
-    fn apply(&mut self, action: Action) -> Option<Status> {
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
         match action {
-            Action::User(v) => self.user = v,
-            Action::Domain(v) => self.domain = v,
-            Action::Kind(v) => self.kind = v,
-            Action::From(v) => self.from = v,
-            Action::To(v) => self.to = v,
-            Action::Loaded(p) => {
-                self.page = Some(p);
-                return Some(Status::default());
-            }
+            Action::User(v) => next.user = v,
+            Action::Domain(v) => next.domain = v,
+            Action::Kind(v) => next.kind = v,
+            Action::From(v) => next.from = v,
+            Action::To(v) => next.to = v,
+            Action::Loaded(p) => next.page = Some(p),
         }
-        None
+        Rc::new(next)
     }
 }
 
@@ -80,19 +82,17 @@ fn kind_options() -> Vec<(String, String)> {
 
 #[component]
 pub fn Audit() -> Html {
-    let state = use_reducer(|| Tab::new(AuditState::default()));
+    let state = use_reducer(AuditState::default);
+    let request = use_request();
     let dispatcher = state.dispatcher();
-    let query = state.query().to_query_string();
+    let query = state.query();
     let search = {
-        let (dispatcher, query) = (dispatcher.clone(), query.clone());
+        let (request, dispatcher, query) = (request.clone(), dispatcher.clone(), query.clone());
         Callback::from(move |()| {
-            let url = format!("{}?{}", paths::ADMIN_AUDIT, query);
-            run(
-                &dispatcher,
-                async move { get(&url).await },
-                Action::Loaded,
-                None,
-            );
+            let (dispatcher, query) = (dispatcher.clone(), query.clone());
+            request.load(async move { admin::audit(&query).await }, move |page| {
+                dispatcher.dispatch(Action::Loaded(page))
+            });
         })
     };
     let search = use_load(search);
@@ -100,11 +100,11 @@ pub fn Audit() -> Html {
         e.prevent_default();
         search.emit(());
     });
-    let csv = format!("{}?{}", paths::ADMIN_AUDIT_CSV, query);
+    let csv = admin::audit_csv_url(&query);
     html! {
         <div class="console-audit">
             <h1 class="visually-hidden">{ "Audit log" }</h1>
-            { status_view(&state) }
+            { outcome(&request) }
             <form id="audit-filters" class="console-form audit-filters" {onsubmit}>
                 <div class="grid-3">
                     { text_field("audit-user", "User", &state.user, send(&dispatcher, Action::User)) }
@@ -159,11 +159,11 @@ mod tests {
 
     #[test]
     fn query_leaves_out_blank_filters_and_takes_the_whole_last_day() {
-        let mut s = AuditState::default();
-        s.apply(Action::Kind("staff.unlock".into()));
-        s.apply(Action::User("  ".into()));
-        s.apply(Action::To("1970-01-02".into()));
-        let q = s.query();
+        let q = Rc::new(AuditState::default())
+            .reduce(Action::Kind("staff.unlock".into()))
+            .reduce(Action::User("  ".into()))
+            .reduce(Action::To("1970-01-02".into()))
+            .query();
         assert_eq!(q.kind.as_deref(), Some("staff.unlock"));
         assert_eq!(q.user, None);
         assert_eq!(q.to, Some(2 * 86_400));

@@ -5,16 +5,19 @@
 //! above is edited (the same [`directory_warnings`] the server runs). A
 //! directory that does not answer is said so.
 
+use std::rc::Rc;
+
 use latchkey_shared::admin::{
-    directory_warnings, paths, DirectoryComplexity, DirectoryInfo, DirectoryPolicy,
-    DirectoryPolicyReport, DomainStore, StoreUpdate, LOCAL_STORE,
+    directory_warnings, DirectoryComplexity, DirectoryInfo, DirectoryPolicy, DirectoryPolicyReport,
+    DomainStore, StoreUpdate, LOCAL_STORE,
 };
 use latchkey_shared::PasswordPolicy;
 use yew::prelude::*;
 
 use super::super::{select_field, Reauth};
-use super::{run, send, Status, Tab, TabAction, TabState};
-use crate::services::requests::{get, put};
+use crate::hooks::use_request;
+use crate::pages::send;
+use crate::services::admin;
 
 #[derive(Clone, PartialEq, Default)]
 pub struct StoreState {
@@ -31,24 +34,24 @@ pub enum Action {
     Saved(DomainStore),
 }
 
-impl TabState for StoreState {
+impl Reducible for StoreState {
     type Action = Action;
 
-    fn apply(&mut self, action: Action) -> Option<Status> {
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
         match action {
             Action::Loaded(slug, view) => {
-                self.slug = slug;
-                self.choice = view.store.clone();
-                self.view = Some(view);
+                next.slug = slug;
+                next.choice = view.store.clone();
+                next.view = Some(view);
             }
-            Action::Choose(store) => self.choice = store,
+            Action::Choose(store) => next.choice = store,
             Action::Saved(view) => {
-                self.choice = view.store.clone();
-                self.view = Some(view);
-                return Some(Status::ok("The credential store is saved."));
+                next.choice = view.store.clone();
+                next.view = Some(view);
             }
         }
-        None
+        Rc::new(next)
     }
 }
 
@@ -221,41 +224,43 @@ fn report_view(props: &DomainStorePanelProps, report: &DirectoryPolicyReport) ->
 
 #[component]
 pub fn DomainStorePanel(props: &DomainStorePanelProps) -> Html {
-    let state = use_reducer(|| Tab::new(StoreState::default()));
+    let state = use_reducer(StoreState::default);
+    let request = use_request();
     let dispatcher = state.dispatcher();
-    let url = paths::ADMIN_DOMAIN_STORE.replace("{slug}", &props.slug);
     {
-        let (dispatcher, url) = (dispatcher.clone(), url.clone());
+        let (request, dispatcher) = (request.clone(), dispatcher.clone());
         use_effect_with(props.slug.clone(), move |slug| {
             let slug = slug.to_string();
-            run(
-                &dispatcher,
-                async move { get::<DomainStore>(&url).await },
-                move |view| Action::Loaded(slug, view),
-                None,
+            request.load(
+                {
+                    let slug = slug.clone();
+                    async move { admin::domain_store(&slug).await }
+                },
+                move |view| dispatcher.dispatch(Action::Loaded(slug, view)),
             );
         });
     }
     let onsave = {
-        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        let (state, request, slug) = (state.clone(), request.clone(), props.slug.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (url, body) = (
-                url.clone(),
-                StoreUpdate {
-                    store: state.choice.clone(),
+            let body = StoreUpdate {
+                store: state.choice.clone(),
+            };
+            let (slug, dispatcher) = (slug.clone(), state.dispatcher());
+            request.run(
+                async move { admin::set_domain_store(&slug, &body).await },
+                move |view| {
+                    dispatcher.dispatch(Action::Saved(view));
+                    Some("The credential store is saved.".into())
                 },
-            );
-            run(
-                &dispatcher,
-                async move { put::<_, DomainStore>(&url, &body).await },
-                Action::Saved,
-                None,
             );
         })
     };
-    let ondone = crate::pages::send(&dispatcher, |()| TabAction::Reauthed);
-    let status = &state.status;
+    let ondone = {
+        let request = request.clone();
+        Callback::from(move |()| request.reauthed("Confirmed. Do it again now."))
+    };
     let Some(view) = state.view.as_ref().filter(|_| state.slug == *props.slug) else {
         return html! { <p class="muted">{ "Loading where this domain's passwords live…" }</p> };
     };
@@ -279,11 +284,11 @@ pub fn DomainStorePanel(props: &DomainStorePanelProps) -> Html {
         <form id="domain-store-form" class="console-form" onsubmit={onsave}>
             <fieldset>
                 <legend>{ "Where passwords live" }</legend>
-                if let Some(m) = &status.err {
+                if let Some(m) = &request.error {
                     <div id="store-error" class="alert alert-error" role="alert"><p>{ m.clone() }</p></div>
                 }
-                if status.reauth { <Reauth {ondone} /> }
-                if let Some(m) = &status.ok {
+                if request.reauth { <Reauth {ondone} /> }
+                if let Some(m) = &request.notice {
                     <div id="store-success" class="alert alert-success" role="status"><p>{ m.clone() }</p></div>
                 }
                 { select_field("domain-store", "Credential store", &state.choice, &options, send(&dispatcher, Action::Choose)) }

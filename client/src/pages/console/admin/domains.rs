@@ -3,18 +3,21 @@
 //! where its passwords live, with a directory's own policy beside the
 //! domain's ([`DomainStorePanel`]); and a new domain.
 
-use latchkey_shared::admin::{paths, AdminDomain, DomainCreate, DomainUpdate};
+use std::rc::Rc;
+
+use latchkey_shared::admin::{AdminDomain, DomainCreate, DomainUpdate};
 use latchkey_shared::{PasswordPolicy, PolicyContext, PolicyReport, RuleResult, PRODUCT_NAME};
 use yew::prelude::*;
 
 use super::super::{area_field, check_field, number_field, select_field, text_field};
 use super::domain_store::DomainStorePanel;
-use super::{
-    opt_num, run, send, status_view, use_load, Dispatcher, Status, Tab, TabAction, TabState,
-};
+use super::{opt_num, outcome, use_load};
 use crate::components::password_checklist::PasswordChecklist;
-use crate::services::requests::{get, post, put};
-use crate::services::strength;
+use crate::hooks::use_request;
+use crate::pages::send;
+use crate::services::{admin, strength};
+
+type Dispatcher = UseReducerDispatcher<DomainsState>;
 
 /// The sample user of the policy preview.
 fn preview_context(domain_name: &str) -> PolicyContext {
@@ -54,7 +57,6 @@ pub enum Action {
     NewSlug(String),
     NewName(String),
     Estimated((PasswordPolicy, String), PolicyReport),
-    Saved,
     Created(AdminDomain),
 }
 
@@ -69,7 +71,7 @@ impl DomainsState {
         self.form = Some(d);
     }
 
-    /// The save request for the edited domain: its address and body.
+    /// The save request for the edited domain: its slug and body.
     fn update(&self) -> Option<(String, DomainUpdate)> {
         let d = self.form.as_ref()?;
         let body = DomainUpdate {
@@ -81,7 +83,7 @@ impl DomainsState {
             lockout_minutes: opt_num(&self.minutes),
             self_service: Some(d.self_service.clone()),
         };
-        Some((paths::ADMIN_DOMAIN.replace("{slug}", &d.slug), body))
+        Some((d.slug.clone(), body))
     }
 
     fn create(&self) -> DomainCreate {
@@ -106,10 +108,18 @@ impl DomainsState {
     }
 }
 
-impl TabState for DomainsState {
+impl Reducible for DomainsState {
     type Action = Action;
 
-    fn apply(&mut self, action: Action) -> Option<Status> {
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        Rc::new(next)
+    }
+}
+
+impl DomainsState {
+    fn apply(&mut self, action: Action) {
         match action {
             Action::Loaded(list) => {
                 let pick = list
@@ -138,33 +148,24 @@ impl TabState for DomainsState {
             Action::NewSlug(v) => self.new_slug = v,
             Action::NewName(v) => self.new_name = v,
             Action::Estimated(for_input, report) => self.preview = Some((for_input, report)),
-            Action::Saved => return Some(Status::ok("The domain is saved.")),
             Action::Created(d) => {
                 self.current = d.slug;
                 self.new_slug.clear();
                 self.new_name.clear();
-                return Some(Status::ok("The domain is created."));
             }
         }
-        None
     }
 }
 
 /// A field's callback that edits the domain with `f`.
-fn edit<V: 'static>(
-    dispatcher: &Dispatcher<DomainsState>,
-    f: fn(&mut AdminDomain, V),
-) -> Callback<V> {
+fn edit<V: 'static>(dispatcher: &Dispatcher, f: fn(&mut AdminDomain, V)) -> Callback<V> {
     send(dispatcher, move |v: V| {
         Action::Edit(Box::new(move |d| f(d, v)))
     })
 }
 
 /// A number field's callback: what does not parse leaves the domain as it is.
-fn edit_num(
-    dispatcher: &Dispatcher<DomainsState>,
-    f: fn(&mut AdminDomain, u32),
-) -> Callback<String> {
+fn edit_num(dispatcher: &Dispatcher, f: fn(&mut AdminDomain, u32)) -> Callback<String> {
     send(dispatcher, move |v: String| {
         let n = v.trim().parse::<u32>().ok();
         Action::Edit(Box::new(move |d| {
@@ -177,12 +178,16 @@ fn edit_num(
 
 #[component]
 pub fn Domains() -> Html {
-    let state = use_reducer(|| Tab::new(DomainsState::default()));
+    let state = use_reducer(DomainsState::default);
+    let request = use_request();
     let dispatcher = state.dispatcher();
     let load = {
-        let dispatcher = dispatcher.clone();
+        let (request, dispatcher) = (request.clone(), dispatcher.clone());
         Callback::from(move |()| {
-            run(&dispatcher, get(paths::ADMIN_DOMAINS), Action::Loaded, None);
+            let dispatcher = dispatcher.clone();
+            request.load(admin::domains(), move |list| {
+                dispatcher.dispatch(Action::Loaded(list))
+            });
         })
     };
     let load = use_load(load);
@@ -204,35 +209,47 @@ pub fn Domains() -> Html {
                     &preview_context(&name),
                     password,
                     Callback::from(move |report| {
-                        dispatcher
-                            .dispatch(TabAction::Do(Action::Estimated(for_input.clone(), report)))
+                        dispatcher.dispatch(Action::Estimated(for_input.clone(), report))
                     }),
                 );
             }
         });
     }
     let Some(d) = state.form.clone() else {
-        return html! { <>{ status_view(&state) }<p class="muted">{ "Loading the domains…" }</p></> };
+        return html! { <>{ outcome(&request) }<p class="muted">{ "Loading the domains…" }</p></> };
     };
 
     let onsave = {
-        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
+        let (state, request, load) = (state.clone(), request.clone(), load.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let Some((url, body)) = state.update() else {
+            let Some((slug, body)) = state.update() else {
                 return;
             };
-            let request = async move { put::<_, AdminDomain>(&url, &body).await };
-            run(&dispatcher, request, |_| Action::Saved, Some(load.clone()));
+            let load = load.clone();
+            request.run(
+                async move { admin::update_domain(&slug, &body).await },
+                move |_| {
+                    load.emit(());
+                    Some("The domain is saved.".into())
+                },
+            );
         })
     };
     let oncreate = {
-        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = state.create();
-            let request = async move { post(paths::ADMIN_DOMAINS, &body).await };
-            run(&dispatcher, request, Action::Created, Some(load.clone()));
+            let (dispatcher, load) = (state.dispatcher(), load.clone());
+            request.run(
+                async move { admin::create_domain(&body).await },
+                move |domain| {
+                    dispatcher.dispatch(Action::Created(domain));
+                    load.emit(());
+                    Some("The domain is created.".into())
+                },
+            );
         })
     };
 
@@ -256,7 +273,7 @@ pub fn Domains() -> Html {
     html! {
         <div class="console-domains">
             <h1 class="visually-hidden">{ "Domains" }</h1>
-            { status_view(&state) }
+            { outcome(&request) }
             { select_field("domain-select", "Domain", &state.current, &options, send(&dispatcher, Action::Choose)) }
             <DomainStorePanel slug={d.slug.clone()} policy={d.policy.clone()} lockout_threshold={threshold} lockout_minutes={minutes} />
             <form id="domain-form" class="console-form" onsubmit={onsave}>

@@ -1,16 +1,20 @@
 //! Notices on the sign-in page, the one-step mandatory password reset, and
 //! the Help Desk contact.
 
+use std::rc::Rc;
+
 use latchkey_shared::admin::{
-    paths, AdminDomain, AdminNotice, MandatoryResetRequest, MandatoryResetResponse, NoticeInput,
+    AdminDomain, AdminNotice, MandatoryResetRequest, MandatoryResetResponse, NoticeInput,
     MANDATORY_RESET_NOTICE_TITLE,
 };
 use latchkey_shared::api::HelpDesk;
 use yew::prelude::*;
 
 use super::super::{area_field, check_field, number_field, text_field, today};
-use super::{run, send, status_view, use_load, Status, Tab, TabAction, TabState};
-use crate::services::requests::{delete, get, post, put};
+use super::{outcome, use_load};
+use crate::hooks::use_request;
+use crate::pages::send;
+use crate::services::admin;
 
 fn blank_notice() -> NoticeInput {
     NoticeInput {
@@ -51,10 +55,8 @@ pub enum Action {
     ResetDomain(String, bool),
     ResetUsers(String),
     ResetReason(String),
-    ResetDone(MandatoryResetResponse),
     Phone(String),
     Email(String),
-    HelpSaved,
 }
 
 impl NoticesState {
@@ -109,10 +111,18 @@ fn reset_done_message(r: &MandatoryResetResponse) -> String {
     m
 }
 
-impl TabState for NoticesState {
+impl Reducible for NoticesState {
     type Action = Action;
 
-    fn apply(&mut self, action: Action) -> Option<Status> {
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        Rc::new(next)
+    }
+}
+
+impl NoticesState {
+    fn apply(&mut self, action: Action) {
         match action {
             Action::Notices(n) => self.notices = n,
             Action::Domains(d) => self.domains = d,
@@ -134,14 +144,10 @@ impl TabState for NoticesState {
             }
             Action::Edit(edit) => edit(&mut self.form),
             Action::Order(v) => self.order = v,
-            Action::Saved(n) => {
-                self.editing = Some(n.id);
-                return Some(Status::ok("The notice is saved."));
-            }
+            Action::Saved(n) => self.editing = Some(n.id),
             Action::Deleted => {
                 self.editing = None;
                 self.form = blank_notice();
-                return Some(Status::ok("The notice is deleted."));
             }
             Action::ResetDomain(slug, on) => {
                 self.reset_domains.retain(|s| *s != slug);
@@ -151,35 +157,31 @@ impl TabState for NoticesState {
             }
             Action::ResetUsers(v) => self.reset_users = v,
             Action::ResetReason(v) => self.reset_reason = v,
-            Action::ResetDone(r) => return Some(Status::ok(reset_done_message(&r))),
             Action::Phone(v) => self.help.phone = v,
             Action::Email(v) => self.help.email = v,
-            Action::HelpSaved => return Some(Status::ok("The Help Desk contact is saved.")),
         }
-        None
     }
 }
 
 #[component]
 pub fn Notices() -> Html {
-    let state = use_reducer(|| Tab::new(NoticesState::new()));
+    let state = use_reducer(NoticesState::new);
+    let request = use_request();
     let dispatcher = state.dispatcher();
     let load = {
-        let dispatcher = dispatcher.clone();
+        let (request, dispatcher) = (request.clone(), dispatcher.clone());
         Callback::from(move |()| {
-            let dispatcher = dispatcher.clone();
+            let d = dispatcher.clone();
+            request.load(admin::notices(), move |n| d.dispatch(Action::Notices(n)));
             // Without the domains or the contact the notices still work:
             // only the notices' failure is said.
+            let d = dispatcher.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match get(paths::ADMIN_NOTICES).await {
-                    Ok(n) => dispatcher.dispatch(TabAction::Do(Action::Notices(n))),
-                    Err(e) => dispatcher.dispatch(TabAction::Failed(e)),
+                if let Ok(domains) = admin::domains().await {
+                    d.dispatch(Action::Domains(domains));
                 }
-                if let Ok(d) = get(paths::ADMIN_DOMAINS).await {
-                    dispatcher.dispatch(TabAction::Do(Action::Domains(d)));
-                }
-                if let Ok(h) = get(paths::ADMIN_HELP_DESK).await {
-                    dispatcher.dispatch(TabAction::Do(Action::HelpDesk(h)));
+                if let Ok(help) = admin::help_desk().await {
+                    d.dispatch(Action::HelpDesk(help));
                 }
             });
         })
@@ -187,49 +189,56 @@ pub fn Notices() -> Html {
     let load = use_load(load);
 
     let onsave = {
-        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
+        let (state, request, load) = (state.clone(), request.clone(), load.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = state.notice();
-            let id = state.editing;
-            let request = async move {
-                match id {
-                    Some(id) => put(&paths::with_id(paths::ADMIN_NOTICE, id), &body).await,
-                    None => post(paths::ADMIN_NOTICES, &body).await,
-                }
-            };
-            run(&dispatcher, request, Action::Saved, Some(load.clone()));
-        })
-    };
-    let ondelete = {
-        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
-        Callback::from(move |_: MouseEvent| {
-            let Some(id) = state.editing else { return };
-            let request = async move { delete(&paths::with_id(paths::ADMIN_NOTICE, id)).await };
-            run(
-                &dispatcher,
-                request,
-                |()| Action::Deleted,
-                Some(load.clone()),
+            let (body, id) = (state.notice(), state.editing);
+            let (dispatcher, load) = (state.dispatcher(), load.clone());
+            request.run(
+                async move { admin::save_notice(id, &body).await },
+                move |notice| {
+                    dispatcher.dispatch(Action::Saved(notice));
+                    load.emit(());
+                    Some("The notice is saved.".into())
+                },
             );
         })
     };
+    let ondelete = {
+        let (state, request, load) = (state.clone(), request.clone(), load.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(id) = state.editing else { return };
+            let (dispatcher, load) = (state.dispatcher(), load.clone());
+            request.run(admin::delete_notice(id), move |()| {
+                dispatcher.dispatch(Action::Deleted);
+                load.emit(());
+                Some("The notice is deleted.".into())
+            });
+        })
+    };
     let onreset = {
-        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = state.reset_request();
-            let request = async move { post(paths::ADMIN_MANDATORY_RESET, &body).await };
-            run(&dispatcher, request, Action::ResetDone, Some(load.clone()));
+            let load = load.clone();
+            request.run(
+                async move { admin::mandatory_reset(&body).await },
+                move |done| {
+                    load.emit(());
+                    Some(reset_done_message(&done).into())
+                },
+            );
         })
     };
     let onhelp = {
-        let (state, dispatcher) = (state.clone(), dispatcher.clone());
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = state.help.clone();
-            let request = async move { put::<_, HelpDesk>(paths::ADMIN_HELP_DESK, &body).await };
-            run(&dispatcher, request, |_| Action::HelpSaved, None);
+            request.run(async move { admin::set_help_desk(&body).await }, |_| {
+                Some("The Help Desk contact is saved.".into())
+            });
         })
     };
     let edit = |f: fn(&mut NoticeInput, String)| {
@@ -242,7 +251,7 @@ pub fn Notices() -> Html {
     html! {
         <div class="console-notices">
             <h1 class="visually-hidden">{ "Notices and Help Desk" }</h1>
-            { status_view(&state) }
+            { outcome(&request) }
             <h2>{ "Notices on the sign-in page" }</h2>
             <ul id="admin-notices" class="admin-list">
                 { for state.notices.iter().map(|n| {

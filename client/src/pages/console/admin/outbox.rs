@@ -1,12 +1,16 @@
 //! The notification mails (waiting, sent, failed) and a test mail that goes
 //! the same way.
 
-use latchkey_shared::admin::{paths, OutboxEntry, OutboxStatus, TestMailRequest};
+use std::rc::Rc;
+
+use latchkey_shared::admin::{OutboxEntry, OutboxStatus, TestMailRequest};
 use yew::prelude::*;
 
 use super::super::{text_field, when};
-use super::{run, send, status_view, use_load, Status, Tab, TabState};
-use crate::services::requests::{get, post};
+use super::{outcome, use_load};
+use crate::hooks::use_request;
+use crate::pages::send;
+use crate::services::admin;
 
 #[derive(Clone, PartialEq, Default)]
 pub struct OutboxState {
@@ -18,25 +22,26 @@ pub struct OutboxState {
 pub enum Action {
     Loaded(Vec<OutboxEntry>),
     To(String),
-    Queued(OutboxEntry),
 }
 
-impl TabState for OutboxState {
+impl Reducible for OutboxState {
     type Action = Action;
 
-    fn apply(&mut self, action: Action) -> Option<Status> {
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
         match action {
-            Action::Loaded(mails) => self.mails = mails,
-            Action::To(v) => self.to = v,
-            Action::Queued(m) => {
-                return Some(Status::ok(format!(
-                    "A test mail to {} is waiting to be sent; it shows as sent below within a few seconds.",
-                    m.recipient
-                )))
-            }
+            Action::Loaded(mails) => next.mails = mails,
+            Action::To(v) => next.to = v,
         }
-        None
+        Rc::new(next)
     }
+}
+
+fn queued_message(m: &OutboxEntry) -> String {
+    format!(
+        "A test mail to {} is waiting to be sent; it shows as sent below within a few seconds.",
+        m.recipient
+    )
 }
 
 fn status_label(s: OutboxStatus) -> &'static str {
@@ -49,22 +54,31 @@ fn status_label(s: OutboxStatus) -> &'static str {
 
 #[component]
 pub fn Outbox() -> Html {
-    let state = use_reducer(|| Tab::new(OutboxState::default()));
+    let state = use_reducer(OutboxState::default);
+    let request = use_request();
     let dispatcher = state.dispatcher();
     let load = {
-        let dispatcher = dispatcher.clone();
-        Callback::from(move |()| run(&dispatcher, get(paths::ADMIN_OUTBOX), Action::Loaded, None))
+        let (request, dispatcher) = (request.clone(), dispatcher.clone());
+        Callback::from(move |()| {
+            let dispatcher = dispatcher.clone();
+            request.load(admin::outbox(), move |mails| {
+                dispatcher.dispatch(Action::Loaded(mails))
+            });
+        })
     };
     let load = use_load(load);
     let onsend = {
-        let (state, dispatcher, load) = (state.clone(), dispatcher.clone(), load.clone());
+        let (state, request, load) = (state.clone(), request.clone(), load.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = TestMailRequest {
                 to: state.to.trim().to_owned(),
             };
-            let request = async move { post(paths::ADMIN_TEST_MAIL, &body).await };
-            run(&dispatcher, request, Action::Queued, Some(load.clone()));
+            let load = load.clone();
+            request.run(async move { admin::test_mail(&body).await }, move |mail| {
+                load.emit(());
+                Some(queued_message(&mail).into())
+            });
         })
     };
     let onreload = {
@@ -74,7 +88,7 @@ pub fn Outbox() -> Html {
     html! {
         <div class="console-mail">
             <h1 class="visually-hidden">{ "Mail" }</h1>
-            { status_view(&state) }
+            { outcome(&request) }
             <form id="test-mail-form" class="console-form" onsubmit={onsend}>
                 { text_field("test-mail-to", "Send a test mail to", &state.to, send(&dispatcher, Action::To)) }
                 <button id="test-mail-send" type="submit" class="button button-primary">{ "Send test mail" }</button>

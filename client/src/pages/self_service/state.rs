@@ -1,4 +1,4 @@
-//! The verification flow's state (user name + CAPTCHA, the timed security
+//! The self-service flow's state (user name + CAPTCHA, the timed security
 //! questions, a second CAPTCHA, the final button; for Forgot Password the new
 //! password), and the new-password step's. The rules live here so the
 //! components only render, send requests and dispatch their answers.
@@ -13,7 +13,7 @@ use latchkey_shared::self_service::{
 use latchkey_shared::{PasswordPolicy, PolicyContext, PRODUCT_NAME};
 use yew::prelude::*;
 
-use crate::services::api::ApiClientError;
+use crate::services::error::ApiClientError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -381,7 +381,7 @@ impl Reducible for NewPasswordState {
 
 #[cfg(test)]
 mod tests {
-    use crate::services::api::api_error;
+    use crate::services::error::api_error;
 
     use super::*;
 

@@ -1,18 +1,18 @@
-//! The LRA's tab: find a user of one's domains, see their state, act with a reason.
-//! On a directory-backed domain the search reads the directory itself (users
-//! who never signed in too) and each user shows who holds them locked and
-//! when the password was last set there.
+//! The staff side of the console (the "Users" tab, for LRAs and
+//! administrators): find a user of one's domains, see their state, act with
+//! a reason. On a directory-backed domain the search reads the directory
+//! itself (users who never signed in too) and each user shows who holds them
+//! locked and when the password was last set there.
 
-use latchkey_shared::admin::{
-    paths, DirectoryAccount, StaffActionRequest, TemporaryPasswordIssued, UserSearchResponse,
-    UserState, UserSummary,
-};
+use std::rc::Rc;
+
+use latchkey_shared::admin::{DirectoryAccount, UserSearchResponse, UserState, UserSummary};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::{area_field, needs_reauth, when, Reauth};
-use crate::services::api::ApiClientError;
-use crate::services::requests::{get, post};
+use super::{area_field, when, Reauth};
+use crate::hooks::use_request;
+use crate::services::staff::{self, StaffAction};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Act {
@@ -24,13 +24,14 @@ enum Act {
 }
 
 impl Act {
-    fn path(self) -> &'static str {
+    /// The request, for all but the temporary password (which has its own answer).
+    fn action(self) -> Option<StaffAction> {
         match self {
-            Act::Unlock => paths::STAFF_UNLOCK,
-            Act::TempPassword => paths::STAFF_TEMP_PASSWORD,
-            Act::ClearEnrolment => paths::STAFF_CLEAR_ENROLMENT,
-            Act::Disable => paths::STAFF_DISABLE,
-            Act::Enable => paths::STAFF_ENABLE,
+            Act::Unlock => Some(StaffAction::Unlock),
+            Act::TempPassword => None,
+            Act::ClearEnrolment => Some(StaffAction::ClearEnrolment),
+            Act::Disable => Some(StaffAction::Disable),
+            Act::Enable => Some(StaffAction::Enable),
         }
     }
     fn done(self) -> &'static str {
@@ -48,155 +49,137 @@ impl Act {
     }
 }
 
+/// A temporary password and when it expires (unix seconds).
+type Temporary = (String, i64);
+
+#[derive(Clone, PartialEq, Default)]
+pub struct StaffState {
+    query: String,
+    results: Option<UserSearchResponse>,
+    selected: Option<UserState>,
+    /// The reason for the next action, as typed.
+    reason: String,
+    /// The temporary password just issued: shown once.
+    temp: Option<Temporary>,
+}
+
+pub enum Action {
+    Query(String),
+    Found(UserSearchResponse),
+    /// Another user is chosen: what was shown or typed for the last one goes.
+    Choose,
+    Chosen(UserState),
+    Reason(String),
+    /// An action's answer: the user's state, and the temporary password if
+    /// one was issued.
+    Acted(UserState, Option<Temporary>),
+}
+
+impl Reducible for StaffState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::Query(v) => next.query = v,
+            Action::Found(r) => next.results = Some(r),
+            Action::Choose => {
+                next.temp = None;
+                next.reason.clear();
+            }
+            Action::Chosen(user) => next.selected = Some(user),
+            Action::Reason(v) => next.reason = v,
+            Action::Acted(user, temp) => {
+                // The list shows the same user's new state.
+                if let Some(r) = &mut next.results {
+                    for u in r.users.iter_mut().filter(|u| u.id == user.id) {
+                        u.locked = user.locked;
+                        if !user.locked {
+                            u.lock = None;
+                        }
+                        u.disabled = user.disabled;
+                    }
+                }
+                next.temp = temp;
+                next.selected = Some(user);
+            }
+        }
+        Rc::new(next)
+    }
+}
+
 #[component]
-pub fn Users() -> Html {
-    let query = use_state(String::new);
-    let results = use_state(|| None::<UserSearchResponse>);
-    let selected = use_state(|| None::<UserState>);
-    let reason = use_state(String::new);
-    let temp = use_state(|| None::<(String, i64)>);
-    let message = use_state(|| None::<AttrValue>);
-    let error = use_state(|| None::<AttrValue>);
-    let reauth = use_state(|| false);
-    let busy = use_state(|| false);
+pub fn Staff() -> Html {
+    let state = use_reducer(StaffState::default);
+    let request = use_request();
+    let dispatcher = state.dispatcher();
 
     let onsearch = {
-        let (query, results, error) = (query.clone(), results.clone(), error.clone());
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (results, error) = (results.clone(), error.clone());
-            let url = format!(
-                "{}?q={}",
-                paths::STAFF_USERS,
-                latchkey_shared::admin::encode(&query)
-            );
-            wasm_bindgen_futures::spawn_local(async move {
-                match get::<UserSearchResponse>(&url).await {
-                    Ok(r) => {
-                        error.set(None);
-                        results.set(Some(r));
-                    }
-                    Err(e) => error.set(Some(e.message().into())),
-                }
+            let (query, dispatcher) = (state.query.clone(), state.dispatcher());
+            request.load(async move { staff::search(&query).await }, move |r| {
+                dispatcher.dispatch(Action::Found(r))
             });
         })
     };
     let select = {
-        let (selected, error, temp, message, reason) = (
-            selected.clone(),
-            error.clone(),
-            temp.clone(),
-            message.clone(),
-            reason.clone(),
-        );
+        let (request, dispatcher) = (request.clone(), dispatcher.clone());
         Callback::from(move |id: i64| {
-            let (selected, error) = (selected.clone(), error.clone());
-            temp.set(None);
-            message.set(None);
-            reason.set(String::new());
-            wasm_bindgen_futures::spawn_local(async move {
-                match get::<UserState>(&paths::with_id(paths::STAFF_USER, id)).await {
-                    Ok(s) => {
-                        error.set(None);
-                        selected.set(Some(s));
-                    }
-                    Err(e) => error.set(Some(e.message().into())),
-                }
+            dispatcher.dispatch(Action::Choose);
+            let dispatcher = dispatcher.clone();
+            request.run(staff::user(id), move |user| {
+                dispatcher.dispatch(Action::Chosen(user));
+                None
             });
         })
     };
     let act = {
-        let (selected, reason, temp, message, error, reauth, busy, results) = (
-            selected.clone(),
-            reason.clone(),
-            temp.clone(),
-            message.clone(),
-            error.clone(),
-            reauth.clone(),
-            busy.clone(),
-            results.clone(),
-        );
+        let (state, request) = (state.clone(), request.clone());
         Callback::from(move |act: Act| {
-            let Some(user) = (*selected).clone() else {
+            let Some(user) = state.selected.as_ref() else {
                 return;
             };
-            let (selected, temp, message, error, reauth, busy, results) = (
-                selected.clone(),
-                temp.clone(),
-                message.clone(),
-                error.clone(),
-                reauth.clone(),
-                busy.clone(),
-                results.clone(),
-            );
-            let body = StaffActionRequest {
-                reason: (*reason).clone(),
-            };
-            let url = paths::with_id(act.path(), user.id);
-            busy.set(true);
-            message.set(None);
-            wasm_bindgen_futures::spawn_local(async move {
-                let res: Result<UserState, ApiClientError> = if act == Act::TempPassword {
-                    post::<_, TemporaryPasswordIssued>(&url, &body)
+            let (id, reason, dispatcher) = (user.id, state.reason.clone(), state.dispatcher());
+            let answer = async move {
+                match act.action() {
+                    Some(action) => staff::act(action, id, &reason).await.map(|u| (u, None)),
+                    None => staff::issue_temporary_password(id, &reason)
                         .await
-                        .map(|issued| {
-                            temp.set(Some((issued.temporary_password, issued.expires_at)));
-                            issued.user
-                        })
-                } else {
-                    post::<_, UserState>(&url, &body).await
-                };
-                busy.set(false);
-                match res {
-                    Ok(state) => {
-                        error.set(None);
-                        if let Some(mut r) = (*results).clone() {
-                            for u in r.users.iter_mut().filter(|u| u.id == state.id) {
-                                u.locked = state.locked;
-                                if !state.locked {
-                                    u.lock = None;
-                                }
-                                u.disabled = state.disabled;
-                            }
-                            results.set(Some(r));
-                        }
-                        if act == Act::TempPassword {
-                            // On a phone the password is below the fold: bring it into view.
-                            gloo_timers::callback::Timeout::new(50, || {
-                                crate::dom::focus_by_id("temp-password")
-                            })
-                            .forget();
-                        }
-                        if act != Act::TempPassword {
-                            temp.set(None);
-                        }
-                        message.set(Some(act.done().into()));
-                        selected.set(Some(state));
-                    }
-                    Err(e) => {
-                        reauth.set(needs_reauth(&e));
-                        error.set(Some(e.message().into()));
-                    }
+                        .map(|i| (i.user, Some((i.temporary_password, i.expires_at)))),
                 }
+            };
+            request.run(answer, move |(user, temp)| {
+                let issued = temp.is_some();
+                dispatcher.dispatch(Action::Acted(user, temp));
+                if issued {
+                    // On a phone the password is below the fold: bring it into view.
+                    gloo_timers::callback::Timeout::new(50, || {
+                        crate::dom::focus_by_id("temp-password")
+                    })
+                    .forget();
+                }
+                Some(act.done().into())
             });
         })
     };
     let on_reauthed = {
-        let (reauth, error, message) = (reauth.clone(), error.clone(), message.clone());
-        Callback::from(move |()| {
-            reauth.set(false);
-            error.set(None);
-            message.set(Some("Confirmed. Choose the action again.".into()));
-        })
+        let request = request.clone();
+        Callback::from(move |()| request.reauthed("Confirmed. Choose the action again."))
     };
     let oninput = {
-        let query = query.clone();
+        let dispatcher = dispatcher.clone();
         Callback::from(move |e: InputEvent| {
-            query.set(e.target_unchecked_into::<HtmlInputElement>().value())
+            dispatcher.dispatch(Action::Query(
+                e.target_unchecked_into::<HtmlInputElement>().value(),
+            ))
         })
     };
+    let busy = request.busy;
+    let reason = &state.reason;
 
-    let result_list = match &*results {
+    let result_list = match &state.results {
         None => html! {},
         Some(r) if r.users.is_empty() => {
             html! { <p id="user-results-empty" class="muted">{ "No user matches." }</p> }
@@ -232,7 +215,7 @@ pub fn Users() -> Html {
         },
     };
 
-    let detail = match &*selected {
+    let detail = match &state.selected {
         None => html! {},
         Some(u) => {
             let row = |id: &str, label: &str, value: String, flag: Option<bool>| {
@@ -249,13 +232,13 @@ pub fn Users() -> Html {
                 html! {
                     <button id={id.to_owned()} type="button"
                         class={classes!("button", if primary { "button-primary" } else { "button-secondary" })}
-                        disabled={*busy || reason.trim().is_empty()} {onclick}>{ label }</button>
+                        disabled={busy || reason.trim().is_empty()} {onclick}>{ label }</button>
                 }
             };
             html! {
                 <section id="user-state" class="user-state" aria-live="polite">
                     <h2>{ format!("{} ({})", u.display_name, u.username) }</h2>
-                    if let Some((pw, exp)) = &*temp {
+                    if let Some((pw, exp)) = &state.temp {
                         <div class="alert alert-warning temp-password-box" role="status">
                             <p>{ "Temporary password (shown once — read it to the user):" }</p>
                             <p><code id="temp-password" class="temp-password" tabindex="-1">{ pw.clone() }</code></p>
@@ -281,8 +264,8 @@ pub fn Users() -> Html {
                             { row("state-directory", "In the directory", directory_text(d), None) }
                         }
                     </dl>
-                    { area_field("action-reason", "Reason (recorded in the audit log)", &reason, {
-                        let reason = reason.clone(); Callback::from(move |v| reason.set(v)) }) }
+                    { area_field("action-reason", "Reason (recorded in the audit log)", reason,
+                        crate::pages::send(&dispatcher, Action::Reason)) }
                     <div class="actions">
                         { button("action-unlock", "Unlock", Act::Unlock, u.locked) }
                         { button("action-temp-password", "Issue temporary password", Act::TempPassword, !u.locked) }
@@ -304,22 +287,22 @@ pub fn Users() -> Html {
             <form class="search-form" role="search" onsubmit={onsearch}>
                 <div class="field">
                     <label for="user-search">{ "Find a user by user name or name" }</label>
-                    <input id="user-search" type="search" value={(*query).clone()} {oninput} autocomplete="off" />
+                    <input id="user-search" type="search" value={state.query.clone()} {oninput} autocomplete="off" />
                 </div>
                 <button id="user-search-submit" type="submit" class="button button-primary">{ "Search" }</button>
             </form>
-            if let Some(m) = &*error {
+            if let Some(m) = &request.error {
                 <div id="console-error" class="alert alert-error" role="alert"><p>{ m.clone() }</p></div>
             }
-            if let Some(r) = &*results {
+            if let Some(r) = &state.results {
                 { for r.unavailable.iter().map(|m| html! {
                     <div class="alert alert-warning search-unavailable" role="status"><p>{ m.clone() }</p></div>
                 }) }
             }
-            if *reauth {
+            if request.reauth {
                 <Reauth ondone={on_reauthed} />
             }
-            if let Some(m) = &*message {
+            if let Some(m) = &request.notice {
                 <div id="action-result" class="alert alert-success" role="status"><p>{ m.clone() }</p></div>
             }
             { result_list }
@@ -354,5 +337,85 @@ fn directory_text(d: &DirectoryAccount) -> String {
             format!("Not in {directory} any more: the account cannot sign in")
         }
         DirectoryAccount::Unavailable { reason, .. } => reason.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_shared::admin::{LockHolder, Role};
+
+    use super::*;
+
+    fn summary(id: i64, locked: bool) -> UserSummary {
+        UserSummary {
+            id,
+            username: format!("user{id}"),
+            display_name: format!("User {id}"),
+            domain: "partners".into(),
+            domain_name: "Partners".into(),
+            role: Role::User,
+            locked,
+            disabled: false,
+            email: None,
+            lock: locked.then_some(LockHolder::Latchkey),
+            password_changed_at: None,
+        }
+    }
+
+    fn user(id: i64, locked: bool, disabled: bool) -> UserState {
+        UserState {
+            id,
+            username: format!("user{id}"),
+            display_name: format!("User {id}"),
+            email: None,
+            domain: "partners".into(),
+            domain_name: "Partners".into(),
+            role: Role::User,
+            staff_domains: Vec::new(),
+            locked,
+            locked_until: None,
+            failed_attempts: 0,
+            enrolled: false,
+            enrolled_at: None,
+            temporary_password: false,
+            temporary_password_expires_at: None,
+            must_change: false,
+            password_changed_at: 0,
+            disabled,
+            directory: None,
+        }
+    }
+
+    fn found() -> Rc<StaffState> {
+        Rc::new(StaffState::default()).reduce(Action::Found(UserSearchResponse {
+            users: vec![summary(1, true), summary(2, true)],
+            truncated: false,
+            unavailable: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn an_action_shows_the_users_new_state_in_the_list_too() {
+        let s = found()
+            .reduce(Action::Chosen(user(1, true, false)))
+            .reduce(Action::Acted(user(1, false, true), None));
+        let users = &s.results.as_ref().unwrap().users;
+        assert!(!users[0].locked && users[0].lock.is_none() && users[0].disabled);
+        // Only that user.
+        assert!(users[1].locked && users[1].lock.is_some());
+        assert_eq!(s.selected.as_ref().map(|u| u.locked), Some(false));
+    }
+
+    #[test]
+    fn a_temporary_password_is_shown_until_the_next_action_or_user() {
+        let s = found()
+            .reduce(Action::Reason("verified".into()))
+            .reduce(Action::Acted(user(1, false, false), Some(("pw".into(), 9))));
+        assert_eq!(s.temp, Some(("pw".to_owned(), 9)));
+        assert_eq!(s.reason, "verified");
+        let next = s.clone().reduce(Action::Acted(user(1, false, false), None));
+        assert_eq!(next.temp, None);
+        let other = s.reduce(Action::Choose);
+        assert_eq!((other.temp.clone(), other.reason.as_str()), (None, ""));
     }
 }

@@ -1,4 +1,4 @@
-//! The verification Unlock Account and Forgot Password share (the seeds'
+//! The self-service flow Unlock Account and Forgot Password share (the seeds'
 //! steps 3 to 5): user name + CAPTCHA, the timed security questions, a
 //! second CAPTCHA, then the final button; and for Forgot Password the new
 //! password on the Change Password checklist and meter. The state and its
@@ -8,14 +8,12 @@ mod state;
 
 use std::future::Future;
 
-use crate::router::Link;
 use latchkey_shared::self_service::{FlowKind, StartFlowRequest};
 use latchkey_shared::{PasswordPolicy, PolicyContext};
 use yew::prelude::*;
 
 use crate::pages::input_value;
 
-use crate::app::Route;
 use crate::components::form_error::FormError;
 use crate::components::help_desk::HelpDeskContact;
 use crate::components::password_checklist::PasswordChecklist;
@@ -23,7 +21,8 @@ use crate::components::password_field::PasswordField;
 use crate::components::strength_meter::StrengthMeter;
 use crate::hooks::{use_bootstrap, use_password_check};
 use crate::pages::send;
-use crate::services::api::ApiClientError;
+use crate::router::{Link, Route};
+use crate::services::error::ApiClientError;
 use crate::services::self_service as ss;
 use crate::services::storage::now_ms;
 use state::{

@@ -1,13 +1,7 @@
-//! The sign-in page's and the account's endpoints, and [`ApiClientError`],
-//! what every failed request becomes (see [`super::requests`]).
+//! [`ApiClientError`]: what every failed request becomes (see
+//! [`super::requests`]), with a message ready to show.
 
-use gloo_net::http::Request;
-use latchkey_shared::api::{
-    paths, ApiError, Bootstrap, ChangePasswordRequest, ChangePasswordResponse, ErrorCode,
-    SessionInfo, SignInRequest,
-};
-
-use super::requests::{self, decode, fetch};
+use latchkey_shared::api::{ApiError, ErrorCode};
 
 /// Why a request did not give the expected answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,53 +44,6 @@ impl ApiClientError {
     pub fn is_not_authenticated(&self) -> bool {
         self.code() == Some(ErrorCode::NotAuthenticated)
     }
-}
-
-/// The answer to a conditional `GET /api/bootstrap`.
-pub enum BootstrapFetch {
-    /// 304: the copy we hold is current.
-    NotModified,
-    Fresh {
-        bootstrap: Bootstrap,
-        etag: Option<String>,
-    },
-}
-
-pub async fn get_bootstrap(etag: Option<&str>) -> Result<BootstrapFetch, ApiClientError> {
-    let mut builder = Request::get(paths::BOOTSTRAP);
-    if let Some(etag) = etag {
-        builder = builder.header("If-None-Match", etag);
-    }
-    let response = fetch(builder).await?;
-    if response.status() == 304 {
-        return Ok(BootstrapFetch::NotModified);
-    }
-    let etag = response.headers().get("etag");
-    let bootstrap = decode(response).await?;
-    Ok(BootstrapFetch::Fresh { bootstrap, etag })
-}
-
-pub async fn sign_in(request: &SignInRequest) -> Result<SessionInfo, ApiClientError> {
-    requests::post(paths::SESSION, request).await
-}
-
-pub async fn get_session() -> Result<SessionInfo, ApiClientError> {
-    requests::get(paths::SESSION).await
-}
-
-/// Ends the session. Already ended counts as success.
-pub async fn sign_out() -> Result<(), ApiClientError> {
-    match requests::delete(paths::SESSION).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_not_authenticated() => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-pub async fn change_password(
-    request: &ChangePasswordRequest,
-) -> Result<ChangePasswordResponse, ApiClientError> {
-    requests::post(paths::CHANGE_PASSWORD, request).await
 }
 
 /// An error the server could have sent, for the reducers' tests.
