@@ -66,6 +66,10 @@ pub struct Config {
     pub secret_key: Option<SecretString>,
     /// Or a file holding it (first line).
     pub secret_key_file: Option<PathBuf>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed (addresses and CIDR ranges; none by default): see
+    /// [`crate::http::client_addr`].
+    pub trusted_proxies: crate::http::client_addr::TrustedProxies,
 }
 
 /// [`Config::portal_name`] unless configured: no particular product.
@@ -98,6 +102,7 @@ impl Default for Config {
             mail: None,
             secret_key: None,
             secret_key_file: None,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -129,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("mail", &self.mail.as_ref().map(|m| (&m.host, m.port())))
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<secret>"))
             .field("secret_key_file", &self.secret_key_file)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -366,6 +372,39 @@ mod tests {
             assert_eq!(c.lockout_minutes, 7);
             assert!(c.demo);
             assert!(c.secure_cookies());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn trusted_proxies_are_read_from_the_file_or_the_environment_and_a_bad_one_stops_the_start() {
+        figment::Jail::expect_with(|jail| {
+            use std::net::IpAddr;
+            jail.create_file(
+                "latchkey.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+            )?;
+            let c = Config::load(Some(Path::new("latchkey.toml"))).expect("config loads");
+            assert!(c
+                .trusted_proxies
+                .contains("10.9.8.7".parse::<IpAddr>().unwrap()));
+            assert!(c.trusted_proxies.contains("::1".parse::<IpAddr>().unwrap()));
+            assert!(!c
+                .trusted_proxies
+                .contains("127.0.0.1".parse::<IpAddr>().unwrap()));
+            jail.set_env("SSPM_TRUSTED_PROXIES", "127.0.0.1, 192.0.2.0/24");
+            let c = Config::load(Some(Path::new("latchkey.toml"))).expect("config loads");
+            assert!(c
+                .trusted_proxies
+                .contains("192.0.2.9".parse::<IpAddr>().unwrap()));
+            assert!(!c
+                .trusted_proxies
+                .contains("10.9.8.7".parse::<IpAddr>().unwrap()));
+            jail.set_env("SSPM_TRUSTED_PROXIES", "127.0.0.1,proxy.example.org");
+            let e = Config::load(Some(Path::new("latchkey.toml"))).unwrap_err();
+            assert!(e.to_string().contains("proxy.example.org"), "{e}");
+            assert!(Config::default().trusted_proxies.is_empty());
             Ok(())
         });
     }

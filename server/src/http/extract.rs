@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::audit::Actor;
 use crate::error::AppError;
+use crate::http::client_addr::client_address;
 use crate::state::AppState;
 
 /// `axum::Json` with rejections mapped: a missing/wrong content type is 415,
@@ -118,19 +119,27 @@ fn map_json_rejection(rejection: JsonRejection) -> AppError {
     }
 }
 
-/// The peer address of the connection, for the audit trail.
+/// The client's address, for the audit trail, mails and metrics: the
+/// connection's peer, or what a trusted proxy reports
+/// ([`client_address`]).
 #[derive(Debug, Clone, Default)]
 pub struct ClientIp(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+                .map(|ConnectInfo(addr)| {
+                    client_address(addr.ip(), &parts.headers, &state.config.trusted_proxies)
+                        .to_string()
+                }),
         ))
     }
 }

@@ -16,6 +16,7 @@ use tracing::Level;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -31,6 +31,7 @@ mod authenticator;
 mod bootstrap;
 mod change_password;
 mod cli;
+mod client_address;
 mod directory;
 mod directory_console;
 mod directory_domains;
