@@ -83,11 +83,17 @@ pub enum AppError {
     /// for the log only.
     #[error("directory unavailable: {0}")]
     DirectoryUnavailable(String),
+    /// 503 with `Retry-After` (code `busy`): the database is locked by
+    /// another writer, cannot be reached or cannot be written (its file
+    /// gone, the disk full); the transaction rolled back, nothing changed.
+    /// Logged once with its chain, at WARN.
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] sqlx::Error),
     /// 500: database failure (logged once with its chain, never shown).
     // Transparent: the CLI prints the cause, and a log's chain does not
     // repeat it.
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// 500: any other failure on our side (logged once with its chain, never
     /// shown).
     #[error(transparent)]
@@ -108,6 +114,12 @@ impl AppError {
 
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Database(_) | Self::Internal(_))
+    }
+
+    /// Whether the answer carries the error for the log: a 500, or a
+    /// database that cannot serve (a 503 an operator must hear about).
+    pub fn is_logged(&self) -> bool {
+        self.is_internal() || matches!(self, Self::DatabaseUnavailable(_))
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -131,7 +143,9 @@ impl AppError {
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::TooMany { .. } => ErrorCode::TooManyRequests,
-            Self::Busy | Self::DirectoryUnavailable(_) => ErrorCode::Busy,
+            Self::Busy | Self::DirectoryUnavailable(_) | Self::DatabaseUnavailable(_) => {
+                ErrorCode::Busy
+            }
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -202,7 +216,7 @@ impl AppError {
                     seconds: u64::try_from(*retry_after).unwrap_or(1),
                 }),
             ),
-            Self::Busy => (
+            Self::Busy | Self::DatabaseUnavailable(_) => (
                 messages::BUSY.to_owned(),
                 Some(ErrorDetails::RetryAfter {
                     seconds: BUSY_RETRY_AFTER_SECS,
@@ -219,11 +233,72 @@ impl AppError {
     }
 }
 
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        if database_unavailable(&e) {
+            Self::DatabaseUnavailable(e)
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+/// Whether `e` says the database cannot serve now (a state that passes or
+/// an operator fixes), not that this request or our SQL is wrong.
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATE (five characters): connection exceptions (`08`),
+/// insufficient resources (`53`), an administrator's or a crash's shutdown
+/// (`57P0x`). SQLite's extended result code (a number) by its primary
+/// code: busy (5), locked (6), read-only (8: the file was moved or
+/// deleted), I/O error (10), full (13), cannot open (14).
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0")
+    } else {
+        code.parse::<u32>()
+            .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_locked_or_unreachable_database_is_unavailable_and_a_bad_query_is_not() {
+        // SQLite: busy, locked, the file moved (read-only), I/O error, full,
+        // cannot open; PostgreSQL: connection failure, too many
+        // connections, shutting down.
+        for code in [
+            "5", "517", "6", "1032", "10", "13", "14", "08006", "53300", "57P01", "57P03",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // A constraint, a syntax error, a missing table: our bug or the input's.
+        for code in ["19", "2067", "1", "23505", "42601", "42P01", "40001"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+        assert!(matches!(
+            AppError::from(sqlx::Error::PoolTimedOut),
+            AppError::DatabaseUnavailable(_)
+        ));
+        assert!(matches!(
+            AppError::from(sqlx::Error::RowNotFound),
+            AppError::Database(_)
+        ));
+        let busy = AppError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(busy.code(), ErrorCode::Busy);
+        assert!(!busy.is_internal() && busy.is_logged());
+    }
 
     #[test]
     fn internal_errors_never_show_their_details() {

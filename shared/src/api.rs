@@ -26,8 +26,16 @@ pub mod paths {
     pub const SESSION: &str = "/api/session";
     /// `POST` [`super::ChangePasswordRequest`] → [`super::ChangePasswordResponse`].
     pub const CHANGE_PASSWORD: &str = "/api/password/change";
-    /// `GET` → `"ok"`; for load balancers.
+    /// `GET` → `"ok"` when the server can serve (as [`HEALTH_READY`]); for
+    /// load balancers.
     pub const HEALTH: &str = "/api/health";
+    /// `GET` → `"ok"` while the process runs (asks nothing of the database):
+    /// a supervisor restarts a process whose liveness fails.
+    pub const HEALTH_LIVE: &str = "/api/health/live";
+    /// `GET` → `"ok"` when the database can be written and has every
+    /// migration of this binary; else 503 `busy` with `Retry-After`: a load
+    /// balancer sends no request until it answers again.
+    pub const HEALTH_READY: &str = "/api/health/ready";
 }
 
 // ---------------------------------------------------------------- bootstrap / sync

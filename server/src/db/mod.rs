@@ -153,6 +153,49 @@ impl Db {
         Ok(())
     }
 
+    /// Whether this database can serve now: its file (SQLite) is still
+    /// where it was opened, a write can take the write lock, and every
+    /// migration of this binary is applied. Changes nothing.
+    pub async fn ready(&self) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            let file: String = sqlx::query("PRAGMA database_list")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("file")?;
+            if !file.is_empty() && !Path::new(&file).exists() {
+                return Err(sqlx::Error::Configuration(
+                    format!("the database file {file} is gone").into(),
+                ));
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE settings SET value = value WHERE key = $1")
+            .bind("#readiness")
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        let applied: Option<i64> =
+            sqlx::query("SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success = $1")
+                .bind(true)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("version")?;
+        let wanted = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+        .iter()
+        .map(|m| m.version)
+        .max();
+        if applied < wanted {
+            return Err(sqlx::Error::Configuration(
+                format!("the database is at migration {applied:?}, this binary needs {wanted:?}")
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,

@@ -31,7 +31,10 @@ impl IntoResponse for AppError {
         let status = self.status();
         let body = self.to_api_error(None);
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, Self::Busy | Self::DirectoryUnavailable(_)) {
+        if matches!(
+            self,
+            Self::Busy | Self::DirectoryUnavailable(_) | Self::DatabaseUnavailable(_)
+        ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(BUSY_RETRY_AFTER_SECS),
@@ -42,7 +45,7 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
-        if self.is_internal() {
+        if self.is_logged() {
             response
                 .extensions_mut()
                 .insert(InternalError(Arc::new(self)));

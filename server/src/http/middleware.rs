@@ -44,8 +44,9 @@ pub async fn foreign_request_ids(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Logs the error behind a 500 once, with its whole chain and the request's
-/// id, and gives the body that id for the Help Desk. Handlers never log what
+/// Logs the error behind a 500 (and a 503 of a database that cannot serve)
+/// once, with its whole chain and the request's id, and gives the body that
+/// id for the Help Desk. Handlers never log what
 /// they return: the error travels here in the answer's extensions.
 pub async fn internal_errors(req: Request, next: Next) -> Response {
     let request_id = req
@@ -58,12 +59,21 @@ pub async fn internal_errors(req: Request, next: Next) -> Response {
     let Some(error) = response.extensions_mut().remove::<InternalError>() else {
         return response;
     };
-    tracing::error!(
-        request_id = request_id.as_deref().unwrap_or("-"),
-        %method,
-        error = %error.chain(),
-        "internal error"
-    );
+    if error.0.is_internal() {
+        tracing::error!(
+            request_id = request_id.as_deref().unwrap_or("-"),
+            %method,
+            error = %error.chain(),
+            "internal error"
+        );
+    } else {
+        tracing::warn!(
+            request_id = request_id.as_deref().unwrap_or("-"),
+            %method,
+            error = %error.chain(),
+            "the database cannot serve: answered 503"
+        );
+    }
     let body = error.0.to_api_error(request_id);
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -124,10 +124,12 @@ async fn behind_a_trusted_proxy_the_client_it_reports_is_recorded_and_mailed(bac
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-    let body: String = sqlx::query("SELECT body_text FROM outbox ORDER BY id DESC LIMIT 1")
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap()
-        .get("body_text");
-    assert!(body.contains("from the address 198.51.100.23"), "{body}");
+    assert_eq!(send_due(&app.state, &mailer).await.unwrap(), 1);
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].text.contains("from the address 198.51.100.23"),
+        "{}",
+        mails[0].text
+    );
 }

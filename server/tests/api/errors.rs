@@ -93,3 +93,94 @@ async fn a_refusal_is_not_logged_as_an_error(backend: Backend) {
     assert_eq!(err.request_id, None, "only a 500 quotes its id");
     assert!(statements::errors_with("request_id", &id).is_empty());
 }
+
+/// Another process holds SQLite's one write lock (an operator's `sqlite3`
+/// shell, a backup tool): a request that must write waits `busy_timeout`,
+/// then answers 503 `busy` with `Retry-After`, not 500, and nothing is
+/// half-written; once the lock is gone the same request is answered.
+#[tokio::test]
+async fn a_write_locked_sqlite_database_answers_503_with_retry_after_not_500() {
+    use secrecy::ExposeSecret;
+    use sqlx::{Connection, Executor};
+
+    let app = spawn_app(Backend::Sqlite).await;
+    app.add_user("jsmith", "Jane Smith", crate::helpers::STRONG)
+        .await;
+    let url = app.state.config.database_url.expose_secret().to_owned();
+    let mut other = sqlx::AnyConnection::connect(&url).await.unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    other
+        .execute("UPDATE settings SET value = value WHERE key = 'nothing'")
+        .await
+        .unwrap();
+
+    let r = app.sign_in("partners", "jsmith", "wrong-password-1").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let err = assert_error(r, StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy).await;
+    assert_eq!(err.message, messages::BUSY);
+    // A load balancer hears it too, without waiting SQLite's busy time;
+    // the process itself is alive.
+    let asked = std::time::Instant::now();
+    let ready = health(&app, paths::HEALTH_READY).await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.headers().contains_key("retry-after"));
+    assert!(asked.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(
+        health(&app, paths::HEALTH).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        health(&app, paths::HEALTH_LIVE).await.status(),
+        StatusCode::OK
+    );
+
+    other.execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        health(&app, paths::HEALTH_READY).await.status(),
+        StatusCode::OK
+    );
+    let r = app.sign_in("partners", "jsmith", "wrong-password-1").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT failed_count FROM failure_counters WHERE username_key = 'jsmith'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(counted, 1, "the refused attempt left nothing behind");
+}
+
+async fn health(app: &crate::helpers::TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.unwrap()
+}
+
+/// The database file deleted under a running server (an operator's
+/// mistake, a cleaner): SQLite would go on writing to the vanished file,
+/// and everything written would be lost at the next start. Readiness says
+/// so; liveness does not (a restart would not bring the file back).
+#[tokio::test]
+async fn a_vanished_sqlite_file_is_not_ready() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert_eq!(
+        health(&app, paths::HEALTH_READY).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        health(&app, paths::HEALTH_LIVE).await.status(),
+        StatusCode::OK
+    );
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let r = health(&app, paths::HEALTH_READY).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_error(r, StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy).await;
+    assert_eq!(
+        health(&app, paths::HEALTH_LIVE).await.status(),
+        StatusCode::OK
+    );
+}

@@ -312,16 +312,31 @@ fn every_operation_lists_the_statuses_its_handler_can_answer() {
         if op["security"] == json!([{ "session": [] }]) {
             assert!(has(401), "{method} {path} needs a session: lists 401");
         }
+        let busy = &op["responses"]["503"];
         if hashing.contains(&id) {
             seen_hashing.insert(id.to_owned());
             assert!(has(503), "{id} hashes a password: lists 503");
-            let busy = &op["responses"]["503"];
+            assert!(
+                busy["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("hashed")),
+                "{id}: the hashing queue is one reason for its 503"
+            );
+        }
+        if ["get_openapi", "get_health_live"].contains(&id) {
+            assert!(!has(503), "{id} asks nothing of the database: no 503");
+        } else {
+            assert!(has(503), "{id} asks the database: lists 503");
+            assert!(
+                busy["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("database cannot serve")),
+                "{id}: a database that cannot serve is one reason for its 503"
+            );
             assert!(
                 busy["headers"]["Retry-After"].is_object(),
                 "{id}: Retry-After"
             );
-        } else {
-            assert!(!has(503), "{id} hashes nothing: no 503");
         }
         if path.starts_with("/api/self-service/flows/") {
             assert!(has(410), "{id}: a flow can expire (410)");

@@ -123,9 +123,17 @@ async fn a_wrong_method_gets_a_json_405(backend: Backend) {
 
 async fn health_answers_ok(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.client.get(app.url(paths::HEALTH)).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text().await.unwrap(), "ok");
+    for path in [paths::HEALTH, paths::HEALTH_LIVE, paths::HEALTH_READY] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.text().await.unwrap(), "ok", "{path}");
+    }
+    // Readiness wrote nothing: an unchanged settings table.
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key = '#readiness'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
 }
 
 async fn api_answers_are_not_cached(backend: Backend) {

@@ -143,6 +143,9 @@ pub struct Operation {
     /// What the handler (and what it calls) answers beyond what follows
     /// from the fields above.
     pub errors: &'static [Why],
+    /// Whether it asks the database (then a database that cannot serve is
+    /// a 503); only liveness and this document do not.
+    pub database: bool,
 }
 
 const fn op(
@@ -166,6 +169,7 @@ const fn op(
         body: None,
         success,
         errors: &[],
+        database: true,
     }
 }
 
@@ -200,6 +204,11 @@ impl Operation {
     }
     const fn errors(mut self, errors: &'static [Why]) -> Self {
         self.errors = errors;
+        self
+    }
+    /// Answers without asking the database.
+    const fn without_database(mut self) -> Self {
+        self.database = false;
         self
     }
 
@@ -250,6 +259,9 @@ impl Operation {
         for e in self.errors {
             add(*e);
         }
+        if self.database {
+            add(why::DATABASE_UNAVAILABLE);
+        }
         add(why::INTERNAL);
         out
     }
@@ -261,6 +273,7 @@ impl Operation {
 pub mod why {
     use super::Why;
 
+    pub const DATABASE_UNAVAILABLE: Why = (503, "`busy`: the database cannot serve now (locked by another writer, unreachable, its file gone); nothing changed; retry after `Retry-After` seconds");
     pub const INTERNAL: Why = (500, "`internal`: a failure on our side (e.g. the database); quote `request_id` to the Help Desk");
     pub const BAD_BODY: Why = (400, "`bad_request`: the body is not JSON of the expected shape");
     pub const TOO_LARGE: Why = (413, "the body is larger than the server reads (64 KiB)");
@@ -308,9 +321,15 @@ pub const OPERATIONS: &[Operation] = &[
        "Domains, policies, notices and Help Desk for offline use", Public,
        Success::JsonWithEtag(json::<api::Bootstrap>)),
     op(Get, paths::HEALTH, "get_health", "public",
-       "Liveness: `ok` when the database answers", Public, Success::Text),
+       "Readiness (as `/api/health/ready`), for load balancers that ask one address", Public, Success::Text),
+    op(Get, paths::HEALTH_LIVE, "get_health_live", "public",
+       "Liveness: `ok` while the process runs; asks nothing of the database", Public, Success::Text)
+        .without_database(),
+    op(Get, paths::HEALTH_READY, "get_health_ready", "public",
+       "Readiness: `ok` when the database can be written and has every migration", Public, Success::Text),
     op(Get, admin_paths::OPENAPI, "get_openapi", "public",
-       "This description", Public, Success::Document),
+       "This description", Public, Success::Document)
+        .without_database(),
     // ------------------------------------------------------------ session
     op(Post, paths::SESSION, "sign_in", "session", "Sign in", Public,
        Success::JsonSettingCookie(json::<api::SessionInfo>))
