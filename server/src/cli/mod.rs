@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::settings::provisioning::{self, NewDomain};
@@ -55,6 +56,13 @@ pub enum Command {
     /// Print a new random key for `secret_key` / `secret_key_file` (it
     /// encrypts the authenticators' secrets; keep it like a password).
     SecretKey,
+    /// Copy the SQLite database, consistent even while the server runs
+    /// (PostgreSQL: use pg_dump; see docs/deployment.md).
+    Backup {
+        /// The new file (it must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -391,6 +399,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 role.as_str()
             );
             Ok(())
+        }
+        Command::Backup { to } => {
+            let db = crate::db::Db::connect(config.database_url.expose_secret()).await?;
+            db.backup_to(&to).await?;
+            print_line(&format!("Backed up to {}", to.display()))
         }
         Command::Demo => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;

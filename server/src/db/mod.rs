@@ -196,6 +196,31 @@ impl Db {
         Ok(())
     }
 
+    /// A consistent copy of a SQLite database in the new file `to`, taken
+    /// while the server serves (`VACUUM INTO` reads one snapshot; the WAL's
+    /// committed pages are in it, unlike a plain copy of the main file).
+    /// PostgreSQL has its own tools (`pg_dump`).
+    pub async fn backup_to(&self, to: &Path) -> anyhow::Result<()> {
+        if self.backend != Backend::Sqlite {
+            anyhow::bail!(
+                "latchkey backup copies a SQLite database; back PostgreSQL up with pg_dump \
+                 (docs/deployment.md)"
+            );
+        }
+        if to.exists() {
+            anyhow::bail!("{} exists already: give a new file", to.display());
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("{} is not a UTF-8 path", to.display()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot write the backup to {}: {e}", to.display()))?;
+        Ok(())
+    }
+
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,

@@ -249,3 +249,97 @@ async fn the_cli_sets_a_domains_second_factor_and_a_new_secret_key_is_one(backen
     assert!(latchkey_server::password::secret_box::SecretBox::from_base64(key.trim()).is_ok());
     assert_ne!(key, run_ok(latchkey(&db.url).arg("secret-key")).await);
 }
+
+/// `latchkey backup` beside a running server: the copy opens as a
+/// database of its own, where the person still signs in with their
+/// password, is still enrolled, and every audit row written before the
+/// backup is there (a plain `cp` of a WAL database loses the last ones).
+#[tokio::test]
+async fn a_backup_taken_while_the_server_serves_restores_sign_ins_enrolments_and_audit() {
+    use latchkey_server::{Application, MockClock};
+    use secrecy::ExposeSecret;
+
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let user = crate::self_service::enrolled_user(&app).await;
+    for _ in 0..3 {
+        app.sign_in("partners", &user.username, "wrong-password-1")
+            .await;
+    }
+    let audited = app.audit_events().await.len();
+    let url = app.state.config.database_url.expose_secret().to_owned();
+    let backup = std::env::temp_dir().join(format!(
+        "latchkey-backup-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+
+    let said = run_ok(latchkey(&url).args(["backup", "--to"]).arg(&backup)).await;
+    assert!(said.contains("Backed up to"), "{said}");
+    // Never over a file that exists: a second backup to it is refused.
+    let again = latchkey(&url)
+        .args(["backup", "--to"])
+        .arg(&backup)
+        .output()
+        .await
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let restored_url = format!("sqlite://{}", backup.display());
+    let restored = Application::build_with_clock(
+        test_config(&restored_url),
+        std::sync::Arc::new(MockClock::new(crate::helpers::T0)),
+    )
+    .await
+    .expect("the backup opens as a database");
+    let base = format!("http://{}", restored.local_addr());
+    let state = restored.state().clone();
+    tokio::spawn(restored.run_until_stopped());
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, i64::try_from(audited).unwrap(), "every audit row");
+    let enrolled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM security_answers WHERE user_id = $1")
+            .bind(user.id)
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+    assert!(enrolled > 0, "the enrolment is in the copy");
+    let r = new_client()
+        .post(format!("{base}{}", latchkey_shared::api::paths::SESSION))
+        .json(&latchkey_shared::api::SignInRequest {
+            domain: "partners".into(),
+            username: user.username.clone(),
+            password: user.password.clone(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let _ = std::fs::remove_file(&backup);
+}
+
+/// PostgreSQL is backed up with its own tool: the command says so.
+#[tokio::test]
+async fn a_backup_of_postgresql_points_to_pg_dump() {
+    let db = fresh_database(Backend::Postgres).await;
+    let to = std::env::temp_dir().join(format!("latchkey-pg-{}.db", uuid::Uuid::new_v4()));
+    let out = latchkey(&db.url)
+        .args(["backup", "--to"])
+        .arg(&to)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pg_dump"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!to.exists());
+}
