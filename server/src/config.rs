@@ -23,6 +23,9 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Seed the demo data into an empty database at `serve`.
     pub demo: bool,
+    /// `text` (the default, for a person) or `json` (one object a line,
+    /// for a log shipper). `RUST_LOG` filters either.
+    pub log_format: LogFormat,
     /// Consecutive failed sign-ins that lock an account.
     pub lockout_threshold: u32,
     /// Minutes after which a lock lifts by itself; 0 = only an unlock lifts it.
@@ -72,6 +75,15 @@ pub struct Config {
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
 }
 
+/// How log lines are written (`log_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// [`Config::portal_name`] unless configured: no particular product.
 pub const DEFAULT_PORTAL_NAME: &str = "your organisation's portal";
 
@@ -85,6 +97,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_owned(),
             static_dir: PathBuf::from("client/dist"),
             demo: false,
+            log_format: LogFormat::Text,
             lockout_threshold: 5,
             lockout_minutes: 30,
             temp_password_hours: 72,
@@ -114,6 +127,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("static_dir", &self.static_dir)
             .field("demo", &self.demo)
+            .field("log_format", &self.log_format)
             .field("lockout_threshold", &self.lockout_threshold)
             .field("lockout_minutes", &self.lockout_minutes)
             .field("temp_password_hours", &self.temp_password_hours)

@@ -208,7 +208,6 @@ pub struct UserCreate {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -247,14 +246,18 @@ fn cli_message(e: &anyhow::Error) -> String {
 
 /// Logs go to stderr (stdout carries the lines other programs read);
 /// `RUST_LOG` filters, default `info`.
-fn init_tracing() {
+fn init_tracing(format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::config::LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        crate::config::LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 fn print_line(line: &str) -> anyhow::Result<()> {
@@ -266,6 +269,7 @@ fn print_line(line: &str) -> anyhow::Result<()> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
+    init_tracing(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::SecretKey => print_line(&crate::password::secret_box::SecretBox::generate_key()),

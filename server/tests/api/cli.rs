@@ -343,3 +343,64 @@ async fn a_backup_of_postgresql_points_to_pg_dump() {
     );
     assert!(!to.exists());
 }
+
+/// `log_format = "json"`: every log line is one JSON object a log shipper
+/// reads, with its level and fields; the default stays text, and an
+/// unknown format stops the start with the key named.
+#[tokio::test]
+async fn log_format_json_writes_one_json_object_a_line() {
+    let db = fresh_database(Backend::Sqlite).await;
+    let run = |format: &'static str| {
+        let url = db.url.clone();
+        async move {
+            let out = latchkey(&url)
+                .env("SSPM_LOG_FORMAT", format)
+                .env("RUST_LOG", "debug")
+                .args(["domain", "create", "--slug"])
+                .arg(format!("logs{format}"))
+                .args(["--name", "Logs"])
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        }
+    };
+    // The command's own words ("Created domain ...") are not log lines.
+    let is_text_log = |l: &str| {
+        [" DEBUG ", " INFO ", " WARN "]
+            .iter()
+            .any(|level| l.contains(level))
+    };
+    let json = run("json").await;
+    let lines: Vec<&str> = json.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!lines.is_empty(), "debug logging writes something: {json}");
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+    }
+    assert!(!json.lines().any(is_text_log), "{json}");
+    let text = run("text").await;
+    assert!(text.lines().any(is_text_log), "the default is text: {text}");
+    assert!(!text.lines().any(|l| l.starts_with('{')), "{text}");
+
+    let bad = latchkey(&db.url)
+        .env("SSPM_LOG_FORMAT", "xml")
+        .args(["domain", "create", "--slug", "nope", "--name", "Nope"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .to_lowercase()
+            .contains("log_format"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
