@@ -404,3 +404,27 @@ async fn log_format_json_writes_one_json_object_a_line() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// `latchkey --version` prints the version the changelog and the package
+/// carry.
+#[tokio::test]
+async fn the_binary_says_its_version() {
+    let out = latchkey("sqlite::memory:")
+        .arg("--version")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("latchkey {}", env!("CARGO_PKG_VERSION"))
+    );
+    let changelog = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../CHANGELOG.md"),
+    )
+    .unwrap();
+    assert!(
+        changelog.contains(env!("CARGO_PKG_VERSION")),
+        "CHANGELOG.md names the version"
+    );
+}
