@@ -207,6 +207,10 @@ impl Db {
                  (docs/deployment.md)"
             );
         }
+        if to.as_os_str().is_empty() {
+            // SQLite reads `VACUUM INTO ''` as a temporary file: nothing kept.
+            anyhow::bail!("give the backup's file: --to FILE");
+        }
         if to.exists() {
             anyhow::bail!("{} exists already: give a new file", to.display());
         }

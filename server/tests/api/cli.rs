@@ -288,6 +288,14 @@ async fn a_backup_taken_while_the_server_serves_restores_sign_ins_enrolments_and
         String::from_utf8_lossy(&again.stderr)
     );
 
+    let empty = latchkey(&url)
+        .args(["backup", "--to", ""])
+        .output()
+        .await
+        .unwrap();
+    assert!(!empty.status.success(), "an empty path keeps nothing");
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("--to"));
+
     let restored_url = format!("sqlite://{}", backup.display());
     let restored = Application::build_with_clock(
         test_config(&restored_url),
