@@ -56,3 +56,4 @@ mod sign_in;
 mod staff;
 mod static_files;
 mod temporary_passwords;
+mod throttle;
