@@ -468,6 +468,32 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)]
+    fn throttle_settings_that_cannot_work_stop_the_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SSPM_THROTTLE_EXEMPT", "10.0.0.0/8, ::1");
+            let c = Config::load(None).expect("config loads");
+            assert!(c.throttle_exempt.contains("10.1.2.3".parse().unwrap()));
+            assert_eq!(c.throttle_max_failures, 50);
+            jail.set_env("SSPM_THROTTLE_EXEMPT", "10.0.0.0/8, our-nat");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("our-nat") && e.to_lowercase().contains("throttle_exempt"), "{e}");
+            jail.set_env("SSPM_THROTTLE_EXEMPT", "");
+            jail.set_env("SSPM_THROTTLE_WINDOW_MINUTES", "0");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("throttle_window_minutes"), "{e}");
+            jail.set_env("SSPM_THROTTLE_WINDOW_MINUTES", "60");
+            jail.set_env("SSPM_THROTTLE_FREE_FAILURES", "50");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("throttle_free_failures (50)"), "{e}");
+            // Off: the free failures no longer matter.
+            jail.set_env("SSPM_THROTTLE_MAX_FAILURES", "0");
+            assert!(Config::load(None).is_ok());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
     fn directory_groups_are_read_beside_their_directory_and_refused_without_it() {
         figment::Jail::expect_with(|jail| {
             let directory = "[directories.corp]\nkind = \"ldap\"\nurl = \"ldaps://ldap.example.org\"\n\

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -47,6 +48,21 @@ fn method_name(method: &axum::http::Method) -> Option<&'static str> {
     })
 }
 
+/// Behind a reverse proxy that is not in `trusted_proxies`, every client is
+/// the proxy's address: the throttle would count the whole world as one
+/// source. Worth one line in the log (a local browser also comes from
+/// loopback, so it is not an error).
+fn warn_once_about_a_local_proxy() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "a credential check came from a loopback address and trusted_proxies is empty: \
+             behind a reverse proxy, list it in trusted_proxies, or every client is throttled \
+             as one source"
+        );
+    }
+}
+
 /// The middleware: a no-op for an operation the table does not mark.
 pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let throttle = req.extensions().get::<MatchedPath>().and_then(|path| {
@@ -60,6 +76,9 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
     let (Some(throttle), Some(peer)) = (throttle, peer) else {
         return next.run(req).await;
     };
+    if peer.is_loopback() && state.config.trusted_proxies.is_empty() {
+        warn_once_about_a_local_proxy();
+    }
     let ip = client_address(peer, req.headers(), &state.config.trusted_proxies);
     let ticket = match throttle::admit(&state, ip).await {
         Ok(Some(ticket)) => ticket,
