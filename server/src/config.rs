@@ -108,8 +108,7 @@ impl Default for Config {
         Self {
             // Empty when there is no state directory: `validate` says so.
             database_url: SecretString::from(
-                state_dir::default_database_url(|name| std::env::var_os(name))
-                    .unwrap_or_default(),
+                state_dir::default_database_url(|name| std::env::var_os(name)).unwrap_or_default(),
             ),
             listen: "127.0.0.1:8080".to_owned(),
             static_dir: PathBuf::from("client/dist"),
@@ -560,7 +559,10 @@ mod tests {
                 assert_eq!(found.key, key, "{said}");
                 assert_eq!(found.table, table, "{said}");
                 assert_eq!(found.suggestion.as_deref(), Some(meant), "{said}");
-                assert!(matches!(&found.origin, Origin::File(f) if f.ends_with(&file)), "{said}");
+                assert!(
+                    matches!(&found.origin, Origin::File(f) if f.ends_with(&file)),
+                    "{said}"
+                );
                 assert!(said.contains(&format!("[{}]", table.join("."))), "{said}");
             }
             Ok(())
@@ -580,7 +582,10 @@ mod tests {
                 text.contains("environment variable SSPM_TRUSTED_PROXY"),
                 "{text}"
             );
-            assert!(text.contains("did you mean SSPM_TRUSTED_PROXIES?"), "{text}");
+            assert!(
+                text.contains("did you mean SSPM_TRUSTED_PROXIES?"),
+                "{text}"
+            );
 
             std::env::remove_var("SSPM_TRUSTED_PROXY");
             jail.set_env("SSPM_LISTN", "127.0.0.1:0");
@@ -615,13 +620,19 @@ mod tests {
     #[test]
     fn config_check_prints_no_secret() {
         let c = Config {
-            database_url: SecretString::from("postgres://latchkey:db-pass-123@db.example.org/latchkey"),
+            database_url: SecretString::from(
+                "postgres://latchkey:db-pass-123@db.example.org/latchkey",
+            ),
             metrics_token: Some(SecretString::from("metrics-token-abcdefgh")),
             secret_key: Some(SecretString::from("c2VjcmV0LWtleS1iYXNlNjQ=")),
             ..Config::default()
         };
         let shown = c.to_redacted_toml().expect("printable");
-        for secret in ["db-pass-123", "metrics-token-abcdefgh", "c2VjcmV0LWtleS1iYXNlNjQ="] {
+        for secret in [
+            "db-pass-123",
+            "metrics-token-abcdefgh",
+            "c2VjcmV0LWtleS1iYXNlNjQ=",
+        ] {
             assert!(!shown.contains(secret), "{secret} printed:\n{shown}");
         }
         assert!(shown.contains("metrics_token = \"<redacted>\""), "{shown}");

@@ -13,9 +13,8 @@ pub fn check(config: &Config) -> anyhow::Result<String> {
     config.secret_box()?;
     config.effective_metrics_token()?;
     if let Some(path) = &config.blocklist_file {
-        crate::password::Blocklist::load(path).map_err(|e| {
-            anyhow::anyhow!("cannot read blocklist_file {}: {e}", path.display())
-        })?;
+        crate::password::Blocklist::load(path)
+            .map_err(|e| anyhow::anyhow!("cannot read blocklist_file {}: {e}", path.display()))?;
     }
     for (name, settings) in &config.directories {
         crate::directory::Directory::new(name, settings.clone())

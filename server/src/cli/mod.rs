@@ -426,7 +426,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { to } => {
-            let db = crate::db::Db::connect(config.database_url.expose_secret()).await?;
+            // Not migrated: a backup taken before an upgrade (with the new
+            // binary already installed) is of the old schema, to roll back to.
+            let db = crate::db::Db::open(config.database_url.expose_secret()).await?;
             db.backup_to(&to).await?;
             print_line(&format!("Backed up to {}", to.display()))
         }

@@ -105,7 +105,10 @@ pub fn extract<T: DeserializeOwned>(figment: &Figment) -> Result<T, ConfigError>
     if let Some(path) = passed_over::<T>(figment).into_iter().next() {
         let key = path.last().expect("a key path is never empty");
         return Err(ConfigError::UnknownKey(Box::new(unknown_key(
-            figment, &path, key, &[],
+            figment,
+            &path,
+            key,
+            &[],
         ))));
     }
     Ok(value)
@@ -138,9 +141,9 @@ fn segments(path: &serde_ignored::Path<'_>) -> Vec<String> {
             s.push(key.clone());
             s
         }
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-            segments(parent)
-        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => segments(parent),
     }
 }
 
@@ -173,7 +176,10 @@ fn origin(figment: &Figment, path: &[String]) -> Origin {
         // variable each, the top-level key upper-cased after the prefix.
         _ if metadata.name.contains("environment") => Origin::Variable(format!(
             "{ENV_PREFIX}{}",
-            path.first().map(String::as_str).unwrap_or("").to_ascii_uppercase()
+            path.first()
+                .map(String::as_str)
+                .unwrap_or("")
+                .to_ascii_uppercase()
         )),
         _ => Origin::Unknown,
     }

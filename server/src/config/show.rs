@@ -53,9 +53,8 @@ pub fn redacted_url(url: &str) -> String {
     if parsed.password().is_some() && parsed.set_password(Some(MARK)).is_err() {
         return REDACTED.to_owned();
     }
-    let secret_parameter = |k: &str| {
-        k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword")
-    };
+    let secret_parameter =
+        |k: &str| k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
     if parsed.query_pairs().any(|(k, _)| secret_parameter(&k)) {
         let pairs: Vec<(String, String)> = parsed
             .query_pairs()
@@ -123,7 +122,10 @@ mod tests {
         let with_parameter =
             redacted_url("postgresql://latchkey@db/latchkey?sslmode=require&password=hunter2");
         assert!(!with_parameter.contains("hunter2"), "{with_parameter}");
-        assert!(with_parameter.contains("sslmode=require"), "{with_parameter}");
+        assert!(
+            with_parameter.contains("sslmode=require"),
+            "{with_parameter}"
+        );
         assert!(
             with_parameter.contains("password=<redacted>"),
             "{with_parameter}"

@@ -21,11 +21,7 @@ pub const DATABASE_FILE: &str = "latchkey.db";
 
 /// The state directory for an environment read through `var`.
 pub fn state_directory(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, String> {
-    let absolute = |name: &str| {
-        var(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
+    let absolute = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
     if let Some(list) = var("STATE_DIRECTORY") {
         if let Some(first) = std::env::split_paths(&list).find(|p| p.is_absolute()) {
             return Ok(first);
@@ -37,9 +33,11 @@ pub fn state_directory(var: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf
     if let Some(home) = absolute("HOME") {
         return Ok(home.join(".local/state/latchkey"));
     }
-    Err("database_url is not set, and there is no state directory to keep the database in \
+    Err(
+        "database_url is not set, and there is no state directory to keep the database in \
          (STATE_DIRECTORY, XDG_STATE_HOME and HOME are unset or relative): set database_url"
-        .to_owned())
+            .to_owned(),
+    )
 }
 
 /// `sqlite://…/latchkey.db?mode=rwc` in the state directory.

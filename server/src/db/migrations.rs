@@ -77,7 +77,10 @@ impl fmt::Display for NewerDatabase {
         let latest = self
             .latest_known
             .map_or_else(|| "none".to_owned(), |v| v.to_string());
-        if self.latest_known.is_none_or(|known| self.unknown.version > known) {
+        if self
+            .latest_known
+            .is_none_or(|known| self.unknown.version > known)
+        {
             write!(
                 f,
                 "this database was upgraded by a newer Latchkey: it has migration {}, and \
@@ -181,7 +184,10 @@ async fn applied(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<Appli
              WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()"
         }
     };
-    let n: i64 = sqlx::query(exists).fetch_one(&mut *conn).await?.try_get("n")?;
+    let n: i64 = sqlx::query(exists)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -251,7 +257,10 @@ mod tests {
 
     #[test]
     fn a_new_database_would_run_every_migration_and_a_current_one_none() {
-        let all: Vec<i64> = migrator(Backend::Sqlite).iter().map(|m| m.version).collect();
+        let all: Vec<i64> = migrator(Backend::Sqlite)
+            .iter()
+            .map(|m| m.version)
+            .collect();
         let new = plan(Backend::Sqlite, &[]).unwrap();
         assert_eq!(new.current, None);
         assert_eq!(new.pending.len(), all.len());
@@ -262,19 +271,27 @@ mod tests {
         let behind = plan(Backend::Postgres, &applied(&all[..3])).unwrap();
         assert_eq!(behind.current.as_ref().map(|m| m.version), Some(all[2]));
         assert_eq!(behind.pending.len(), all.len() - 3);
-        assert!(behind.to_string().contains(&format!("at migration {}", all[2])));
+        assert!(behind
+            .to_string()
+            .contains(&format!("at migration {}", all[2])));
     }
 
     #[test]
     fn a_migration_this_binary_lacks_is_refused_in_words() {
-        let mut versions: Vec<i64> = migrator(Backend::Sqlite).iter().map(|m| m.version).collect();
+        let mut versions: Vec<i64> = migrator(Backend::Sqlite)
+            .iter()
+            .map(|m| m.version)
+            .collect();
         let latest = *versions.last().unwrap();
         versions.push(latest + 1);
         let e = plan(Backend::Sqlite, &applied(&versions)).unwrap_err();
         assert_eq!(e.unknown.version, latest + 1);
         let said = e.to_string();
         assert!(said.contains("upgraded by a newer Latchkey"), "{said}");
-        assert!(said.contains(&format!("migration {} (m{})", latest + 1, latest + 1)), "{said}");
+        assert!(
+            said.contains(&format!("migration {} (m{})", latest + 1, latest + 1)),
+            "{said}"
+        );
         assert!(said.contains(OLDER_BINARY_DOC), "{said}");
     }
 
@@ -298,6 +315,9 @@ mod tests {
                     .replace(' ', "-")
             })
             .collect();
-        assert!(headings.iter().any(|h| h == anchor), "{anchor} not in {headings:?}");
+        assert!(
+            headings.iter().any(|h| h == anchor),
+            "{anchor} not in {headings:?}"
+        );
     }
 }

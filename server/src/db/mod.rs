@@ -84,6 +84,14 @@ const LOOKUP_CONNECTIONS: u32 = 2;
 impl Db {
     /// Connects and runs the backend's migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let db = Self::open(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects without migrating: for `latchkey backup`, whose copy taken
+    /// before an upgrade must be of the schema the old binary knows.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
             anyhow::anyhow!("database_url must start with sqlite: or postgres://")
@@ -141,14 +149,12 @@ impl Db {
         } else {
             lookup_pool(backend, AnyConnectOptions::from_str(url)?)
         };
-        let db = Self {
+        Ok(Self {
             pool,
             lookups,
             self_service_secret: std::sync::Arc::default(),
             backend,
-        };
-        db.migrate().await?;
-        Ok(db)
+        })
     }
 
     /// Opens every connection of [`Db::lookups`] now, so the first burst of
@@ -326,7 +332,10 @@ fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
             builder.create(parent).map_err(|e| {
-                anyhow::anyhow!("cannot create the database's directory {}: {e}", parent.display())
+                anyhow::anyhow!(
+                    "cannot create the database's directory {}: {e}",
+                    parent.display()
+                )
             })?;
         }
     }
