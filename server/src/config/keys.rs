@@ -220,6 +220,51 @@ mod tests {
         assert_eq!(nearest("listen", &[]), None);
     }
 
+    /// The net is only as good as its second reading: it must read the
+    /// whole configuration, every table and every kind of value a variable
+    /// gives, as figment does (else it would pass over nothing, silently).
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_net_reads_the_whole_configuration_as_figment_does() {
+        figment::Jail::expect_with(|jail| {
+            use figment::providers::{Env, Format, Toml};
+            jail.create_file(
+                "full.toml",
+                "listen = \"127.0.0.1:0\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n\
+                 [mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nport = 2525\n\
+                 [directories.corp]\nkind = \"active_directory\"\nurl = \"ldaps://dc.example.org\"\n\
+                 base_dn = \"dc=example,dc=org\"\nbind_dn = \"cn=l,dc=example,dc=org\"\n\
+                 bind_password_env = \"X\"\n\
+                 [directory_groups.corp]\nadmin_group_dn = \"cn=a,dc=example,dc=org\"\n",
+            )?;
+            for (k, v) in [
+                ("SSPM_LOCKOUT_MINUTES", "7"),
+                ("SSPM_DEMO", "true"),
+                ("SSPM_HASH_PERMITS", "2"),
+                ("SSPM_LOG_FORMAT", "json"),
+                ("SSPM_TRUSTED_PROXIES", "127.0.0.1, 192.0.2.0/24"),
+                ("SSPM_METRICS_TOKEN", "a-long-enough-metrics-token"),
+                ("SSPM_BLOCKLIST_FILE", "/etc/latchkey/blocklist.txt"),
+            ] {
+                jail.set_env(k, v);
+            }
+            let figment = Figment::new()
+                .merge(Toml::file("full.toml"))
+                .merge(Env::prefixed(ENV_PREFIX));
+            figment
+                .extract::<super::super::Config>()
+                .expect("figment reads it");
+            let value = figment.extract::<Value>().expect("the merged data");
+            let mut passed = Vec::new();
+            serde_ignored::deserialize::<_, _, super::super::Config>(&value, |p| {
+                passed.push(p.to_string())
+            })
+            .expect("the net reads what figment reads");
+            assert!(passed.is_empty(), "{passed:?}");
+            Ok(())
+        });
+    }
+
     /// A table that forgot `deny_unknown_fields` still refuses a key no
     /// field reads: the net names it and where it was written.
     #[test]
