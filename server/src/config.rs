@@ -86,6 +86,24 @@ pub struct Config {
     /// believed (addresses and CIDR ranges; none by default): see
     /// [`crate::http::client_addr`].
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    /// Failed credential checks a source (an IPv4 address, an IPv6 /64)
+    /// may make in a window before each further one must wait: see
+    /// [`crate::accounts::throttle`].
+    pub throttle_free_failures: u32,
+    /// Failed checks in a window after which the source is refused (429)
+    /// until the window ends; 0 turns the per-source throttle off.
+    pub throttle_max_failures: u32,
+    /// The window the failures and locks of a source are counted in.
+    pub throttle_window_minutes: u32,
+    /// The longest wait imposed between two failures (it doubles from 1 s).
+    pub throttle_max_delay_secs: u32,
+    /// Accounts a source may lock in a window; at this many it is refused
+    /// until the window ends; 0: no limit but the failures' own.
+    pub throttle_max_locks: u32,
+    /// Sources never throttled (addresses and CIDR ranges), such as an
+    /// organisation's own NAT where many people share one address. The
+    /// per-account lockout still applies to them.
+    pub throttle_exempt: crate::http::client_addr::TrustedProxies,
 }
 
 /// How log lines are written (`log_format`).
@@ -132,6 +150,12 @@ impl Default for Config {
             secret_key: None,
             secret_key_file: None,
             trusted_proxies: Default::default(),
+            throttle_free_failures: 10,
+            throttle_max_failures: 50,
+            throttle_window_minutes: 60,
+            throttle_max_delay_secs: 60,
+            throttle_max_locks: 3,
+            throttle_exempt: Default::default(),
         }
     }
 }
@@ -165,6 +189,12 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<secret>"))
             .field("secret_key_file", &self.secret_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("throttle_free_failures", &self.throttle_free_failures)
+            .field("throttle_max_failures", &self.throttle_max_failures)
+            .field("throttle_window_minutes", &self.throttle_window_minutes)
+            .field("throttle_max_delay_secs", &self.throttle_max_delay_secs)
+            .field("throttle_max_locks", &self.throttle_max_locks)
+            .field("throttle_exempt", &self.throttle_exempt)
             .finish()
     }
 }
@@ -219,6 +249,19 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "session_idle_minutes must be at least 1".into(),
             ));
+        }
+        if self.throttle_window_minutes == 0 {
+            return Err(ConfigError::Invalid(
+                "throttle_window_minutes must be at least 1 (to turn the throttle off, set throttle_max_failures = 0)".into(),
+            ));
+        }
+        if self.throttle_max_failures != 0
+            && self.throttle_free_failures >= self.throttle_max_failures
+        {
+            return Err(ConfigError::Invalid(format!(
+                "throttle_free_failures ({}) must be below throttle_max_failures ({})",
+                self.throttle_free_failures, self.throttle_max_failures
+            )));
         }
         if self.hash_permits == Some(0) {
             return Err(ConfigError::Invalid(
@@ -445,6 +488,32 @@ mod tests {
             let e = Config::load(Some(Path::new("latchkey.toml"))).unwrap_err();
             assert!(e.to_string().contains("proxy.example.org"), "{e}");
             assert!(Config::default().trusted_proxies.is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn throttle_settings_that_cannot_work_stop_the_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SSPM_THROTTLE_EXEMPT", "10.0.0.0/8, ::1");
+            let c = Config::load(None).expect("config loads");
+            assert!(c.throttle_exempt.contains("10.1.2.3".parse().unwrap()));
+            assert_eq!(c.throttle_max_failures, 50);
+            jail.set_env("SSPM_THROTTLE_EXEMPT", "10.0.0.0/8, our-nat");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("our-nat") && e.to_lowercase().contains("throttle_exempt"), "{e}");
+            jail.set_env("SSPM_THROTTLE_EXEMPT", "");
+            jail.set_env("SSPM_THROTTLE_WINDOW_MINUTES", "0");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("throttle_window_minutes"), "{e}");
+            jail.set_env("SSPM_THROTTLE_WINDOW_MINUTES", "60");
+            jail.set_env("SSPM_THROTTLE_FREE_FAILURES", "50");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("throttle_free_failures (50)"), "{e}");
+            // Off: the free failures no longer matter.
+            jail.set_env("SSPM_THROTTLE_MAX_FAILURES", "0");
+            assert!(Config::load(None).is_ok());
             Ok(())
         });
     }

@@ -127,6 +127,8 @@ pub struct Metrics {
     unlocks: [AtomicU64; CHANNELS],
     resets: [AtomicU64; CHANNELS],
     busy: AtomicU64,
+    throttled: AtomicU64,
+    sources_throttled: AtomicU64,
     /// SHA-256 of the bearer token; `None`: the endpoint is off. Comparing
     /// digests keeps the comparison's time independent of the token.
     token_digest: Option<[u8; 32]>,
@@ -153,6 +155,8 @@ impl Metrics {
             unlocks: Default::default(),
             resets: Default::default(),
             busy: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            sources_throttled: AtomicU64::new(0),
             token_digest: token.map(|t| digest(t.expose_secret())),
         }
     }
@@ -194,6 +198,17 @@ impl Metrics {
     }
 
     /// A 503 answer (counted by the middleware, whatever made it).
+    /// An attempt refused by the per-source throttle, before any password
+    /// work ([`crate::accounts::throttle`]).
+    pub fn throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A source that reached the failures or locks its window allows.
+    pub fn source_throttled(&self) {
+        self.sources_throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn busy(&self) {
         self.busy.fetch_add(1, Ordering::Relaxed);
     }
@@ -267,6 +282,18 @@ impl Metrics {
         );
         let _ = writeln!(out, "latchkey_busy_answers_total {}", read(&self.busy));
         for (name, kind, help, value) in [
+            (
+                "latchkey_throttled_attempts_total",
+                "counter",
+                "Attempts refused by the per-source throttle before any password work.",
+                read(&self.throttled),
+            ),
+            (
+                "latchkey_sources_throttled_total",
+                "counter",
+                "Sources that reached the failed checks or the locks their window allows.",
+                read(&self.sources_throttled),
+            ),
             (
                 "latchkey_hashing_queue_depth",
                 "gauge",

@@ -351,6 +351,21 @@ pub mod messages {
     pub const INTERNAL: &str =
         "Something went wrong on our side. Please try again; if it keeps happening, call the Help Desk and quote the reference.";
 
+    /// The refusal of an attempt from a network that has failed too often
+    /// (see the server's per-source throttle); `seconds` until it may try.
+    pub fn throttled_source(seconds: i64) -> String {
+        let wait = if seconds < 90 {
+            format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+        } else {
+            let minutes = (seconds + 59) / 60;
+            format!("{minutes} minutes")
+        };
+        format!(
+            "Too many failed attempts have come from your network. Nothing was checked: \
+             please try again in {wait}. If this keeps happening, call the Help Desk."
+        )
+    }
+
     /// Said when a domain does not offer self-service and has no text of its own.
     pub fn sspm_unavailable(domain_name: &str) -> String {
         format!(

@@ -40,7 +40,7 @@ impl TrustedProxies {
                     .map(|net| net.trunc())
                     .map_err(|_| {
                         format!(
-                            "trusted_proxies: {entry:?} is not an address or a CIDR range \
+                            "{entry:?} is not an address or a CIDR range \
                              (e.g. 10.0.0.0/8 or 127.0.0.1)"
                         )
                     })

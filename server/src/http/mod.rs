@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod routes;
 pub mod security_headers;
 pub mod static_files;
+pub mod throttle;
 
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -36,6 +37,10 @@ pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .merge(self::metrics::router())
         .fallback(static_files::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::gate,
+        ))
         .layer(axum::middleware::from_fn(middleware::api_headers))
         .layer(axum::middleware::from_fn(middleware::csrf))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -57,4 +57,5 @@ mod sign_in;
 mod staff;
 mod static_files;
 mod temporary_passwords;
+mod throttle;
 mod upgrades;

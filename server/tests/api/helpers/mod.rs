@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 use latchkey_server::http::auth::SignedIn;
+use latchkey_server::http::client_addr::TrustedProxies;
 use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::settings::provisioning::{self, NewDomain};
 use latchkey_server::{AppError, AppState, Application, Config, MockClock};
@@ -78,12 +79,17 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
 }
 
 /// The configuration tests start from: everything default but the database,
-/// port 0 and a static directory of its own.
+/// port 0, a static directory of its own, and loopback exempt from the
+/// per-source throttle. Every test's requests come from 127.0.0.1, and most
+/// are about one account's rules (locks, blocks, codes), not about a
+/// source's; the throttle's own tests (`throttle.rs`) clear the exemption
+/// and speak for other sources through a trusted proxy.
 pub fn test_config(db_url: &str) -> Config {
     Config {
         database_url: db_url.to_owned().into(),
         listen: "127.0.0.1:0".to_owned(),
         static_dir: std::env::temp_dir().join("latchkey-test-no-static"),
+        throttle_exempt: TrustedProxies::parse(["127.0.0.1", "::1"]).expect("loopback"),
         ..Config::default()
     }
 }
