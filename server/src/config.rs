@@ -502,7 +502,10 @@ mod tests {
             assert_eq!(c.throttle_max_failures, 50);
             jail.set_env("SSPM_THROTTLE_EXEMPT", "10.0.0.0/8, our-nat");
             let e = Config::load(None).unwrap_err().to_string();
-            assert!(e.contains("our-nat") && e.to_lowercase().contains("throttle_exempt"), "{e}");
+            assert!(
+                e.contains("our-nat") && e.to_lowercase().contains("throttle_exempt"),
+                "{e}"
+            );
             jail.set_env("SSPM_THROTTLE_EXEMPT", "");
             jail.set_env("SSPM_THROTTLE_WINDOW_MINUTES", "0");
             let e = Config::load(None).unwrap_err().to_string();

@@ -4,8 +4,8 @@
 
 use latchkey_shared::admin::{
     paths, AdminDomain, AdminNotice, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, AuditPage,
-    AuditQuery, DomainCreate, DomainStore, DomainUpdate, MandatoryResetRequest,
-    MandatoryResetResponse, NoticeInput, OutboxEntry, StoreUpdate, TestMailRequest, LiftThrottle,
+    AuditQuery, DomainCreate, DomainStore, DomainUpdate, LiftThrottle, MandatoryResetRequest,
+    MandatoryResetResponse, NoticeInput, OutboxEntry, StoreUpdate, TestMailRequest,
     ThrottledSource,
 };
 use latchkey_shared::api::HelpDesk;
