@@ -1,21 +1,32 @@
 //! Configuration: built-in defaults, then an optional TOML file (`--config`),
 //! then `SSPM_<KEY>` environment variables, each overriding the one before.
-//! The keys are listed in `docs/CONTRACTS.md`.
+//! The keys are listed in `docs/CONTRACTS.md`. A key no setting reads stops
+//! the start ([`keys`]); `latchkey config check` prints them all
+//! ([`show`]). Without `database_url` the database is kept in a state
+//! directory ([`state_dir`]).
+
+mod keys;
+pub mod show;
+pub mod state_dir;
+
+pub use keys::{Origin, UnknownKey};
 
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "SSPM_";
 
-#[derive(Clone, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// `sqlite://…` (default) or `postgres://…`. Secret: it may hold a password.
+    /// `sqlite://…` or `postgres://…`. Secret: it may hold a password.
+    /// Default: `latchkey.db` in the state directory ([`state_dir`]).
+    #[serde(serialize_with = "show::database_url")]
     pub database_url: SecretString,
     /// Address to bind, e.g. `127.0.0.1:8080`; port 0 picks a free one.
     pub listen: String,
@@ -57,6 +68,7 @@ pub struct Config {
     pub portal_name: String,
     /// Bearer token that opens `GET /metrics`; without it (or
     /// `metrics_token_file`) the endpoint is off. Secret.
+    #[serde(serialize_with = "show::optional_secret")]
     pub metrics_token: Option<SecretString>,
     /// A file holding the metrics token (first line), for secret stores
     /// that mount files.
@@ -66,6 +78,7 @@ pub struct Config {
     pub mail: Option<crate::mail::config::MailConfig>,
     /// The key that encrypts the authenticators' secrets (base64 of 32
     /// bytes; `latchkey secret-key` makes one). Secret.
+    #[serde(serialize_with = "show::optional_secret")]
     pub secret_key: Option<SecretString>,
     /// Or a file holding it (first line).
     pub secret_key_file: Option<PathBuf>,
@@ -94,7 +107,7 @@ pub struct Config {
 }
 
 /// How log lines are written (`log_format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -111,7 +124,10 @@ pub const MAX_PORTAL_NAME_CHARS: usize = 60;
 impl Default for Config {
     fn default() -> Self {
         Self {
-            database_url: SecretString::from("sqlite://data/latchkey.db?mode=rwc"),
+            // Empty when there is no state directory: `validate` says so.
+            database_url: SecretString::from(
+                state_dir::default_database_url(|name| std::env::var_os(name)).unwrap_or_default(),
+            ),
             listen: "127.0.0.1:8080".to_owned(),
             static_dir: PathBuf::from("client/dist"),
             demo: false,
@@ -191,6 +207,8 @@ pub enum ConfigError {
     Invalid(String),
     #[error(transparent)]
     Figment(#[from] Box<figment::Error>),
+    #[error(transparent)]
+    UnknownKey(Box<UnknownKey>),
 }
 
 impl Config {
@@ -204,7 +222,7 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment.merge(Env::prefixed(ENV_PREFIX));
-        let config: Config = figment.extract().map_err(Box::new)?;
+        let config: Config = keys::extract(&figment)?;
         config.validate()?;
         Ok(config)
     }
@@ -265,6 +283,13 @@ impl Config {
             check_metrics_token(token.expose_secret())?;
         }
         let url = self.database_url.expose_secret();
+        if url.trim().is_empty() {
+            return Err(ConfigError::Invalid(
+                state_dir::state_directory(|name| std::env::var_os(name))
+                    .err()
+                    .unwrap_or_else(|| "database_url is empty".to_owned()),
+            ));
+        }
         if crate::db::Backend::from_url(url).is_none() {
             return Err(ConfigError::Invalid(
                 "database_url must start with sqlite: or postgres://".into(),
@@ -374,7 +399,8 @@ mod tests {
         let c = Config::default();
         assert_eq!(
             c.database_url.expose_secret(),
-            "sqlite://data/latchkey.db?mode=rwc"
+            state_dir::default_database_url(|name| std::env::var_os(name)).unwrap(),
+            "in the state directory, never the working directory"
         );
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert_eq!(c.lockout_threshold, 5);
@@ -531,6 +557,172 @@ mod tests {
                 Config::load(Some(Path::new("typo.toml"))).is_err(),
                 "unknown key"
             );
+            Ok(())
+        });
+    }
+
+    fn unknown(e: ConfigError) -> UnknownKey {
+        match e {
+            ConfigError::UnknownKey(unknown) => *unknown,
+            other => panic!("not an unknown key: {other}"),
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_misspelled_key_in_the_file_stops_the_start_naming_the_file_and_the_key_meant() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("latchkey.toml", "trusted_proxy = [\"127.0.0.1\"]\n")?;
+            let e = Config::load(Some(Path::new("latchkey.toml"))).unwrap_err();
+            let text = e.to_string();
+            let key = unknown(e);
+            assert_eq!(key.key, "trusted_proxy");
+            assert!(key.table.is_empty());
+            assert!(matches!(&key.origin, Origin::File(f) if f.ends_with("latchkey.toml")));
+            assert_eq!(key.suggestion.as_deref(), Some("trusted_proxies"));
+            assert!(text.contains("`trusted_proxy`"), "{text}");
+            assert!(text.contains("latchkey.toml"), "{text}");
+            assert!(text.contains("did you mean `trusted_proxies`?"), "{text}");
+
+            jail.create_file("far.toml", "colour = \"blue\"\n")?;
+            let e = Config::load(Some(Path::new("far.toml"))).unwrap_err();
+            let text = e.to_string();
+            assert_eq!(unknown(e).suggestion, None, "nothing is near `colour`");
+            assert!(text.contains("no setting has this name"), "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_misspelled_key_in_a_table_names_the_table() {
+        figment::Jail::expect_with(|jail| {
+            let directory = "[directories.corp]\nkind = \"ldap\"\nurl = \"ldaps://ldap.example.org\"\n\
+                base_dn = \"ou=people,dc=example,dc=org\"\nbind_dn = \"cn=latchkey,dc=example,dc=org\"\n\
+                bind_password_env = \"CORP_PW\"\n";
+            let cases = [
+                (
+                    "mail.toml".to_owned(),
+                    "[mail]\nhots = \"smtp.example.org\"\nfrom = \"a@example.org\"\n".to_owned(),
+                    "hots",
+                    vec!["mail"],
+                    "host",
+                ),
+                (
+                    "directory.toml".to_owned(),
+                    format!("{directory}timeout_sec = 3\n"),
+                    "timeout_sec",
+                    vec!["directories", "corp"],
+                    "timeout_secs",
+                ),
+                (
+                    "groups.toml".to_owned(),
+                    format!("{directory}[directory_groups.corp]\nlra_group = \"cn=a,dc=x\"\n"),
+                    "lra_group",
+                    vec!["directory_groups", "corp"],
+                    "lra_group_dn",
+                ),
+            ];
+            for (file, text, key, table, meant) in cases {
+                jail.create_file(&file, &text)?;
+                let e = Config::load(Some(Path::new(&file))).unwrap_err();
+                let said = e.to_string();
+                let found = unknown(e);
+                assert_eq!(found.key, key, "{said}");
+                assert_eq!(found.table, table, "{said}");
+                assert_eq!(found.suggestion.as_deref(), Some(meant), "{said}");
+                assert!(
+                    matches!(&found.origin, Origin::File(f) if f.ends_with(&file)),
+                    "{said}"
+                );
+                assert!(said.contains(&format!("[{}]", table.join("."))), "{said}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_misspelled_variable_stops_the_start_naming_the_variable_and_the_one_meant() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SSPM_TRUSTED_PROXY", "127.0.0.1");
+            let e = Config::load(None).unwrap_err();
+            let text = e.to_string();
+            let key = unknown(e);
+            assert_eq!(key.origin, Origin::Variable("SSPM_TRUSTED_PROXY".into()));
+            assert!(
+                text.contains("environment variable SSPM_TRUSTED_PROXY"),
+                "{text}"
+            );
+            assert!(
+                text.contains("did you mean SSPM_TRUSTED_PROXIES?"),
+                "{text}"
+            );
+
+            std::env::remove_var("SSPM_TRUSTED_PROXY");
+            jail.set_env("SSPM_LISTN", "127.0.0.1:0");
+            let key = unknown(Config::load(None).unwrap_err());
+            assert_eq!(key.origin, Origin::Variable("SSPM_LISTN".into()));
+            assert_eq!(key.suggestion.as_deref(), Some("listen"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn every_known_key_is_accepted_and_printed_by_config_check() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("probe.toml", "no_such_key = 1\n")?;
+            let known = unknown(Config::load(Some(Path::new("probe.toml"))).unwrap_err()).known;
+            assert!(known.contains(&"trusted_proxies".to_owned()), "{known:?}");
+            assert!(known.contains(&"database_url".to_owned()), "{known:?}");
+            let shown = Config::default().to_redacted_toml().expect("printable");
+            for key in &known {
+                assert!(
+                    shown.contains(&format!("\n{key} = "))
+                        || shown.contains(&format!("# {key}: not set"))
+                        || shown.contains(&format!("[{key}")),
+                    "config check leaves `{key}` out:\n{shown}"
+                );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn config_check_prints_no_secret() {
+        let c = Config {
+            database_url: SecretString::from(
+                "postgres://latchkey:db-pass-123@db.example.org/latchkey",
+            ),
+            metrics_token: Some(SecretString::from("metrics-token-abcdefgh")),
+            secret_key: Some(SecretString::from("c2VjcmV0LWtleS1iYXNlNjQ=")),
+            ..Config::default()
+        };
+        let shown = c.to_redacted_toml().expect("printable");
+        for secret in [
+            "db-pass-123",
+            "metrics-token-abcdefgh",
+            "c2VjcmV0LWtleS1iYXNlNjQ=",
+        ] {
+            assert!(!shown.contains(secret), "{secret} printed:\n{shown}");
+        }
+        assert!(shown.contains("metrics_token = \"<redacted>\""), "{shown}");
+        assert!(shown.contains("secret_key = \"<redacted>\""), "{shown}");
+        assert!(
+            shown.contains("postgres://latchkey:<redacted>@db.example.org/latchkey"),
+            "where the database is stays readable:\n{shown}"
+        );
+        assert!(shown.contains("# blocklist_file: not set"), "{shown}");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn an_empty_file_and_no_variables_give_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("empty.toml", "")?;
+            let c = Config::load(Some(Path::new("empty.toml"))).expect("defaults");
+            assert_eq!(c.listen, Config::default().listen);
             Ok(())
         });
     }

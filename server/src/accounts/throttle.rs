@@ -488,8 +488,10 @@ mod tests {
 
     #[test]
     fn an_exempt_source_and_a_zero_limit_are_not_counted() {
-        let mut config = Config::default();
-        config.throttle_exempt = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
+        let mut config = Config {
+            throttle_exempt: TrustedProxies::parse(["10.0.0.0/8"]).unwrap(),
+            ..Config::default()
+        };
         let policy = ThrottlePolicy::of(&config);
         assert!(!policy.applies_to(ip("10.1.2.3")));
         assert!(!policy.applies_to(ip("::ffff:10.1.2.3")));

@@ -1,4 +1,5 @@
-//! The `latchkey` command line: `serve`, `domain create`, `user create`, `demo`.
+//! The `latchkey` command line: `serve`, `domain create`, `user create`,
+//! `demo`, `migrate`, `config check`, ….
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,8 +15,10 @@ use crate::state::clock::SystemClock;
 use crate::state::AppState;
 use crate::Application;
 
+pub mod config_check;
 pub mod demo;
 pub mod directory;
+pub mod migrate;
 pub mod staff;
 
 #[derive(Debug, Parser)]
@@ -63,6 +66,24 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Apply the migrations the database lacks (`serve` does it too); with
+    /// --check, only say which would run.
+    Migrate {
+        /// Say which migrations would run (or that none would), changing
+        /// nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the configuration (the file, then SSPM_* variables) as `serve`
+    /// would, and print the effective settings with secrets redacted.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -405,9 +426,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { to } => {
-            let db = crate::db::Db::connect(config.database_url.expose_secret()).await?;
+            // Not migrated: a backup taken before an upgrade (with the new
+            // binary already installed) is of the old schema, to roll back to.
+            let db = crate::db::Db::open(config.database_url.expose_secret()).await?;
             db.backup_to(&to).await?;
             print_line(&format!("Backed up to {}", to.display()))
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print_line(config_check::check(&config)?.trim_end())
+        }
+        Command::Migrate { check } => {
+            for line in migrate::run(config.database_url.expose_secret(), check).await? {
+                print_line(&line)?;
+            }
+            Ok(())
         }
         Command::Demo => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;

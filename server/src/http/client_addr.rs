@@ -77,6 +77,20 @@ impl<'de> Deserialize<'de> for TrustedProxies {
     }
 }
 
+/// As a list, each single address without its `/32` or `/128`
+/// (`latchkey config check`).
+impl serde::Serialize for TrustedProxies {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|net| {
+            if net.prefix_len() == net.max_prefix_len() {
+                net.addr().to_string()
+            } else {
+                net.to_string()
+            }
+        }))
+    }
+}
+
 /// `::ffff:192.0.2.1` as `192.0.2.1`: a dual-stack listener reports IPv4
 /// peers that way.
 fn canonical(ip: IpAddr) -> IpAddr {
