@@ -65,6 +65,24 @@ impl ThrottlePolicy {
         self.max_failures > 0 && !self.exempt.contains(unmapped(ip))
     }
 
+    /// `now` plus the wait after the `failures`-th failure (both SQL
+    /// expressions), as SQL: 0 (no wait) up to the free failures. The
+    /// numbers are the configuration's, not a request's.
+    fn wait_sql(&self, failures: &str, now: &str) -> String {
+        let mut sql = format!("CASE WHEN {failures} <= {} THEN 0", self.free_failures);
+        let mut n = self.free_failures + 1;
+        loop {
+            let wait = self.delay_after(n);
+            if wait >= self.max_delay_secs {
+                break;
+            }
+            sql.push_str(&format!(" WHEN {failures} = {n} THEN {now} + {wait}"));
+            n += 1;
+        }
+        sql.push_str(&format!(" ELSE {now} + {} END", self.max_delay_secs));
+        sql
+    }
+
     /// The wait after the `failures`-th failure of a window: none up to
     /// the free ones, then 1 s, 2 s, 4 s … up to the longest.
     fn delay_after(&self, failures: i64) -> i64 {
@@ -184,36 +202,44 @@ async fn counts(db: &Db, source: &Source) -> Result<Option<Counts>, sqlx::Error>
 }
 
 /// Counts one more failure unless the source is refused; a window that
-/// has passed starts again. `None`: refused (by a parallel attempt
-/// meanwhile).
+/// has passed starts again. Past the free failures the wait before the
+/// next attempt starts here, in the same statement, not when this one
+/// turns out to fail: parallel attempts at the end of a wait would all be
+/// admitted otherwise. `None`: refused (by a parallel attempt meanwhile).
 async fn count_attempt(
     db: &Db,
     source: &Source,
     policy: &ThrottlePolicy,
     now: i64,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    let row = sqlx::query(
+    let new_failures = "CASE WHEN source_throttles.window_start <= $3 THEN 1 \
+                        ELSE source_throttles.failures + 1 END";
+    let sql = format!(
         "INSERT INTO source_throttles \
            (source, window_start, failures, locks, blocked_until, updated_at) \
-         VALUES ($1, $2, 1, 0, 0, $2) \
+         VALUES ($1, $2, 1, 0, $5, $2) \
          ON CONFLICT (source) DO UPDATE SET \
-           failures = CASE WHEN source_throttles.window_start <= $3 THEN 1 \
-                      ELSE source_throttles.failures + 1 END, \
+           failures = {new_failures}, \
            locks = CASE WHEN source_throttles.window_start <= $3 THEN 0 \
                    ELSE source_throttles.locks END, \
            window_start = CASE WHEN source_throttles.window_start <= $3 THEN $2 \
                           ELSE source_throttles.window_start END, \
+           blocked_until = {}, \
            updated_at = $2 \
          WHERE source_throttles.blocked_until <= $2 \
            AND (source_throttles.window_start <= $3 OR source_throttles.failures < $4) \
          RETURNING window_start, failures",
-    )
-    .bind(source.as_str())
-    .bind(now)
-    .bind(now - policy.window_secs)
-    .bind(policy.max_failures)
-    .fetch_optional(&db.pool)
-    .await?;
+        policy.wait_sql(new_failures, "$2")
+    );
+    let first_wait = policy.delay_after(1);
+    let row = sqlx::query(&sql)
+        .bind(source.as_str())
+        .bind(now)
+        .bind(now - policy.window_secs)
+        .bind(policy.max_failures)
+        .bind(if first_wait > 0 { now + first_wait } else { 0 })
+        .fetch_optional(&db.pool)
+        .await?;
     row.map(|r| Ok((r.try_get("window_start")?, r.try_get("failures")?)))
         .transpose()
 }
@@ -251,9 +277,8 @@ pub async fn admit(state: &AppState, ip: IpAddr) -> AppResult<Option<Ticket>> {
     }
 }
 
-/// Ends an admitted attempt: one that did not fail is taken back; a
-/// failure makes the source wait past the free ones, and the one that
-/// reaches the limit is audited.
+/// Ends an admitted attempt: one that did not fail is taken back (its wait,
+/// if any, stands); the failure that reaches the limit is audited.
 pub async fn settle(state: &AppState, ticket: Ticket, failed: bool) -> AppResult<()> {
     let policy = ThrottlePolicy::of(&state.config);
     if !failed {
@@ -267,18 +292,6 @@ pub async fn settle(state: &AppState, ticket: Ticket, failed: bool) -> AppResult
         .execute(&state.db.pool)
         .await?;
         return Ok(());
-    }
-    let now = state.now();
-    let delay = policy.delay_after(ticket.failures);
-    if delay > 0 {
-        sqlx::query(
-            "UPDATE source_throttles SET blocked_until = $2 \
-             WHERE source = $1 AND blocked_until < $2",
-        )
-        .bind(ticket.source.as_str())
-        .bind(now + delay)
-        .execute(&state.db.pool)
-        .await?;
     }
     if ticket.failures == policy.max_failures {
         let detail = format!(
