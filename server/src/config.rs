@@ -255,6 +255,11 @@ impl Config {
                 "throttle_window_minutes must be at least 1 (to turn the throttle off, set throttle_max_failures = 0)".into(),
             ));
         }
+        if self.throttle_max_delay_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "throttle_max_delay_secs must be at least 1".into(),
+            ));
+        }
         if self.throttle_max_failures != 0
             && self.throttle_free_failures >= self.throttle_max_failures
         {
@@ -511,6 +516,10 @@ mod tests {
             let e = Config::load(None).unwrap_err().to_string();
             assert!(e.contains("throttle_window_minutes"), "{e}");
             jail.set_env("SSPM_THROTTLE_WINDOW_MINUTES", "60");
+            jail.set_env("SSPM_THROTTLE_MAX_DELAY_SECS", "0");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("throttle_max_delay_secs"), "{e}");
+            jail.set_env("SSPM_THROTTLE_MAX_DELAY_SECS", "60");
             jail.set_env("SSPM_THROTTLE_FREE_FAILURES", "50");
             let e = Config::load(None).unwrap_err().to_string();
             assert!(e.contains("throttle_free_failures (50)"), "{e}");
