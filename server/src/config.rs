@@ -73,6 +73,33 @@ pub struct Config {
     /// believed (addresses and CIDR ranges; none by default): see
     /// [`crate::http::client_addr`].
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    /// Seconds a client has to send a request's head (request line and
+    /// headers), counted from the connection's opening (the TLS handshake
+    /// included) or from its first byte after an answer. 1 to 3600.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request, and
+    /// a client may stop reading an answer, before it is closed. 1 to 3600.
+    pub idle_timeout_secs: u64,
+    /// Seconds from a request's head to the end of its body; later, the
+    /// request is answered 408. 1 to 3600.
+    pub body_timeout_secs: u64,
+    /// Connections served at once (each is a file descriptor: keep it
+    /// below `ulimit -n`); beyond it, new connections wait in the kernel's
+    /// queue until one closes. 1 to 1,000,000.
+    pub max_connections: usize,
+    /// Seconds the requests in flight have to finish after SIGTERM before
+    /// their connections are closed. 1 to 3600.
+    pub shutdown_grace_secs: u64,
+    /// The certificate chain (PEM, the server's certificate first): with
+    /// `tls_key_file`, `listen` serves HTTPS. Read again on SIGHUP and
+    /// when the files change.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of `tls_cert_file` (PEM). Secret: readable by the
+    /// server alone.
+    pub tls_key_file: Option<PathBuf>,
+    /// A plain-HTTP address (e.g. `0.0.0.0:80`) that answers every request
+    /// with a 308 to the https address, and nothing else.
+    pub http_redirect_listen: Option<String>,
 }
 
 /// How log lines are written (`log_format`).
@@ -86,6 +113,13 @@ pub enum LogFormat {
 
 /// [`Config::portal_name`] unless configured: no particular product.
 pub const DEFAULT_PORTAL_NAME: &str = "your organisation's portal";
+
+/// Longest timeout of the serving loop (`*_timeout_secs`,
+/// `shutdown_grace_secs`): an hour.
+pub const MAX_SERVING_SECS: u64 = 3600;
+
+/// Most `max_connections`.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// Longest [`Config::portal_name`]: it is part of sentences on small screens.
 pub const MAX_PORTAL_NAME_CHARS: usize = 60;
@@ -116,6 +150,14 @@ impl Default for Config {
             secret_key: None,
             secret_key_file: None,
             trusted_proxies: Default::default(),
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            body_timeout_secs: 30,
+            max_connections: 1024,
+            shutdown_grace_secs: 10,
+            tls_cert_file: None,
+            tls_key_file: None,
+            http_redirect_listen: None,
         }
     }
 }
@@ -149,6 +191,14 @@ impl std::fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<secret>"))
             .field("secret_key_file", &self.secret_key_file)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("http_redirect_listen", &self.http_redirect_listen)
             .finish()
     }
 }
@@ -227,6 +277,76 @@ impl Config {
                 "database_url must start with sqlite: or postgres://".into(),
             ));
         }
+        self.validate_serving()
+    }
+
+    /// The connection limits and TLS: a limit of 0 (no time at all, no
+    /// connection) is refused rather than read as "unlimited", and so is
+    /// one too large to mean anything.
+    fn validate_serving(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            ("shutdown_grace_secs", self.shutdown_grace_secs),
+        ] {
+            if !(1..=MAX_SERVING_SECS).contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} must be 1 to {MAX_SERVING_SECS} seconds (got {value})"
+                )));
+            }
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(ConfigError::Invalid(format!(
+                "max_connections must be 1 to {MAX_CONNECTIONS} (got {})",
+                self.max_connections
+            )));
+        }
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid(
+                    "tls_cert_file needs tls_key_file (the certificate's private key)".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "tls_key_file needs tls_cert_file (the certificate chain)".into(),
+                ))
+            }
+            _ => {}
+        }
+        let public_https = self.secure_public_url();
+        if self.tls_enabled()
+            && self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| !u.trim().is_empty())
+            && !public_https
+        {
+            return Err(ConfigError::Invalid(
+                "public_url must be an https address when the server serves TLS (tls_cert_file)"
+                    .into(),
+            ));
+        }
+        if let Some(redirect) = &self.http_redirect_listen {
+            if redirect.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "http_redirect_listen is empty: give an address such as 0.0.0.0:80, or leave it out".into(),
+                ));
+            }
+            if !self.tls_enabled() && !public_https {
+                return Err(ConfigError::Invalid(
+                    "http_redirect_listen sends people to https: set tls_cert_file and \
+                     tls_key_file, or an https public_url"
+                        .into(),
+                ));
+            }
+            if redirect.trim() == self.listen.trim() {
+                return Err(ConfigError::Invalid(
+                    "http_redirect_listen must differ from listen".into(),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -294,11 +414,23 @@ impl Config {
             .unwrap_or_else(|| 32 * self.effective_hash_permits())
     }
 
-    /// Cookies get `Secure` when the public address is https.
+    /// Cookies get `Secure` (and answers HSTS) on every request when the
+    /// public address is https or the server serves TLS itself; otherwise
+    /// only on a request a trusted proxy says came over https
+    /// ([`crate::http::extract::OverHttps`]).
     pub fn secure_cookies(&self) -> bool {
+        self.secure_public_url() || self.tls_enabled()
+    }
+
+    fn secure_public_url(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https:"))
+    }
+
+    /// `listen` serves HTTPS (`tls_cert_file` and `tls_key_file`).
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
     }
 
     pub fn session_idle_secs(&self) -> i64 {
