@@ -341,11 +341,6 @@ impl Config {
                         .into(),
                 ));
             }
-            if redirect.trim() == self.listen.trim() {
-                return Err(ConfigError::Invalid(
-                    "http_redirect_listen must differ from listen".into(),
-                ));
-            }
         }
         Ok(())
     }

@@ -262,6 +262,11 @@ impl Metrics {
         self.connections_open.load(Ordering::Relaxed)
     }
 
+    /// Connections closed so far because of `why`.
+    pub fn slow_clients_closed(&self, why: SlowClient) -> u64 {
+        self.slow_clients[why as usize].load(Ordering::Relaxed)
+    }
+
     /// Requests read and not yet fully answered, now.
     pub fn requests_in_flight(&self) -> u64 {
         self.requests_in_flight.load(Ordering::Relaxed)

@@ -477,7 +477,7 @@ fn reload_on_sighup(
                 match &certificates {
                     // A failure is logged by the reload itself.
                     Some(certificates) => {
-                        let _ = certificates.reload();
+                        let _ = certificates.reload("SIGHUP");
                     }
                     None => tracing::info!("SIGHUP: no TLS certificate to reload"),
                 }

@@ -152,20 +152,24 @@ impl Schedules {
         })
     }
 
-    /// Stops the purge at once (its work is transactional) and lets the
-    /// mail sender finish the mail it is sending, for at most `within`;
-    /// the mails it claimed and did not attempt go back to the outbox.
-    pub async fn stop(mut self, within: Duration) {
+    /// Stops the purge at once (its work is transactional) and tells the
+    /// mail sender to stop after the mail it is sending; the future waits
+    /// for that, for at most `within`. The mails the sender claimed and did
+    /// not attempt go back to the outbox.
+    pub fn stop(mut self, within: Duration) -> impl Future<Output = ()> {
         let _ = self.stop.send(true);
         for task in &self.tasks {
             task.abort();
         }
-        if let Some(mut sender) = self.sender.take() {
-            if tokio::time::timeout(within, &mut sender).await.is_err() {
-                tracing::warn!(
-                    "the mail sender was still sending at the end of the grace period: stopped"
-                );
-                sender.abort();
+        let sender = self.sender.take();
+        async move {
+            if let Some(mut sender) = sender {
+                if tokio::time::timeout(within, &mut sender).await.is_err() {
+                    tracing::warn!(
+                        "the mail sender was still sending at the end of the grace period: stopped"
+                    );
+                    sender.abort();
+                }
             }
         }
     }

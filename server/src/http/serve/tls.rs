@@ -65,10 +65,12 @@ impl Certificates {
 
     /// Reads the files again and serves them from the next handshake on;
     /// if they cannot be used, says why and keeps serving the old pair.
-    pub fn reload(&self) -> Result<(), String> {
+    /// `trigger` (`SIGHUP`, `file change`) goes into the log line.
+    pub fn reload(&self, trigger: &'static str) -> Result<(), String> {
         match read_pair(&self.cert_file, &self.key_file) {
             Ok(key) => {
                 tracing::info!(
+                    trigger,
                     certificate = %self.cert_file.display(),
                     sha256 = %fingerprint(&key),
                     "reloaded the TLS certificate"
@@ -78,6 +80,7 @@ impl Certificates {
             }
             Err(e) => {
                 tracing::error!(
+                    trigger,
                     error = %e,
                     "the new TLS certificate cannot be used: still serving the previous one"
                 );
@@ -125,7 +128,7 @@ impl Certificates {
                 // finished replacement (a failed one is not read again
                 // until the files change once more).
                 if now.is_some() && now == seen && now != loaded {
-                    let _ = this.reload();
+                    let _ = this.reload("file change");
                     loaded = now.clone();
                 }
                 seen = now;
