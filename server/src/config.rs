@@ -591,6 +591,111 @@ mod tests {
     }
 
     #[test]
+    fn serving_limits_refuse_zero_and_the_absurd_and_accept_their_widest() {
+        let defaults = Config::default();
+        assert_eq!(defaults.header_read_timeout_secs, 10);
+        assert_eq!(defaults.idle_timeout_secs, 30);
+        assert_eq!(defaults.body_timeout_secs, 30);
+        assert_eq!(defaults.max_connections, 1024);
+        assert_eq!(defaults.shutdown_grace_secs, 10);
+        assert!(defaults.validate().is_ok());
+        type Set = fn(&mut Config, u64);
+        let keys: [(&str, Set); 5] = [
+            ("header_read_timeout_secs", |c, v| {
+                c.header_read_timeout_secs = v
+            }),
+            ("idle_timeout_secs", |c, v| c.idle_timeout_secs = v),
+            ("body_timeout_secs", |c, v| c.body_timeout_secs = v),
+            ("shutdown_grace_secs", |c, v| c.shutdown_grace_secs = v),
+            ("max_connections", |c, v| c.max_connections = v as usize),
+        ];
+        for (key, set) in keys {
+            let widest = if key == "max_connections" {
+                MAX_CONNECTIONS as u64
+            } else {
+                MAX_SERVING_SECS
+            };
+            for (value, ok) in [(0, false), (1, true), (widest, true), (widest + 1, false)] {
+                let mut c = Config::default();
+                set(&mut c, value);
+                match c.validate() {
+                    Ok(()) => assert!(ok, "{key} = {value} accepted"),
+                    Err(e) => {
+                        assert!(!ok, "{key} = {value} refused: {e}");
+                        let e = e.to_string();
+                        assert!(e.contains(key) && e.contains(&value.to_string()), "{e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn serving_limits_are_read_from_the_environment_and_a_zero_stops_the_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SSPM_MAX_CONNECTIONS", "3");
+            jail.set_env("SSPM_SHUTDOWN_GRACE_SECS", "45");
+            let c = Config::load(None).expect("config loads");
+            assert_eq!((c.max_connections, c.shutdown_grace_secs), (3, 45));
+            jail.set_env("SSPM_HEADER_READ_TIMEOUT_SECS", "0");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(
+                e.contains("header_read_timeout_secs must be 1 to 3600"),
+                "{e}"
+            );
+            jail.set_env("SSPM_HEADER_READ_TIMEOUT_SECS", "-1");
+            assert!(Config::load(None).is_err(), "negative");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tls_needs_both_files_an_https_public_url_and_the_redirect_an_https_target() {
+        let tls = |c: &mut Config| {
+            c.tls_cert_file = Some(PathBuf::from("/etc/ssl/cert.pem"));
+            c.tls_key_file = Some(PathBuf::from("/etc/ssl/key.pem"));
+        };
+        let mut c = Config::default();
+        tls(&mut c);
+        assert!(c.validate().is_ok());
+        assert!(c.secure_cookies(), "TLS makes every cookie Secure");
+        c.tls_key_file = None;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("tls_key_file"));
+        let mut c = Config::default();
+        c.tls_key_file = Some(PathBuf::from("/etc/ssl/key.pem"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("tls_cert_file"));
+
+        let mut c = Config::default();
+        tls(&mut c);
+        c.public_url = Some("http://pm.example.org".into());
+        assert!(c.validate().unwrap_err().to_string().contains("public_url"));
+        c.public_url = Some("https://pm.example.org".into());
+        assert!(c.validate().is_ok());
+
+        let mut c = Config::default();
+        c.http_redirect_listen = Some("127.0.0.1:8081".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("http_redirect_listen"), "{e}");
+        c.public_url = Some("https://pm.example.org".into());
+        assert!(c.validate().is_ok(), "behind a TLS proxy");
+        c.http_redirect_listen = Some(" ".into());
+        assert!(c.validate().is_err(), "empty");
+        let mut c = Config::default();
+        tls(&mut c);
+        c.http_redirect_listen = Some("127.0.0.1:8081".into());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
     fn a_missing_config_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/latchkey.toml"))).unwrap_err();
         assert!(matches!(err, ConfigError::MissingFile(_)));

@@ -28,6 +28,7 @@ macro_rules! both_backends {
 mod active_directory;
 mod admin_console;
 mod authenticator;
+mod behind_nginx;
 mod bootstrap;
 mod change_password;
 mod cli;

@@ -157,6 +157,22 @@ async fn half_sent_requests_and_silent_connections_are_closed_after_the_header_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widest_limits_serve_as_usual() {
+    use latchkey_server::config::{MAX_CONNECTIONS, MAX_SERVING_SECS};
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.header_read_timeout_secs = MAX_SERVING_SECS;
+        c.idle_timeout_secs = MAX_SERVING_SECS;
+        c.body_timeout_secs = MAX_SERVING_SECS;
+        c.shutdown_grace_secs = MAX_SERVING_SECS;
+        c.max_connections = MAX_CONNECTIONS;
+    })
+    .await;
+    app.add_user("jsmith", "Jane Smith", STRONG).await;
+    let r = app.sign_in("partners", "jsmith", STRONG).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_trickled_a_byte_at_a_time_is_closed_at_the_same_deadline() {
     let app = spawn_app_with(Backend::Sqlite, |c| c.header_read_timeout_secs = 1).await;
     // About 25 seconds at the pace below: the deadline is long past first.
