@@ -666,8 +666,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("tls_key_file"));
-        let mut c = Config::default();
-        c.tls_key_file = Some(PathBuf::from("/etc/ssl/key.pem"));
+        let c = Config {
+            tls_key_file: Some(PathBuf::from("/etc/ssl/key.pem")),
+            ..Config::default()
+        };
         assert!(c
             .validate()
             .unwrap_err()
@@ -681,8 +683,10 @@ mod tests {
         c.public_url = Some("https://pm.example.org".into());
         assert!(c.validate().is_ok());
 
-        let mut c = Config::default();
-        c.http_redirect_listen = Some("127.0.0.1:8081".into());
+        let mut c = Config {
+            http_redirect_listen: Some("127.0.0.1:8081".into()),
+            ..Config::default()
+        };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("http_redirect_listen"), "{e}");
         c.public_url = Some("https://pm.example.org".into());

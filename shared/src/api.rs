@@ -473,7 +473,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 25, "every code was checked");
+        assert_eq!(checked, 26, "every code was checked");
     }
 
     #[test]

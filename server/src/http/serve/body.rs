@@ -119,7 +119,11 @@ mod tests {
             .await
             .unwrap();
         let late = DeadlineBody::new(body, Duration::from_millis(50));
-        let error = late.collect().await.err().expect("the deadline passed");
+        let error = late
+            .collect()
+            .await
+            .map(|_| ())
+            .expect_err("the deadline passed");
         assert!(is_body_timeout(error.as_ref()), "{error}");
         drop(sender);
         assert_eq!(
