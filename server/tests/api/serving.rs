@@ -227,6 +227,42 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout_not_the_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answer_is_closed_after_the_idle_timeout() {
+    // More than the socket buffers of both ends hold.
+    const SIZE: usize = 48 << 20;
+    let dir =
+        std::env::temp_dir().join(format!("latchkey-static-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("big.bin"), vec![b'x'; SIZE]).unwrap();
+    let static_dir = dir.clone();
+    let app = spawn_app_with(Backend::Sqlite, move |c| {
+        c.static_dir = static_dir;
+        c.idle_timeout_secs = 1;
+        c.header_read_timeout_secs = 600;
+    })
+    .await;
+    let mut stream = connect(app.port).await;
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Not a byte read until the server gives up on this reader.
+    let metrics = app.state.metrics.clone();
+    eventually("the stalled answer is given up", || {
+        metrics.slow_clients_closed(SlowClient::Reader) == 1
+    })
+    .await;
+    let said = read_until_closed(&mut stream).await;
+    assert!(said.starts_with(b"HTTP/1.1 200"));
+    assert!(
+        said.len() < SIZE,
+        "cut before its end ({} bytes)",
+        said.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_max_connections_a_new_connection_waits_until_one_closes() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.max_connections = 2;

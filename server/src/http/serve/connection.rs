@@ -145,10 +145,14 @@ impl Activity {
     fn deadline(&self, limits: &Limits) -> Option<(Instant, SlowClient)> {
         self.with(|s| {
             if s.handling == 0 {
-                Some(match s.head_since {
-                    Some(head) => (head + limits.header_read, SlowClient::Head),
-                    None if !s.served => (s.waiting_since + limits.header_read, SlowClient::Head),
-                    None => (s.waiting_since + limits.idle, SlowClient::Idle),
+                Some(if !s.served {
+                    // The first head counts from the accept, however its
+                    // bytes are spread.
+                    (s.waiting_since + limits.header_read, SlowClient::Head)
+                } else if let Some(head) = s.head_since {
+                    (head + limits.header_read, SlowClient::Head)
+                } else {
+                    (s.waiting_since + limits.idle, SlowClient::Idle)
                 })
             } else if s.answering > 0 {
                 Some((s.last_write + limits.idle, SlowClient::Reader))
@@ -330,12 +334,11 @@ pub(super) async fn serve<S>(
         .serve_connection(TokioIo::new(Tracked::new(io, activity.clone())), service);
     tokio::pin!(connection);
 
-    let mut draining = *phase.borrow_and_update() != Phase::Serving;
+    if *phase.borrow_and_update() != Phase::Serving {
+        return;
+    }
     let mut phase_gone = false;
     loop {
-        if draining && !activity.handling() {
-            return;
-        }
         let deadline = activity.deadline(&limits);
         if let Some((at, why)) = deadline {
             if at <= Instant::now() {
@@ -355,10 +358,10 @@ pub(super) async fn serve<S>(
             changed = phase.changed(), if !phase_gone => match changed {
                 Ok(()) => match *phase.borrow_and_update() {
                     Phase::Serving => {}
-                    Phase::Draining => {
-                        draining = true;
-                        connection.as_mut().graceful_shutdown();
-                    }
+                    // Nothing in flight (idle, or half a head): nothing to
+                    // finish. Otherwise hyper answers, flushes and closes.
+                    Phase::Draining if !activity.handling() => return,
+                    Phase::Draining => connection.as_mut().graceful_shutdown(),
                     Phase::Closing => return,
                 },
                 // The server's future was dropped without a shutdown (a

@@ -11,7 +11,7 @@
 //!   speak HTTP/2 to browsers.
 //! - Each request carries `ConnectInfo<SocketAddr>` (its socket's peer),
 //!   which [`crate::http::extract::ClientIp`] reads.
-//! - Stopping ([`Server::stop`]): the listeners close at once, idle
+//! - Stopping ([`run`]'s signal): the listeners close at once, idle
 //!   connections and half-sent heads are closed, requests in flight finish
 //!   within `shutdown_grace_secs`; then whatever is left is closed.
 
@@ -144,7 +144,7 @@ pub(crate) async fn run(
         () = signal => {}
         () = &mut accepting => {}
     }
-    let _ = phase.send(Phase::Draining);
+    phase.send_replace(Phase::Draining);
     // The accept loops end at once: the listeners close.
     accepting.await;
     let open = tracker.count();
@@ -163,7 +163,7 @@ pub(crate) async fn run(
             connections = tracker.count(),
             "requests still in flight after shutdown_grace_secs: closing their connections"
         );
-        let _ = phase.send(Phase::Closing);
+        phase.send_replace(Phase::Closing);
         // Each closes at its next poll; bounded all the same.
         let _ = tokio::time::timeout(Duration::from_secs(5), tracker.all_closed()).await;
     }
@@ -281,7 +281,7 @@ async fn serve_stream(
                 return;
             }
         },
-        _ = stop.wait_for(|p| *p != Phase::Serving) => return,
+        Ok(_) = stop.wait_for(|p| *p != Phase::Serving) => return,
     };
     connection::serve(stream, peer, activity, served, phase).await;
 }
