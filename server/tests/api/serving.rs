@@ -584,7 +584,11 @@ async fn latchkey_serve_exits_0_on_sigterm_after_answering_the_sign_in_in_flight
         .unwrap();
     assert!(status.success(), "{status:?}");
     assert!(signalled.elapsed() < PATIENCE);
-    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    // The stopped server's database, as the next start would find it.
+    let pool = latchkey_server::db::Db::connect(&db.url)
+        .await
+        .unwrap()
+        .pool;
     let signed_in: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'sign_in' AND result = 'success'",
     )
@@ -675,4 +679,28 @@ async fn at_a_shutdown_the_mail_sender_finishes_the_mail_it_is_sending_and_puts_
         ],
         "the others are due again, their attempt not counted"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_of_zero_stops_latchkey_serve_naming_the_key() {
+    let db = fresh_database(Backend::Sqlite).await;
+    for key in [
+        "header_read_timeout_secs",
+        "idle_timeout_secs",
+        "body_timeout_secs",
+        "max_connections",
+        "shutdown_grace_secs",
+    ] {
+        let out = latchkey(&db.url)
+            .arg("serve")
+            .env("SSPM_LISTEN", "127.0.0.1:0")
+            .env(format!("SSPM_{}", key.to_ascii_uppercase()), "0")
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success(), "{key} = 0 started");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&format!("{key} must be 1 to")), "{said}");
+        assert!(out.stdout.is_empty(), "never listened");
+    }
 }
