@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|schemathesis|lighthouse]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|nginx|schemathesis|lighthouse]
 # (`schemathesis` and `lighthouse` are only for `./x fuzz` and `./x perf`:
 # `all`, what `./x test` runs, leaves them out.)
 set -euo pipefail
@@ -122,6 +122,14 @@ setup_lighthouse() {
   fi
 }
 
+setup_nginx() {
+  # The test that runs Latchkey behind a reverse proxy starts Debian's nginx
+  # itself, on loopback ports, from a directory of its own.
+  if ! [ -x /usr/sbin/nginx ]; then
+    apt_install --no-install-recommends nginx
+  fi
+}
+
 setup_postgres() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
@@ -137,6 +145,7 @@ case "${1:-all}" in
   lint) setup_lint ;;
   directories) setup_directories ;;
   mail) setup_mail ;;
-  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
+  nginx) setup_nginx ;;
+  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail; setup_nginx ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|nginx|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
 esac

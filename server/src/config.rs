@@ -104,6 +104,33 @@ pub struct Config {
     /// organisation's own NAT where many people share one address. The
     /// per-account lockout still applies to them.
     pub throttle_exempt: crate::http::client_addr::TrustedProxies,
+    /// Seconds a client has to send a request's head (request line and
+    /// headers), counted from the connection's opening (the TLS handshake
+    /// included) or from its first byte after an answer. 1 to 3600.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request, and
+    /// a client may stop reading an answer, before it is closed. 1 to 3600.
+    pub idle_timeout_secs: u64,
+    /// Seconds from a request's head to the end of its body; later, the
+    /// request is answered 408. 1 to 3600.
+    pub body_timeout_secs: u64,
+    /// Connections served at once (each is a file descriptor: keep it
+    /// below `ulimit -n`); beyond it, new connections wait in the kernel's
+    /// queue until one closes. 1 to 1,000,000.
+    pub max_connections: usize,
+    /// Seconds the requests in flight have to finish after SIGTERM before
+    /// their connections are closed. 1 to 3600.
+    pub shutdown_grace_secs: u64,
+    /// The certificate chain (PEM, the server's certificate first): with
+    /// `tls_key_file`, `listen` serves HTTPS. Read again on SIGHUP and
+    /// when the files change.
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key of `tls_cert_file` (PEM). Secret: readable by the
+    /// server alone.
+    pub tls_key_file: Option<PathBuf>,
+    /// A plain-HTTP address (e.g. `0.0.0.0:80`) that answers every request
+    /// with a 308 to the https address, and nothing else.
+    pub http_redirect_listen: Option<String>,
 }
 
 /// How log lines are written (`log_format`).
@@ -117,6 +144,13 @@ pub enum LogFormat {
 
 /// [`Config::portal_name`] unless configured: no particular product.
 pub const DEFAULT_PORTAL_NAME: &str = "your organisation's portal";
+
+/// Longest timeout of the serving loop (`*_timeout_secs`,
+/// `shutdown_grace_secs`): an hour.
+pub const MAX_SERVING_SECS: u64 = 3600;
+
+/// Most `max_connections`.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// Longest [`Config::portal_name`]: it is part of sentences on small screens.
 pub const MAX_PORTAL_NAME_CHARS: usize = 60;
@@ -156,6 +190,14 @@ impl Default for Config {
             throttle_max_delay_secs: 60,
             throttle_max_locks: 3,
             throttle_exempt: Default::default(),
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            body_timeout_secs: 30,
+            max_connections: 1024,
+            shutdown_grace_secs: 10,
+            tls_cert_file: None,
+            tls_key_file: None,
+            http_redirect_listen: None,
         }
     }
 }
@@ -195,6 +237,14 @@ impl std::fmt::Debug for Config {
             .field("throttle_max_delay_secs", &self.throttle_max_delay_secs)
             .field("throttle_max_locks", &self.throttle_max_locks)
             .field("throttle_exempt", &self.throttle_exempt)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("http_redirect_listen", &self.http_redirect_listen)
             .finish()
     }
 }
@@ -300,6 +350,71 @@ impl Config {
                 "database_url must start with sqlite: or postgres://".into(),
             ));
         }
+        self.validate_serving()
+    }
+
+    /// The connection limits and TLS: a limit of 0 (no time at all, no
+    /// connection) is refused rather than read as "unlimited", and so is
+    /// one too large to mean anything.
+    fn validate_serving(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            ("shutdown_grace_secs", self.shutdown_grace_secs),
+        ] {
+            if !(1..=MAX_SERVING_SECS).contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} must be 1 to {MAX_SERVING_SECS} seconds (got {value})"
+                )));
+            }
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(ConfigError::Invalid(format!(
+                "max_connections must be 1 to {MAX_CONNECTIONS} (got {})",
+                self.max_connections
+            )));
+        }
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid(
+                    "tls_cert_file needs tls_key_file (the certificate's private key)".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "tls_key_file needs tls_cert_file (the certificate chain)".into(),
+                ))
+            }
+            _ => {}
+        }
+        let public_https = self.secure_public_url();
+        if self.tls_enabled()
+            && self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| !u.trim().is_empty())
+            && !public_https
+        {
+            return Err(ConfigError::Invalid(
+                "public_url must be an https address when the server serves TLS (tls_cert_file)"
+                    .into(),
+            ));
+        }
+        if let Some(redirect) = &self.http_redirect_listen {
+            if redirect.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "http_redirect_listen is empty: give an address such as 0.0.0.0:80, or leave it out".into(),
+                ));
+            }
+            if !self.tls_enabled() && !public_https {
+                return Err(ConfigError::Invalid(
+                    "http_redirect_listen sends people to https: set tls_cert_file and \
+                     tls_key_file, or an https public_url"
+                        .into(),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -367,11 +482,23 @@ impl Config {
             .unwrap_or_else(|| 32 * self.effective_hash_permits())
     }
 
-    /// Cookies get `Secure` when the public address is https.
+    /// Cookies get `Secure` (and answers HSTS) on every request when the
+    /// public address is https or the server serves TLS itself; otherwise
+    /// only on a request a trusted proxy says came over https
+    /// ([`crate::http::extract::OverHttps`]).
     pub fn secure_cookies(&self) -> bool {
+        self.secure_public_url() || self.tls_enabled()
+    }
+
+    fn secure_public_url(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https:"))
+    }
+
+    /// `listen` serves HTTPS (`tls_cert_file` and `tls_key_file`).
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert_file.is_some() && self.tls_key_file.is_some()
     }
 
     pub fn session_idle_secs(&self) -> i64 {
@@ -734,6 +861,115 @@ mod tests {
             assert_eq!(c.listen, Config::default().listen);
             Ok(())
         });
+    }
+
+    #[test]
+    fn serving_limits_refuse_zero_and_the_absurd_and_accept_their_widest() {
+        let defaults = Config::default();
+        assert_eq!(defaults.header_read_timeout_secs, 10);
+        assert_eq!(defaults.idle_timeout_secs, 30);
+        assert_eq!(defaults.body_timeout_secs, 30);
+        assert_eq!(defaults.max_connections, 1024);
+        assert_eq!(defaults.shutdown_grace_secs, 10);
+        assert!(defaults.validate().is_ok());
+        type Set = fn(&mut Config, u64);
+        let keys: [(&str, Set); 5] = [
+            ("header_read_timeout_secs", |c, v| {
+                c.header_read_timeout_secs = v
+            }),
+            ("idle_timeout_secs", |c, v| c.idle_timeout_secs = v),
+            ("body_timeout_secs", |c, v| c.body_timeout_secs = v),
+            ("shutdown_grace_secs", |c, v| c.shutdown_grace_secs = v),
+            ("max_connections", |c, v| c.max_connections = v as usize),
+        ];
+        for (key, set) in keys {
+            let widest = if key == "max_connections" {
+                MAX_CONNECTIONS as u64
+            } else {
+                MAX_SERVING_SECS
+            };
+            for (value, ok) in [(0, false), (1, true), (widest, true), (widest + 1, false)] {
+                let mut c = Config::default();
+                set(&mut c, value);
+                match c.validate() {
+                    Ok(()) => assert!(ok, "{key} = {value} accepted"),
+                    Err(e) => {
+                        assert!(!ok, "{key} = {value} refused: {e}");
+                        let e = e.to_string();
+                        assert!(e.contains(key) && e.contains(&value.to_string()), "{e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn serving_limits_are_read_from_the_environment_and_a_zero_stops_the_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SSPM_MAX_CONNECTIONS", "3");
+            jail.set_env("SSPM_SHUTDOWN_GRACE_SECS", "45");
+            let c = Config::load(None).expect("config loads");
+            assert_eq!((c.max_connections, c.shutdown_grace_secs), (3, 45));
+            jail.set_env("SSPM_HEADER_READ_TIMEOUT_SECS", "0");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(
+                e.contains("header_read_timeout_secs must be 1 to 3600"),
+                "{e}"
+            );
+            jail.set_env("SSPM_HEADER_READ_TIMEOUT_SECS", "-1");
+            assert!(Config::load(None).is_err(), "negative");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tls_needs_both_files_an_https_public_url_and_the_redirect_an_https_target() {
+        let tls = |c: &mut Config| {
+            c.tls_cert_file = Some(PathBuf::from("/etc/ssl/cert.pem"));
+            c.tls_key_file = Some(PathBuf::from("/etc/ssl/key.pem"));
+        };
+        let mut c = Config::default();
+        tls(&mut c);
+        assert!(c.validate().is_ok());
+        assert!(c.secure_cookies(), "TLS makes every cookie Secure");
+        c.tls_key_file = None;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("tls_key_file"));
+        let c = Config {
+            tls_key_file: Some(PathBuf::from("/etc/ssl/key.pem")),
+            ..Config::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("tls_cert_file"));
+
+        let mut c = Config::default();
+        tls(&mut c);
+        c.public_url = Some("http://pm.example.org".into());
+        assert!(c.validate().unwrap_err().to_string().contains("public_url"));
+        c.public_url = Some("https://pm.example.org".into());
+        assert!(c.validate().is_ok());
+
+        let mut c = Config {
+            http_redirect_listen: Some("127.0.0.1:8081".into()),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("http_redirect_listen"), "{e}");
+        c.public_url = Some("https://pm.example.org".into());
+        assert!(c.validate().is_ok(), "behind a TLS proxy");
+        c.http_redirect_listen = Some(" ".into());
+        assert!(c.validate().is_err(), "empty");
+        let mut c = Config::default();
+        tls(&mut c);
+        c.http_redirect_listen = Some("127.0.0.1:8081".into());
+        assert!(c.validate().is_ok());
     }
 
     #[test]

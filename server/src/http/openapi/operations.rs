@@ -253,6 +253,7 @@ impl Operation {
             add(why::BAD_BODY);
             add(why::TOO_LARGE);
             add(why::NOT_JSON);
+            add(why::BODY_TIMEOUT);
         }
         if self.method != Method::Get {
             add(why::CSRF);
@@ -307,6 +308,7 @@ pub mod why {
     pub const INTERNAL: Why = (500, "`internal`: a failure on our side (e.g. the database); quote `request_id` to the Help Desk");
     pub const BAD_BODY: Why = (400, "`bad_request`: the body is not JSON of the expected shape");
     pub const TOO_LARGE: Why = (413, "the body is larger than the server reads (64 KiB)");
+    pub const BODY_TIMEOUT: Why = (408, "`request_timeout`: the body did not arrive within `body_timeout_secs` of the request's head");
     pub const NOT_JSON: Why = (415, "`unsupported_media_type`: the body is not sent as `Content-Type: application/json`");
     pub const CSRF: Why = (403, "`forbidden`: neither a JSON body nor the `x-latchkey-request` header (cross-site protection)");
     pub const BAD_ID: Why = (400, "`bad_request`: the id in the path is not an integer");

@@ -97,6 +97,8 @@ pub fn test_config(db_url: &str) -> Config {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The plain-HTTP port that redirects (`http_redirect_listen`).
+    pub redirect_port: Option<u16>,
     pub state: AppState,
     pub clock: Arc<MockClock>,
     /// Keeps cookies, like a browser.
@@ -138,6 +140,50 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// domains `partners` (Partners) and `hrcc` (HRCC) with self-service, and
 /// `hhsc` (HHSC) without.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start_app(backend, adjust, None).await
+}
+
+/// The server of a [`spawn_stoppable_app_with`]: stopped as `latchkey
+/// serve` is on SIGTERM.
+pub struct Stopper {
+    signal: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Stopper {
+    /// Gives the shutdown signal (once).
+    pub fn signal(&mut self) {
+        if let Some(signal) = self.signal.take() {
+            let _ = signal.send(());
+        }
+    }
+
+    /// The server's task, which ends once it has stopped.
+    pub fn server(&mut self) -> &mut tokio::task::JoinHandle<std::io::Result<()>> {
+        self.server.as_mut().expect("the server's task")
+    }
+}
+
+/// [`spawn_app_with`], served by `run_with_graceful_shutdown` with a signal
+/// the test gives ([`Stopper::signal`]).
+pub async fn spawn_stoppable_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+) -> (TestApp, Stopper) {
+    let (signal, signalled) = tokio::sync::oneshot::channel();
+    let mut stopper = Stopper {
+        signal: Some(signal),
+        server: None,
+    };
+    let app = start_app(backend, adjust, Some((signalled, &mut stopper))).await;
+    (app, stopper)
+}
+
+async fn start_app(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+    stoppable: Option<(tokio::sync::oneshot::Receiver<()>, &mut Stopper)>,
+) -> TestApp {
     let db = fresh_database(backend).await;
     let mut config = test_config(&db.url);
     adjust(&mut config);
@@ -152,8 +198,18 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         .await
         .expect("the application builds");
     let port = app.port();
+    let redirect_port = app.redirect_addr().map(|a| a.port());
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    match stoppable {
+        None => {
+            tokio::spawn(app.run_until_stopped());
+        }
+        Some((signalled, stopper)) => {
+            stopper.server = Some(tokio::spawn(app.run_with_graceful_shutdown(async {
+                let _ = signalled.await;
+            })));
+        }
+    }
 
     for d in [
         NewDomain::new("partners", "Partners"),
@@ -173,6 +229,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        redirect_port,
         state,
         clock,
         client: new_client(),
