@@ -82,7 +82,7 @@ impl Db {
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             Backend::Sqlite => {
-                ensure_sqlite_parent_dir(url)?;
+                let file = ensure_sqlite_parent_dir(url)?;
                 // One connection: SQLite serialises writers anyway, and a
                 // single connection never meets SQLITE_BUSY on a lock upgrade.
                 AnyPoolOptions::new()
@@ -103,7 +103,18 @@ impl Db {
                         })
                     })
                     .connect_with(options)
-                    .await?
+                    .await
+                    // The file named (its path holds no secret, unlike a
+                    // PostgreSQL URL): "unable to open database file" alone
+                    // does not say which, e.g. a state directory the
+                    // service's user cannot write.
+                    .map_err(|e| match &file {
+                        Some(file) => anyhow::anyhow!(
+                            "cannot open the SQLite database {}: {e}",
+                            file.display()
+                        ),
+                        None => e.into(),
+                    })?
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
@@ -267,7 +278,9 @@ fn is_sqlite_in_memory(url: &str) -> bool {
 }
 
 /// `sqlite://data/latchkey.db?mode=rwc` fails if `data/` is missing; create it.
-fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
+/// Makes the database file's directory if it is missing; the file, unless
+/// the database is in memory.
+fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
     let rest = url
         .trim_start()
         .strip_prefix("sqlite://")
@@ -275,14 +288,19 @@ fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
         .unwrap_or("");
     let path = rest.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
-        return Ok(());
+        return Ok(None);
     }
     if let Some(parent) = Path::new(path).parent() {
         if !parent.as_os_str().is_empty() && !parent.exists() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create the database's directory {}: {e}",
+                    parent.display()
+                )
+            })?;
         }
     }
-    Ok(())
+    Ok(Some(Path::new(path).to_owned()))
 }
 
 /// Reading columns the same way from both backends.

@@ -154,3 +154,52 @@ fn the_key_check_sees_a_setting_missing_from_the_file_and_one_the_type_does_not_
     assert!(found.contains("lockout_minute") && !wanted.contains("lockout_minute"));
     assert!(wanted.contains("portal_name") && !found.contains("portal_name"));
 }
+
+/// The package's unit points `database_url` at its state directory; when
+/// that cannot be used the start must say which file or directory it is.
+#[tokio::test]
+async fn a_database_that_cannot_be_opened_is_named_in_the_error() {
+    let blocker = std::env::temp_dir().join(format!(
+        "latchkey-not-a-dir-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&blocker, "a file where a directory should be").expect("written");
+    let under_a_file = blocker.join("state");
+    let unopenable = std::env::temp_dir().join(format!(
+        "latchkey-a-dir-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir(&unopenable).expect("a directory");
+    for (url, named) in [
+        (
+            format!("sqlite://{}/latchkey.db?mode=rwc", under_a_file.display()),
+            format!("cannot create the database's directory {}", under_a_file.display()),
+        ),
+        // The database "file" is a directory: SQLite cannot open it.
+        (
+            format!("sqlite://{}?mode=rwc", unopenable.display()),
+            format!("cannot open the SQLite database {}", unopenable.display()),
+        ),
+    ] {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SSPM_") {
+                cmd.env_remove(key);
+            }
+        }
+        let out = cmd
+            .arg("serve")
+            .env("SSPM_DATABASE_URL", &url)
+            .env("SSPM_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("latchkey runs");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{said}");
+        assert!(said.contains(&named), "{said}");
+    }
+    std::fs::remove_file(blocker).expect("removed");
+    std::fs::remove_dir(unopenable).expect("removed");
+}
