@@ -78,29 +78,31 @@ fn run_container(made: &mut Made, port: u16) -> Result<String> {
     let volume = format!("{}:/var/lib/latchkey", made.volume);
     let secret = format!("{},target=latchkey_secret_key", made.secret);
     made.containers.push(name.clone());
-    podman(&[
-        &["run"],
-        &RUNTIME[..],
+    podman(
         &[
-        "--detach",
-        "--name",
-        &name,
-        "--network",
-        "host",
-        "--env",
-        &listen,
-        "--env",
-        "SSPM_SECRET_KEY_FILE=/run/secrets/latchkey_secret_key",
-        "--env",
-        "RUST_LOG=warn",
-        "--volume",
-        &volume,
-        "--secret",
-        &secret,
-        &image(),
-        ],
-    ]
-    .concat())?;
+            &["run"],
+            &RUNTIME[..],
+            &[
+                "--detach",
+                "--name",
+                &name,
+                "--network",
+                "host",
+                "--env",
+                &listen,
+                "--env",
+                "SSPM_SECRET_KEY_FILE=/run/secrets/latchkey_secret_key",
+                "--env",
+                "RUST_LOG=warn",
+                "--volume",
+                &volume,
+                "--secret",
+                &secret,
+                &image(),
+            ],
+        ]
+        .concat(),
+    )?;
     Ok(name)
 }
 
@@ -140,15 +142,24 @@ async fn the_image_runs_as_its_own_user_keeps_its_data_in_the_volume_and_signs_i
         .status()?
         .success()
     {
-        bail!("{} is missing: run `./x image` (or `./x test`, which builds it)", image());
+        bail!(
+            "{} is missing: run `./x image` (or `./x test`, which builds it)",
+            image()
+        );
     }
 
     // What the image says about itself.
     let inspect: Value = serde_json::from_str(&podman_text(&["image", "inspect", &image()])?)?;
     let config = &inspect[0]["Config"];
     assert_eq!(config["User"], "10001:10001", "{config}");
-    assert_eq!(config["Entrypoint"], serde_json::json!(["/usr/bin/latchkey"]));
-    assert!(config["Volumes"]["/var/lib/latchkey"].is_object(), "{config}");
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/usr/bin/latchkey"])
+    );
+    assert!(
+        config["Volumes"]["/var/lib/latchkey"].is_object(),
+        "{config}"
+    );
     assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
     let env: Vec<&str> = config["Env"]
         .as_array()
@@ -158,7 +169,10 @@ async fn the_image_runs_as_its_own_user_keeps_its_data_in_the_volume_and_signs_i
         .collect();
     assert!(env.contains(&"SSPM_LISTEN=0.0.0.0:8080"), "{env:?}");
     // One layer: the image is its own files and nothing else.
-    assert_eq!(inspect[0]["RootFS"]["Layers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        inspect[0]["RootFS"]["Layers"].as_array().map(Vec::len),
+        Some(1)
+    );
 
     let tag = format!("latchkey-test-{}-{}", std::process::id(), free_port());
     let mut made = Made {
@@ -170,9 +184,21 @@ async fn the_image_runs_as_its_own_user_keeps_its_data_in_the_volume_and_signs_i
     // The key as podman keeps secrets: from a file, never on a command line.
     let key_dir = latchkey_e2e::TempDir::new("lk-image-key")?;
     let key_file = key_dir.path().join("key");
-    let key = podman(&[&["run", "--rm"], &RUNTIME[..], &["--network", "none", &image(), "secret-key"]].concat())?;
+    let key = podman(
+        &[
+            &["run", "--rm"],
+            &RUNTIME[..],
+            &["--network", "none", &image(), "secret-key"],
+        ]
+        .concat(),
+    )?;
     std::fs::write(&key_file, &key.stdout)?;
-    podman(&["secret", "create", &made.secret, key_file.to_str().expect("UTF-8")])?;
+    podman(&[
+        "secret",
+        "create",
+        &made.secret,
+        key_file.to_str().expect("UTF-8"),
+    ])?;
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");

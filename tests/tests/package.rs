@@ -178,7 +178,9 @@ impl Booted {
         };
         // The writable layer in memory (an upper layer on the root's own
         // file system would be inside the lower one).
-        run(Command::new("mount").args(["-t", "tmpfs", "tmpfs"]).arg(&layer))?;
+        run(Command::new("mount")
+            .args(["-t", "tmpfs", "tmpfs"])
+            .arg(&layer))?;
         std::fs::create_dir_all(layer.join("upper"))?;
         std::fs::create_dir_all(layer.join("work"))?;
         run(Command::new("mount")
@@ -264,8 +266,7 @@ impl Booted {
     /// and powers the container off.
     fn shut_down(&mut self) -> Result<std::process::ExitStatus> {
         let child = self.nspawn.as_mut().expect("started");
-        run(Command::new("kill")
-            .args(["-TERM", &child.id().to_string()]))?;
+        run(Command::new("kill").args(["-TERM", &child.id().to_string()]))?;
         for _ in 0..600 {
             if let Some(status) = child.try_wait()? {
                 self.nspawn = None;
@@ -297,7 +298,12 @@ impl Drop for Booted {
         }
         let unmounted = [self.root.clone(), self.root.with_file_name("layer")]
             .iter()
-            .all(|m| Command::new("umount").arg(m).status().is_ok_and(|s| s.success()));
+            .all(|m| {
+                Command::new("umount")
+                    .arg(m)
+                    .status()
+                    .is_ok_and(|s| s.success())
+            });
         if !unmounted {
             // Never delete through a mount of this machine's root.
             std::mem::forget(self.dir.take());
@@ -494,10 +500,7 @@ async fn the_package_installs_twice_and_its_unit_runs_hardened_under_systemd_sig
     // An administrator's first steps, with the installed command line as
     // the service's user, on the database in the unit's StateDirectory.
     let state = booted.root.join("var/lib/latchkey");
-    let db_url = format!(
-        "sqlite://{}?mode=rwc",
-        state.join("latchkey.db").display()
-    );
+    let db_url = format!("sqlite://{}?mode=rwc", state.join("latchkey.db").display());
     let cli = |args: &[&str]| {
         as_latchkey(
             BIN,
@@ -505,7 +508,9 @@ async fn the_package_installs_twice_and_its_unit_runs_hardened_under_systemd_sig
             &[("SSPM_DATABASE_URL", &db_url)],
         )
     };
-    run(&mut cli(&["domain", "create", "--slug", "acme", "--name", "Acme"]))?;
+    run(&mut cli(&[
+        "domain", "create", "--slug", "acme", "--name", "Acme",
+    ]))?;
     let temporary = stdout_of(&mut cli(&[
         "user",
         "create",
@@ -588,7 +593,10 @@ async fn the_package_installs_twice_and_its_unit_runs_hardened_under_systemd_sig
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        said.contains(&format!("cannot open the SQLite database {}", file.display())),
+        said.contains(&format!(
+            "cannot open the SQLite database {}",
+            file.display()
+        )),
         "{said}"
     );
     // So does a missing one it cannot make: /var/lib/latchkey, which only

@@ -95,7 +95,10 @@ fn table<'a>(dict: &'a Dict, path: &[&str]) -> &'a Dict {
     for key in path {
         current = match current.get(*key) {
             Some(Value::Dict(_, d)) => d,
-            other => panic!("[{}] is not a table in the packaged file: {other:?}", path.join(".")),
+            other => panic!(
+                "[{}] is not a table in the packaged file: {other:?}",
+                path.join(".")
+            ),
         };
     }
     current
@@ -165,15 +168,16 @@ async fn a_database_that_cannot_be_opened_is_named_in_the_error() {
     ));
     std::fs::write(&blocker, "a file where a directory should be").expect("written");
     let under_a_file = blocker.join("state");
-    let unopenable = std::env::temp_dir().join(format!(
-        "latchkey-a-dir-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let unopenable =
+        std::env::temp_dir().join(format!("latchkey-a-dir-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir(&unopenable).expect("a directory");
     for (url, named) in [
         (
             format!("sqlite://{}/latchkey.db?mode=rwc", under_a_file.display()),
-            format!("cannot create the database's directory {}", under_a_file.display()),
+            format!(
+                "cannot create the database's directory {}",
+                under_a_file.display()
+            ),
         ),
         // The database "file" is a directory: SQLite cannot open it.
         (
