@@ -78,4 +78,4 @@ fi
 archive="$out/latchkey-$version.oci.tar"
 rm -f "$archive"
 buildah push --quiet "$name:$version" "oci-archive:$archive:$name:$version" >/dev/null
-say "built $name:$version ($(buildah images --format '{{.Size}}' "$name:$version")); archive $archive ($(du -h "$archive" | cut -f1))"
+say "built $name:$version ($(buildah images --format '{{.Size}}' "$name:$version" | head -n 1)); archive $archive ($(du -h "$archive" | cut -f1))"

@@ -239,6 +239,13 @@ impl Booted {
             if let Some(status) = self.nspawn.as_mut().expect("started").try_wait()? {
                 bail!("the container ended ({status}):\n{}", self.console());
             }
+            let console = self.console();
+            if console
+                .lines()
+                .any(|l| l.contains("Failed to start") && l.contains("latchkey.service"))
+            {
+                bail!("systemd could not start latchkey.service:\n{console}");
+            }
             if let Ok(r) = http.get(format!("{base}/api/health/live")).send().await {
                 if r.status() == 200 {
                     return Ok(());
