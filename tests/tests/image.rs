@@ -35,6 +35,15 @@ const RUNTIME: [&str; 6] = [
     "nproc=4096:4096",
 ];
 
+/// Debian's podman and runc, installed once for this file's tests.
+fn install_podman() -> Result<()> {
+    static INSTALLED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    INSTALLED
+        .get_or_init(|| latchkey_testkit::apt_install(&["podman", "runc"]))
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
 fn podman(args: &[&str]) -> Result<Output> {
     let out = Command::new("podman")
         .args(args)
@@ -136,7 +145,7 @@ async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> Result<r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_image_runs_as_its_own_user_keeps_its_data_in_the_volume_and_signs_in_through_podman(
 ) -> Result<()> {
-    latchkey_testkit::apt_install(&["podman", "runc"]).map_err(|e| anyhow!(e))?;
+    install_podman()?;
     if !Command::new("podman")
         .args(["image", "exists", &image()])
         .status()?
@@ -264,5 +273,57 @@ async fn the_image_runs_as_its_own_user_keeps_its_data_in_the_volume_and_signs_i
     assert_eq!(again.status(), 200, "the user survived in the volume");
     let wrong = sign_in(&http, &base, "not-the-password-at-all").await?;
     assert_eq!(wrong.status(), 401);
+    Ok(())
+}
+
+/// The static binary looks host names up with glibc's built-in `files` and
+/// `dns` (no NSS modules can be loaded in a `FROM scratch` image): a
+/// directory named through the container's /etc/hosts (`--add-host`) is
+/// found, so connecting to it is refused by its closed port, not by the
+/// name; without the entry the name is unknown, in words.
+#[test]
+fn the_images_static_binary_resolves_a_directory_host_from_etc_hosts() -> Result<()> {
+    install_podman()?;
+    let dir = latchkey_e2e::TempDir::new("lk-image-hosts")?;
+    let config = dir.path().join("latchkey.toml");
+    // A loopback port nothing listens on once free_port has let it go.
+    let port = free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "[directories.corp]\nkind = \"ldap\"\nurl = \"ldap://ldap.latchkey.test:{port}\"\n\
+             allow_plain = true\nbase_dn = \"dc=example,dc=org\"\n\
+             bind_dn = \"cn=latchkey,dc=example,dc=org\"\nbind_password_env = \"CORP_PW\"\n"
+        ),
+    )?;
+    let mount = format!("{}:/etc/latchkey/latchkey.toml:ro", config.display());
+    let directory_test = |extra: &[&str]| -> Result<String> {
+        let out = Command::new("podman")
+            .args(["run", "--rm"])
+            .args(RUNTIME)
+            .args([
+                "--network",
+                "host",
+                "--volume",
+                &mount,
+                "--env",
+                "CORP_PW=unused",
+            ])
+            .args(extra)
+            .arg(image())
+            .args(["--config", "/etc/latchkey/latchkey.toml"])
+            .args(["directory", "test", "--name", "corp"])
+            .stdin(Stdio::null())
+            .output()?;
+        ensure!(!out.status.success(), "nothing listens there");
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let found = directory_test(&["--add-host", "ldap.latchkey.test:127.0.0.1"])?;
+    assert!(found.contains("Connection refused"), "{found}");
+    let unknown = directory_test(&[])?;
+    assert!(
+        unknown.contains("failed to lookup address information"),
+        "{unknown}"
+    );
     Ok(())
 }
