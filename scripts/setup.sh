@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|package|image|schemathesis|lighthouse]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|nginx|package|image|schemathesis|lighthouse]
 # (`schemathesis` and `lighthouse` are only for `./x fuzz` and `./x perf`:
 # `all`, what `./x test` runs, leaves them out.)
 set -euo pipefail
@@ -123,6 +123,14 @@ setup_lighthouse() {
   fi
 }
 
+setup_nginx() {
+  # The test that runs Latchkey behind a reverse proxy starts Debian's nginx
+  # itself, on loopback ports, from a directory of its own.
+  if ! [ -x /usr/sbin/nginx ]; then
+    apt_install --no-install-recommends nginx
+  fi
+}
+
 setup_package() {
   # `./x package`: cargo-deb from crates.io (it packs the prebuilt static
   # binary; dpkg-deb is Debian's own).
@@ -155,8 +163,9 @@ case "${1:-all}" in
   lint) setup_lint ;;
   directories) setup_directories ;;
   mail) setup_mail ;;
+  nginx) setup_nginx ;;
   package) setup_package ;;
   image) setup_image ;;
-  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail; setup_package; setup_image ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|package|image|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
+  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail; setup_nginx; setup_package; setup_image ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|nginx|package|image|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
 esac

@@ -65,6 +65,10 @@ pub enum AppError {
     /// message says which.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 408: the body did not arrive within `body_timeout_secs` of the
+    /// request's head.
+    #[error("request body timed out")]
+    RequestTimeout,
     /// 413: the body is larger than the API reads ([`crate::MAX_BODY_BYTES`]).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -140,6 +144,7 @@ impl AppError {
             Self::SelfService(code) => *code,
             Self::NotFound => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::TooMany { .. } => ErrorCode::TooManyRequests,
@@ -193,6 +198,7 @@ impl AppError {
                 (m.to_owned(), None)
             }
             Self::NotFound => ("There is nothing at this address.".to_owned(), None),
+            Self::RequestTimeout => (messages::REQUEST_TIMEOUT.to_owned(), None),
             Self::PayloadTooLarge => (
                 format!(
                     "The request body is too large: at most {} KiB.",

@@ -31,12 +31,16 @@ pub use state::AppState;
 pub struct Application {
     listener: tokio::net::TcpListener,
     local_addr: SocketAddr,
+    redirect: Option<(tokio::net::TcpListener, SocketAddr)>,
+    certificates: Option<Arc<http::serve::tls::Certificates>>,
     router: Router,
     state: AppState,
 }
 
 impl Application {
-    /// Connects the database (running migrations) and binds `listen`.
+    /// Connects the database (running migrations), reads the TLS
+    /// certificate if one is configured, and binds `listen` (and
+    /// `http_redirect_listen`).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
@@ -53,16 +57,38 @@ impl Application {
         extra: Router<AppState>,
     ) -> anyhow::Result<Self> {
         let listen = config.listen.clone();
+        let redirect_listen = config.http_redirect_listen.clone();
+        // Before the database: a bad certificate stops the start early.
+        let certificates = match (&config.tls_cert_file, &config.tls_key_file) {
+            (Some(cert), Some(key)) => Some(
+                http::serve::tls::Certificates::load(cert, key).map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            _ => None,
+        };
         let state = AppState::new(config, clock).await?;
         state.db.open_lookups().await?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let local_addr = listener.local_addr()?;
+        let redirect = match redirect_listen {
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address.trim())
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot listen on {address} (http_redirect_listen): {e}")
+                    })?;
+                let addr = listener.local_addr()?;
+                Some((listener, addr))
+            }
+            None => None,
+        };
         let router = http::app_router(state.clone(), extra);
         Ok(Self {
             listener,
             local_addr,
+            redirect,
+            certificates,
             router,
             state,
         })
@@ -76,37 +102,47 @@ impl Application {
         self.local_addr
     }
 
+    /// The plain-HTTP redirect port's address (`http_redirect_listen`).
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().map(|(_, addr)| addr).copied()
+    }
+
+    /// `https` when the server serves TLS itself, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.certificates.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The certificate being served, to reload it (on SIGHUP); `None`
+    /// without TLS.
+    pub fn certificates(&self) -> Option<Arc<http::serve::tls::Certificates>> {
+        self.certificates.clone()
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until the task is dropped or the listener fails. Deferred
-    /// audit events are written every second meanwhile.
+    /// Serves until the task is dropped. Deferred audit events are written
+    /// every second meanwhile.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _housekeeping = state::background::housekeeping(&self.state);
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
+        self.serve(std::future::pending()).await
     }
 
-    /// Serves until `signal` completes, then finishes the requests in flight
-    /// and writes the deferred audit events.
+    /// Serves until `signal` completes, then stops accepting, finishes the
+    /// requests in flight within `shutdown_grace_secs` (closing idle and
+    /// half-sent connections at once) and writes the deferred audit events.
     pub async fn run_with_graceful_shutdown(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let housekeeping = state::background::housekeeping(&state);
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await;
+        let served = self.serve(signal).await;
         // A code mail written after its answer is not lost to a restart;
         // bounded, as a task stuck on the database must not hold the exit.
         if tokio::time::timeout(
@@ -127,5 +163,45 @@ impl Application {
             }
         }
         served
+    }
+
+    async fn serve(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
+        let limits = http::serve::Limits::of(&self.state.config);
+        let tls = match &self.certificates {
+            Some(certificates) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
+                certificates
+                    .server_config()
+                    .map_err(std::io::Error::other)?,
+            ))),
+            None => None,
+        };
+        let _watching = self.certificates.as_ref().map(|c| AbortOnDrop(c.watch()));
+        let redirect = self.redirect.map(|(tcp, _)| {
+            let target = http::serve::redirect::Target::new(
+                self.state.config.public_url.as_deref(),
+                self.local_addr.port(),
+            );
+            http::serve::Listener {
+                tcp,
+                tls: None,
+                router: http::serve::redirect::router(target),
+            }
+        });
+        let main = http::serve::Listener {
+            tcp: self.listener,
+            tls,
+            router: self.router,
+        };
+        http::serve::run(main, redirect, limits, self.state.metrics.clone(), signal).await;
+        Ok(())
+    }
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

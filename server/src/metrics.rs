@@ -116,6 +116,30 @@ impl Channel {
     }
 }
 
+/// What a connection closed by the serving loop's deadlines was waiting
+/// for ([`crate::http::serve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowClient {
+    /// The head of a request (or the TLS handshake) took too long.
+    Head,
+    /// No next request on a keep-alive connection.
+    Idle,
+    /// The client stopped reading its answer.
+    Reader,
+}
+
+impl SlowClient {
+    const ALL: [Self; 3] = [Self::Head, Self::Idle, Self::Reader];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Head => "head",
+            Self::Idle => "idle",
+            Self::Reader => "reader",
+        }
+    }
+}
+
 const VIAS: usize = SignInVia::ALL.len();
 const OUTCOMES: usize = SignInOutcome::ALL.len();
 const CHANNELS: usize = Channel::ALL.len();
@@ -127,6 +151,12 @@ pub struct Metrics {
     unlocks: [AtomicU64; CHANNELS],
     resets: [AtomicU64; CHANNELS],
     busy: AtomicU64,
+    throttled: AtomicU64,
+    sources_throttled: AtomicU64,
+    connections_open: AtomicU64,
+    requests_in_flight: AtomicU64,
+    connection_cap_waits: AtomicU64,
+    slow_clients: [AtomicU64; SlowClient::ALL.len()],
     /// SHA-256 of the bearer token; `None`: the endpoint is off. Comparing
     /// digests keeps the comparison's time independent of the token.
     token_digest: Option<[u8; 32]>,
@@ -153,6 +183,12 @@ impl Metrics {
             unlocks: Default::default(),
             resets: Default::default(),
             busy: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            sources_throttled: AtomicU64::new(0),
+            connections_open: AtomicU64::new(0),
+            requests_in_flight: AtomicU64::new(0),
+            connection_cap_waits: AtomicU64::new(0),
+            slow_clients: Default::default(),
             token_digest: token.map(|t| digest(t.expose_secret())),
         }
     }
@@ -194,8 +230,61 @@ impl Metrics {
     }
 
     /// A 503 answer (counted by the middleware, whatever made it).
+    /// An attempt refused by the per-source throttle, before any password
+    /// work ([`crate::accounts::throttle`]).
+    pub fn throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A source that reached the failures or locks its window allows.
+    pub fn source_throttled(&self) {
+        self.sources_throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn busy(&self) {
         self.busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn request_started(&self) {
+        self.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn request_ended(&self) {
+        self.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The accept loop found `max_connections` open and waits for one to
+    /// close.
+    pub fn connection_cap_reached(&self) {
+        self.connection_cap_waits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed by a deadline of the serving loop.
+    pub fn slow_client_closed(&self, why: SlowClient) {
+        self.slow_clients[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections open now (every listener of this process).
+    pub fn connections_open(&self) -> u64 {
+        self.connections_open.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed so far because of `why`.
+    pub fn slow_clients_closed(&self, why: SlowClient) -> u64 {
+        self.slow_clients[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// Requests read and not yet fully answered, now.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.requests_in_flight.load(Ordering::Relaxed)
     }
 
     pub fn authorized(&self, authorization: Option<&str>) -> bool {
@@ -266,7 +355,51 @@ impl Metrics {
             "Requests answered 503 (the hashing queue was full).",
         );
         let _ = writeln!(out, "latchkey_busy_answers_total {}", read(&self.busy));
+        family(
+            &mut out,
+            "latchkey_http_slow_clients_closed_total",
+            "counter",
+            "Connections closed by a deadline, by what they were waiting for (head: the request's head or the TLS handshake; idle: a next request; reader: the client to read its answer).",
+        );
+        for why in SlowClient::ALL {
+            let _ = writeln!(
+                out,
+                "latchkey_http_slow_clients_closed_total{{waiting_for=\"{}\"}} {}",
+                why.label(),
+                read(&self.slow_clients[why as usize])
+            );
+        }
         for (name, kind, help, value) in [
+            (
+                "latchkey_throttled_attempts_total",
+                "counter",
+                "Attempts refused by the per-source throttle before any password work.",
+                read(&self.throttled),
+            ),
+            (
+                "latchkey_sources_throttled_total",
+                "counter",
+                "Sources that reached the failed checks or the locks their window allows.",
+                read(&self.sources_throttled),
+            ),
+            (
+                "latchkey_http_connections_open",
+                "gauge",
+                "Connections open now.",
+                read(&self.connections_open),
+            ),
+            (
+                "latchkey_http_requests_in_flight",
+                "gauge",
+                "Requests read and not yet fully answered.",
+                read(&self.requests_in_flight),
+            ),
+            (
+                "latchkey_http_connection_cap_waits_total",
+                "counter",
+                "Times the server had max_connections open and new connections had to wait.",
+                read(&self.connection_cap_waits),
+            ),
             (
                 "latchkey_hashing_queue_depth",
                 "gauge",

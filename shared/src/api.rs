@@ -213,6 +213,8 @@ pub enum ErrorCode {
     NotFound,
     /// 409: the resource exists already (e.g. a domain's short name is taken).
     Conflict,
+    /// 408: the request body did not arrive in time (`body_timeout_secs`).
+    RequestTimeout,
     /// 413: the request body is larger than the server reads.
     PayloadTooLarge,
     /// 415: state-changing requests must send `application/json`.
@@ -245,6 +247,7 @@ impl ErrorCode {
             401 => ErrorCode::NotAuthenticated,
             403 => ErrorCode::Forbidden,
             404 => ErrorCode::NotFound,
+            408 => ErrorCode::RequestTimeout,
             413 => ErrorCode::PayloadTooLarge,
             415 => ErrorCode::UnsupportedMediaType,
             423 => ErrorCode::AccountLocked,
@@ -268,6 +271,7 @@ impl ErrorCode {
             | Self::ReauthRequired => 403,
             Self::NotFound => 404,
             Self::PolicyChanged | Self::Conflict => 409,
+            Self::RequestTimeout => 408,
             Self::FlowExpired => 410,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -346,10 +350,27 @@ pub mod messages {
     pub const POLICY_CHANGED: &str =
         "The password requirements have just changed. Check your new password against them and try again.";
     pub const BUSY: &str = "The server is busy. Please try again in a moment.";
+    pub const REQUEST_TIMEOUT: &str =
+        "The request did not arrive in time. Check your connection and try again.";
     /// A directory-backed domain whose directory does not answer.
     pub const DIRECTORY_UNAVAILABLE: &str = "Your organisation's directory is not answering. Nothing was changed and no attempt was counted: please try again in a few minutes.";
     pub const INTERNAL: &str =
         "Something went wrong on our side. Please try again; if it keeps happening, call the Help Desk and quote the reference.";
+
+    /// The refusal of an attempt from a network that has failed too often
+    /// (see the server's per-source throttle); `seconds` until it may try.
+    pub fn throttled_source(seconds: i64) -> String {
+        let wait = if seconds < 90 {
+            format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+        } else {
+            let minutes = (seconds + 59) / 60;
+            format!("{minutes} minutes")
+        };
+        format!(
+            "Too many failed attempts have come from your network. Nothing was checked: \
+             please try again in {wait}. If this keeps happening, call the Help Desk."
+        )
+    }
 
     /// Said when a domain does not offer self-service and has no text of its own.
     pub fn sspm_unavailable(domain_name: &str) -> String {
@@ -412,6 +433,7 @@ mod tests {
             (ErrorCode::ReauthRequired, "reauth_required"),
             (ErrorCode::NotFound, "not_found"),
             (ErrorCode::Conflict, "conflict"),
+            (ErrorCode::RequestTimeout, "request_timeout"),
             (ErrorCode::PayloadTooLarge, "payload_too_large"),
             (ErrorCode::UnsupportedMediaType, "unsupported_media_type"),
             (ErrorCode::TooManyRequests, "too_many_requests"),
@@ -466,7 +488,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 25, "every code was checked");
+        assert_eq!(checked, 26, "every code was checked");
     }
 
     #[test]

@@ -73,6 +73,11 @@ audit_kinds! {
     AdminApiKeyCreate => "admin.api_key_create", "API key created";
     AdminApiKeyRevoke => "admin.api_key_revoke", "API key revoked";
     AdminTestMail => "admin.test_mail", "Test mail sent";
+    /// A source's throttle lifted by an administrator (the source in `detail`).
+    AdminThrottleLift => "admin.throttle_lift", "Source throttle lifted";
+    /// A source (`source_ip`: an address or an IPv6 /64) that reached the
+    /// failures or the locks a window allows: refused until it ends.
+    SourceThrottled => "throttle.source_refused", "Source throttled";
     /// A new key issued (not in use until confirmed by a code).
     AuthenticatorSetup => "authenticator.setup", "Authenticator setup started";
     /// Also with result `failure`: a wrong code while confirming a new key.

@@ -12,9 +12,9 @@
 use std::fmt;
 
 use crate::admin::{
-    ApiKeyCreate, AuditQuery, DomainCreate, DomainUpdate, MandatoryResetRequest, NoticeInput,
-    PortalVerifyRequest, ReauthRequest, RoleUpdate, StaffActionRequest, StoreUpdate,
-    TestMailRequest, MAX_REASON_CHARS,
+    ApiKeyCreate, AuditQuery, DomainCreate, DomainUpdate, LiftThrottle, MandatoryResetRequest,
+    NoticeInput, PortalVerifyRequest, ReauthRequest, RoleUpdate, StaffActionRequest, StoreUpdate,
+    TestMailRequest, MAX_REASON_CHARS, MAX_SOURCE_CHARS,
 };
 use crate::api::{ChangePasswordRequest, HelpDesk, SignInRequest};
 use crate::policy::ABSOLUTE_MAX_LENGTH;
@@ -357,6 +357,12 @@ impl Bounded for AuditQuery {
 impl Bounded for ApiKeyCreate {
     fn check_bounds(&self) -> Result<(), FieldError> {
         line("name", &self.name, MAX_API_KEY_NAME_CHARS)
+    }
+}
+
+impl Bounded for LiftThrottle {
+    fn check_bounds(&self) -> Result<(), FieldError> {
+        line("source", &self.source, MAX_SOURCE_CHARS)
     }
 }
 

@@ -2,8 +2,9 @@
 //! (`server/tests/api`, a dev-dependency) and the end-to-end tests (`tests/`):
 //! a PostgreSQL cluster ([`postgres`]), OpenLDAP ([`slapd`]), a Samba AD DC
 //! ([`samba`]), an SMTP server ([`smtp`]), the certificates they speak TLS
-//! with ([`tls`]), a TCP forwarder a test can cut ([`proxy`]), and the Debian
-//! packages they need ([`apt_install`]). Their fixtures live in `fixtures/`
+//! with ([`tls`]), a TCP forwarder a test can cut ([`proxy`]), nginx in front
+//! of Latchkey ([`nginx`]), and the Debian packages they need
+//! ([`apt_install`]). Their fixtures live in `fixtures/`
 //! of this crate ([`fixtures_dir`]).
 //!
 //! Nothing here is mocked and nothing skips itself: a missing server is
@@ -12,6 +13,7 @@
 //! again with each change to the server.
 
 mod apt;
+pub mod nginx;
 pub mod postgres;
 pub mod proxy;
 pub mod samba;

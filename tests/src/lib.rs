@@ -188,6 +188,10 @@ impl Server {
             .env("SSPM_LISTEN", "127.0.0.1:0")
             .env("SSPM_STATIC_DIR", static_dir)
             .env("RUST_LOG", "warn")
+            // Every browser of these tests is 127.0.0.1: the per-source
+            // throttle (tested in the API tests) would count them all as one.
+            // A caller that wants it sets this to "".
+            .env("SSPM_THROTTLE_EXEMPT", "127.0.0.1, ::1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {

@@ -503,6 +503,16 @@ async fn the_package_installs_twice_and_its_unit_runs_hardened_under_systemd_sig
         "0000000000000000",
         "no capabilities"
     );
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .ok_or_else(|| anyhow!("no open-file limit: {limits}"))?;
+    assert_eq!(
+        open_files.split_whitespace().nth(3),
+        Some("16384"),
+        "room for max_connections: {open_files}"
+    );
 
     // An administrator's first steps, with the installed command line as
     // the service's user, on the database in the unit's StateDirectory.

@@ -173,5 +173,9 @@ async fn an_administrator_sees_every_console_tab() -> Result<()> {
     let key = b.text("#api-key-value").await?;
     ensure!(key.starts_with("lk_"), "api key {key}");
     b.screenshots("admin-04-api-keys").await?;
+    // Loopback is exempt in these tests: nothing is throttled.
+    b.click("#tab-throttles").await?;
+    b.find("#throttles-none").await?;
+    b.screenshots("admin-05-throttles").await?;
     b.close().await
 }

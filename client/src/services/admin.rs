@@ -4,8 +4,9 @@
 
 use latchkey_shared::admin::{
     paths, AdminDomain, AdminNotice, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, AuditPage,
-    AuditQuery, DomainCreate, DomainStore, DomainUpdate, MandatoryResetRequest,
+    AuditQuery, DomainCreate, DomainStore, DomainUpdate, LiftThrottle, MandatoryResetRequest,
     MandatoryResetResponse, NoticeInput, OutboxEntry, StoreUpdate, TestMailRequest,
+    ThrottledSource,
 };
 use latchkey_shared::api::HelpDesk;
 
@@ -112,4 +113,13 @@ pub async fn outbox() -> Result<Vec<OutboxEntry>, ApiClientError> {
 
 pub async fn test_mail(request: &TestMailRequest) -> Result<OutboxEntry, ApiClientError> {
     post(paths::ADMIN_TEST_MAIL, request).await
+}
+
+// ---------------------------------------------------------------- throttling
+pub async fn throttles() -> Result<Vec<ThrottledSource>, ApiClientError> {
+    get(paths::ADMIN_THROTTLES).await
+}
+
+pub async fn lift_throttle(request: &LiftThrottle) -> Result<(), ApiClientError> {
+    post(paths::ADMIN_THROTTLE_LIFT, request).await
 }

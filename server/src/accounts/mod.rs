@@ -22,6 +22,7 @@ pub mod session;
 pub mod sign_in;
 pub mod staff;
 pub mod store;
+pub mod throttle;
 
 pub use current_password::{reconfirm, verify_current_password};
 
@@ -48,6 +49,7 @@ pub(crate) async fn record_failure(
             .as_kind(AuditKind::AccountLocked, AuditResult::Locked)
             .detail("failed sign-in threshold reached");
         notices::record(&mut tx, &state.config, now, &locked).await?;
+        throttle::count_lock(&mut tx, state, failed.source_ip).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -1,4 +1,5 @@
-//! The `latchkey` command line: `serve`, `domain create`, `user create`, `demo`.
+//! The `latchkey` command line: `serve`, `domain create`, `user create`,
+//! `demo`, `migrate`, `config check`, ….
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,8 +15,10 @@ use crate::state::clock::SystemClock;
 use crate::state::AppState;
 use crate::Application;
 
+pub mod config_check;
 pub mod demo;
 pub mod directory;
+pub mod migrate;
 pub mod staff;
 
 #[derive(Debug, Parser)]
@@ -63,6 +66,24 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Apply the migrations the database lacks (`serve` does it too); with
+    /// --check, only say which would run.
+    Migrate {
+        /// Say which migrations would run (or that none would), changing
+        /// nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the configuration (the file, then SSPM_* variables) as `serve`
+    /// would, and print the effective settings with secrets redacted.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -405,9 +426,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { to } => {
-            let db = crate::db::Db::connect(config.database_url.expose_secret()).await?;
+            // Not migrated: a backup taken before an upgrade (with the new
+            // binary already installed) is of the old schema, to roll back to.
+            let db = crate::db::Db::open(config.database_url.expose_secret()).await?;
             db.backup_to(&to).await?;
             print_line(&format!("Backed up to {}", to.display()))
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print_line(config_check::check(&config)?.trim_end())
+        }
+        Command::Migrate { check } => {
+            for line in migrate::run(config.database_url.expose_secret(), check).await? {
+                print_line(&line)?;
+            }
+            Ok(())
         }
         Command::Demo => {
             let state = AppState::new(config, Arc::new(SystemClock)).await?;
@@ -430,6 +462,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let demo_enabled = config.demo;
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
     let app = Application::build(config).await?;
     if demo_enabled {
         if let Some(seeded) = demo::seed_if_empty(app.state()).await? {
@@ -439,14 +472,64 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     }
-    let _schedules =
+    let schedules =
         crate::state::background::Schedules::start(app.state()).map_err(|e| anyhow::anyhow!(e))?;
+    let _reloading = reload_on_sighup(app.certificates());
+    if let Some(redirect) = app.redirect_addr() {
+        print_line(&format!("Latchkey redirecting http://{redirect} to https"))?;
+    }
     print_line(&format!(
-        "Latchkey listening on http://{}",
+        "Latchkey listening on {}://{}",
+        app.scheme(),
         app.local_addr()
     ))?;
     app.run_with_graceful_shutdown(shutdown_signal()).await?;
+    schedules.stop(grace).await;
     Ok(())
+}
+
+/// SIGHUP reads the TLS certificate again (without TLS it only says so:
+/// a reload signal must not end the process, which SIGHUP would by
+/// default). The task stops when dropped.
+fn reload_on_sighup(
+    certificates: Option<Arc<crate::http::serve::tls::Certificates>>,
+) -> Option<AbortOnDrop> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: the certificate is reloaded when its files change");
+                return None;
+            }
+        };
+        Some(AbortOnDrop(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match &certificates {
+                    // A failure is logged by the reload itself.
+                    Some(certificates) => {
+                        let _ = certificates.reload("SIGHUP");
+                    }
+                    None => tracing::info!("SIGHUP: no TLS certificate to reload"),
+                }
+            }
+        })))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = certificates;
+        None
+    }
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn shutdown_signal() {

@@ -6,10 +6,11 @@
 //! hands booleans back as integers) and `Vec<u8>`.
 
 pub mod domains;
+pub mod migrations;
 pub mod purge;
 pub mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,6 +20,14 @@ use sqlx::{AnyPool, Executor, Row};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The migrations this binary carries for `backend`.
+pub fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
 
 /// A pooled PostgreSQL connection idle this long is pinged before use.
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
@@ -75,6 +84,14 @@ const LOOKUP_CONNECTIONS: u32 = 2;
 impl Db {
     /// Connects and runs the backend's migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let db = Self::open(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects without migrating: for `latchkey backup`, whose copy taken
+    /// before an upgrade must be of the schema the old binary knows.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
             anyhow::anyhow!("database_url must start with sqlite: or postgres://")
@@ -82,7 +99,7 @@ impl Db {
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             Backend::Sqlite => {
-                let file = ensure_sqlite_parent_dir(url)?;
+                ensure_sqlite_parent_dir(url)?;
                 // One connection: SQLite serialises writers anyway, and a
                 // single connection never meets SQLITE_BUSY on a lock upgrade.
                 AnyPoolOptions::new()
@@ -108,7 +125,7 @@ impl Db {
                     // PostgreSQL URL): "unable to open database file" alone
                     // does not say which, e.g. a state directory the
                     // service's user cannot write.
-                    .map_err(|e| match &file {
+                    .map_err(|e| match sqlite_file(url) {
                         Some(file) => anyhow::anyhow!(
                             "cannot open the SQLite database {}: {e}",
                             file.display()
@@ -143,14 +160,12 @@ impl Db {
         } else {
             lookup_pool(backend, AnyConnectOptions::from_str(url)?)
         };
-        let db = Self {
+        Ok(Self {
             pool,
             lookups,
             self_service_secret: std::sync::Arc::default(),
             backend,
-        };
-        db.migrate().await?;
-        Ok(db)
+        })
     }
 
     /// Opens every connection of [`Db::lookups`] now, so the first burst of
@@ -236,11 +251,14 @@ impl Db {
         Ok(())
     }
 
+    /// Applies the migrations the database lacks; refuses, in words, a
+    /// database that a newer Latchkey upgraded ([`migrations::NewerDatabase`]).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        {
+            let mut conn = self.pool.acquire().await?;
+            migrations::refuse_newer(&mut conn, self.backend).await?;
         }
+        migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 }
@@ -277,22 +295,54 @@ fn is_sqlite_in_memory(url: &str) -> bool {
     lower.starts_with("sqlite") && (lower.contains(":memory:") || lower.contains("mode=memory"))
 }
 
-/// `sqlite://data/latchkey.db?mode=rwc` fails if `data/` is missing; create it.
-/// Makes the database file's directory if it is missing; the file, unless
-/// the database is in memory.
-fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+/// The file a SQLite URL names, as sqlx reads it (percent-decoded); `None`
+/// in memory or without a path.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let url = url.trim_start();
     let rest = url
-        .trim_start()
         .strip_prefix("sqlite://")
-        .or_else(|| url.trim_start().strip_prefix("sqlite:"))
-        .unwrap_or("");
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path == ":memory:" {
-        return Ok(None);
+    if path.is_empty() || path == ":memory:" || is_sqlite_in_memory(url) {
+        return None;
     }
-    if let Some(parent) = Path::new(path).parent() {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    Some(PathBuf::from(decoded.as_ref()))
+}
+
+/// `path` as it goes in a SQLite URL: what sqlx would read as the end of
+/// the path or as an escape is percent-encoded.
+fn encode_sqlite_path(path: &Path) -> String {
+    const IN_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}');
+    percent_encoding::percent_encode(path.as_os_str().as_encoded_bytes(), IN_PATH).to_string()
+}
+
+/// `sqlite://data/latchkey.db?mode=rwc` fails if `data/` is missing: it is
+/// created, readable by this user only (the database holds password
+/// hashes; the state directory is made this way too).
+fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_file(url) else {
+        return Ok(());
+    };
+    if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() && !parent.exists() {
-            std::fs::create_dir_all(parent).map_err(|e| {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(parent).map_err(|e| {
                 anyhow::anyhow!(
                     "cannot create the database's directory {}: {e}",
                     parent.display()
@@ -300,7 +350,7 @@ fn ensure_sqlite_parent_dir(url: &str) -> anyhow::Result<Option<std::path::PathB
             })?;
         }
     }
-    Ok(Some(Path::new(path).to_owned()))
+    Ok(())
 }
 
 /// Reading columns the same way from both backends.

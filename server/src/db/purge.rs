@@ -20,6 +20,7 @@ pub struct Purged {
     pub failure_counters: u64,
     pub flows: u64,
     pub self_service_failures: u64,
+    pub source_throttles: u64,
 }
 
 /// One pass over every table with expiring rows.
@@ -53,7 +54,9 @@ pub async fn purge_once(state: &AppState) -> Result<Purged, sqlx::Error> {
     .execute(&state.db.pool)
     .await?
     .rows_affected();
+    let source_throttles = crate::accounts::throttle::purge(&state.db, &state.config, now).await?;
     Ok(Purged {
+        source_throttles,
         sessions,
         failure_counters,
         flows,

@@ -16,13 +16,13 @@
 use std::path::PathBuf;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Which dialect the directory speaks for passwords and locks (one type
 /// with the console's).
 pub use latchkey_shared::admin::DirectoryKind;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryConfig {
     pub kind: DirectoryKind,
@@ -73,7 +73,7 @@ pub struct DirectoryConfig {
 /// sign-in a member of `admin_group_dn` is an administrator, else a member of
 /// `lra_group_dn` an LRA of the domain they signed in to, else a plain user.
 /// Without this section roles are set in Latchkey (console, command line).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryGroups {
     /// Members are Local Registration Authorities of the domain they sign in to.

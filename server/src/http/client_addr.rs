@@ -10,6 +10,12 @@
 //! the address recorded: never a value the client chose.
 //!
 //! The address is what audit rows, mails and metrics record.
+//!
+//! The scheme is read the same way ([`forwarded_https`]): only from a
+//! trusted peer, from the `proto=` of the `Forwarded` element that named
+//! the client, else from the right-most `X-Forwarded-Proto` value (the one
+//! the peer itself wrote). It can only say "https": a request is never
+//! taken for plain HTTP on a proxy's word when the server knows better.
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -40,7 +46,7 @@ impl TrustedProxies {
                     .map(|net| net.trunc())
                     .map_err(|_| {
                         format!(
-                            "trusted_proxies: {entry:?} is not an address or a CIDR range \
+                            "{entry:?} is not an address or a CIDR range \
                              (e.g. 10.0.0.0/8 or 127.0.0.1)"
                         )
                     })
@@ -77,6 +83,20 @@ impl<'de> Deserialize<'de> for TrustedProxies {
     }
 }
 
+/// As a list, each single address without its `/32` or `/128`
+/// (`latchkey config check`).
+impl serde::Serialize for TrustedProxies {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|net| {
+            if net.prefix_len() == net.max_prefix_len() {
+                net.addr().to_string()
+            } else {
+                net.to_string()
+            }
+        }))
+    }
+}
+
 /// `::ffff:192.0.2.1` as `192.0.2.1`: a dual-stack listener reports IPv4
 /// peers that way.
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -104,6 +124,71 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxie
         }
     }
     client
+}
+
+/// Whether a trusted proxy reports that the client's request came over
+/// https: the `proto=` of the `Forwarded` element the client's address was
+/// taken from (see [`client_address`]), else the right-most value of
+/// `X-Forwarded-Proto`. From an untrusted peer, always `false`.
+pub fn forwarded_https(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> bool {
+    let peer = canonical(peer);
+    if trusted.is_empty() || !trusted.contains(peer) {
+        return false;
+    }
+    let is_https = |proto: &str| proto.trim().trim_matches('"').eq_ignore_ascii_case("https");
+    if let Some(elements) = forwarded_elements(headers) {
+        // Walk as `client_address` does; the element that names the client
+        // was written by the proxy that took the client's connection.
+        let mut client = peer;
+        let mut proto = None;
+        for (hop, element_proto) in elements.iter().rev() {
+            if !trusted.contains(client) {
+                break;
+            }
+            match hop {
+                Some(ip) => {
+                    client = canonical(*ip);
+                    proto = *element_proto;
+                }
+                None => break,
+            }
+        }
+        return proto.is_some_and(is_https);
+    }
+    headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .next_back()
+        .is_some_and(is_https)
+}
+
+/// The `for=` address and the `proto=` of every element of the
+/// `Forwarded` headers, in order; `None` without the header.
+fn forwarded_elements(headers: &HeaderMap) -> Option<Vec<(Option<IpAddr>, Option<&str>)>> {
+    let values: Vec<&str> = headers
+        .get_all("forwarded")
+        .iter()
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    let mut elements = Vec::new();
+    for value in values {
+        for element in value.split(',') {
+            let param = |wanted: &str| {
+                element.split(';').find_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case(wanted)
+                        .then(|| value.trim().trim_matches('"'))
+                })
+            };
+            elements.push((param("for").and_then(node_address), param("proto")));
+        }
+    }
+    Some(elements)
 }
 
 /// The `for=` of every element of the `Forwarded` headers, in order
@@ -269,6 +354,55 @@ mod tests {
         }
         let h = headers(&[("x-forwarded-for", "203.0.113.7, garbage")]);
         assert_eq!(client_address(ip("127.0.0.1"), &h, &t), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn the_scheme_is_believed_only_from_a_trusted_peer_and_only_as_https() {
+        let t = trusted(&["127.0.0.1"]);
+        let h = headers(&[("x-forwarded-proto", "https")]);
+        assert!(forwarded_https(ip("127.0.0.1"), &h, &t));
+        assert!(forwarded_https(ip("::ffff:127.0.0.1"), &h, &t));
+        assert!(!forwarded_https(ip("198.51.100.9"), &h, &t), "untrusted");
+        assert!(!forwarded_https(
+            ip("127.0.0.1"),
+            &h,
+            &TrustedProxies::default()
+        ));
+        for (value, https) in [
+            ("HTTPS", true),
+            ("http", false),
+            ("", false),
+            ("https, http", false),
+            ("http, https", true),
+            ("wss", false),
+        ] {
+            let h = headers(&[("x-forwarded-proto", value)]);
+            assert_eq!(forwarded_https(ip("127.0.0.1"), &h, &t), https, "{value:?}");
+        }
+        assert!(!forwarded_https(ip("127.0.0.1"), &HeaderMap::new(), &t));
+    }
+
+    #[test]
+    fn forwarded_proto_is_the_one_of_the_element_that_names_the_client() {
+        let t = trusted(&["127.0.0.1", "10.0.0.2"]);
+        // The client's own element (forged) says https; the proxy that
+        // took its connection says http.
+        let h = headers(&[(
+            "forwarded",
+            "for=192.0.2.66;proto=https, for=203.0.113.7;proto=http, for=10.0.0.2;proto=https",
+        )]);
+        assert!(!forwarded_https(ip("127.0.0.1"), &h, &t));
+        let h = headers(&[(
+            "forwarded",
+            r#"for=203.0.113.7;proto="https", for=10.0.0.2;proto=http"#,
+        )]);
+        assert!(forwarded_https(ip("127.0.0.1"), &h, &t));
+        // `Forwarded` wins over X-Forwarded-Proto, as for the address.
+        let h = headers(&[
+            ("forwarded", "for=203.0.113.7"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert!(!forwarded_https(ip("127.0.0.1"), &h, &t));
     }
 
     #[test]

@@ -14,7 +14,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use latchkey_shared::api::ErrorCode;
+
 use crate::error::{AppError, BUSY_RETRY_AFTER_SECS};
+use crate::http::throttle::FailedCheck;
 
 impl AppError {
     /// The status of [`Self::code`]: the map lives once, in `shared`.
@@ -44,6 +47,12 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if matches!(
+            self,
+            Self::InvalidCredentials | Self::SelfService(ErrorCode::VerificationFailed)
+        ) {
+            response.extensions_mut().insert(FailedCheck);
         }
         if self.is_logged() {
             response

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 
 use crate::audit::Actor;
 use crate::error::AppError;
-use crate::http::client_addr::client_address;
+use crate::http::client_addr::{client_address, forwarded_https};
+use crate::http::serve::is_body_timeout;
 use crate::state::AppState;
 
 /// `axum::Json` with rejections mapped: a missing/wrong content type is 415,
@@ -111,6 +112,7 @@ fn map_json_rejection(rejection: JsonRejection) -> AppError {
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             AppError::PayloadTooLarge
         }
+        JsonRejection::BytesRejection(e) if is_body_timeout(&e) => AppError::RequestTimeout,
         JsonRejection::BytesRejection(e) => AppError::BadRequest(format!(
             "The request body could not be read: {}",
             e.body_text()
@@ -141,6 +143,44 @@ impl FromRequestParts<AppState> for ClientIp {
                         .to_string()
                 }),
         ))
+    }
+}
+
+/// Whether the client's request came over https, for the session
+/// cookie's `Secure` and HSTS: always when the server serves TLS or its
+/// `public_url` is https ([`crate::Config::secure_cookies`]); otherwise
+/// when a trusted proxy says so ([`forwarded_https`]). A proxy's word can
+/// only add `Secure`, never take it away.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OverHttps(pub bool);
+
+impl OverHttps {
+    pub fn of(
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+    ) -> Self {
+        if state.config.secure_cookies() {
+            return Self(true);
+        }
+        Self(
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .is_some_and(|ConnectInfo(peer)| {
+                    forwarded_https(peer.ip(), headers, &state.config.trusted_proxies)
+                }),
+        )
+    }
+}
+
+impl FromRequestParts<AppState> for OverHttps {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.extensions, &parts.headers, state))
     }
 }
 

@@ -3,8 +3,9 @@
 //! layer and mapping the answer), the extractors ([`auth`]: sessions and
 //! staff roles; [`extract`]: JSON bodies and the caller), the middleware
 //! (request ids, CSRF, API headers, busy counting, logging of internal
-//! errors), the security headers, the built PWA ([`static_files`]) and the
-//! OpenAPI document ([`openapi`]). Nothing outside this module names an
+//! errors), the security headers, the built PWA ([`static_files`]), the
+//! OpenAPI document ([`openapi`]) and the serving loop ([`serve`]:
+//! connections, their deadlines, TLS, the redirect port). Nothing outside this module names an
 //! axum extractor; nothing in here writes to the database itself.
 
 use axum::extract::DefaultBodyLimit;
@@ -24,7 +25,9 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod security_headers;
+pub mod serve;
 pub mod static_files;
+pub mod throttle;
 
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -36,6 +39,10 @@ pub fn app_router(state: AppState, extra: Router<AppState>) -> Router {
         .merge(extra)
         .merge(self::metrics::router())
         .fallback(static_files::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::gate,
+        ))
         .layer(axum::middleware::from_fn(middleware::api_headers))
         .layer(axum::middleware::from_fn(middleware::csrf))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

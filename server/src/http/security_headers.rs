@@ -1,6 +1,8 @@
 //! The security headers of every response, in one layer: a strict
 //! Content-Security-Policy, `Permissions-Policy`, `Strict-Transport-Security`
-//! when the public address is https, and the old guards (`nosniff`, `DENY`,
+//! when the request came over https ([`crate::http::extract::OverHttps`]:
+//! TLS served here, an https public address, or a trusted proxy's word),
+//! and the old guards (`nosniff`, `DENY`,
 //! `same-origin`).
 //!
 //! The PWA's full policy and `Permissions-Policy` go with its pages (HTML).
@@ -31,6 +33,7 @@ use axum::response::Response;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::http::extract::OverHttps;
 use crate::state::AppState;
 
 /// Features the PWA never uses, switched off for it and anything it embeds.
@@ -131,17 +134,15 @@ struct Cached {
 /// The headers, with the CSP kept in step with `index.html`.
 pub struct SecurityHeaders {
     index: PathBuf,
-    hsts: bool,
     cached: RwLock<Cached>,
 }
 
 impl SecurityHeaders {
-    pub fn new(static_dir: &Path, https: bool) -> Self {
+    pub fn new(static_dir: &Path) -> Self {
         let index = static_dir.join("index.html");
         let (modified, csp) = read_policy(&index);
         Self {
             index,
-            hsts: https,
             cached: RwLock::new(Cached {
                 checked: Instant::now(),
                 modified,
@@ -172,7 +173,7 @@ impl SecurityHeaders {
         c.csp.clone()
     }
 
-    fn apply(&self, response: &mut Response) {
+    fn apply(&self, response: &mut Response, https: bool) {
         let kind = kind_of(response);
         let h = response.headers_mut();
         match kind {
@@ -198,7 +199,7 @@ impl SecurityHeaders {
                 );
             }
         }
-        if self.hsts {
+        if https {
             h.insert(
                 header::STRICT_TRANSPORT_SECURITY,
                 HeaderValue::from_static(HSTS),
@@ -228,8 +229,9 @@ fn read_policy(index: &Path) -> (Option<SystemTime>, HeaderValue) {
 
 /// The layer: every response, API, files and errors alike.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let OverHttps(https) = OverHttps::of(req.extensions(), req.headers(), &state);
     let mut response = next.run(req).await;
-    state.security_headers.apply(&mut response);
+    state.security_headers.apply(&mut response, https);
     response
 }
 

@@ -129,6 +129,22 @@ pub async fn claim(db: &Db, now: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::
         .collect()
 }
 
+/// Puts back mails claimed and not attempted (the sender is stopping):
+/// due at once, for the next start or another instance, their attempt
+/// not counted.
+pub async fn release(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    for id in ids {
+        sqlx::query(
+            "UPDATE outbox SET status = 'waiting', claimed_until = NULL, attempts = attempts - 1 \
+             WHERE id = $1 AND status = 'sending'",
+        )
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL, last_error = NULL, \

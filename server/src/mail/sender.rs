@@ -11,6 +11,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
+use tokio::sync::watch;
 
 use super::config::{MailConfig, MailSecurity};
 use super::outbox::{self, Claimed};
@@ -103,16 +104,37 @@ impl Mailer {
 
 /// Sends the mails that are due now; returns how many were sent.
 pub async fn send_due(state: &AppState, mailer: &Mailer) -> Result<usize, sqlx::Error> {
+    let (_keep, never) = watch::channel(false);
+    send_due_until(state, mailer, &never).await
+}
+
+/// [`send_due`], stopping after the mail being sent once `stop` is true:
+/// the mails claimed and not yet attempted are put back
+/// ([`outbox::release`]), so a shutdown neither cuts a mail in the middle
+/// nor holds them for the claim's lease.
+pub async fn send_due_until(
+    state: &AppState,
+    mailer: &Mailer,
+    stop: &watch::Receiver<bool>,
+) -> Result<usize, sqlx::Error> {
     let mut sent = 0;
     outbox::expire(&state.db, state.now()).await?;
     loop {
+        if *stop.borrow() {
+            return Ok(sent);
+        }
         let now = state.now();
         let batch = outbox::claim(&state.db, now, BATCH).await?;
         if batch.is_empty() {
             return Ok(sent);
         }
-        for mail in batch {
-            sent += usize::from(deliver(state, mailer, &mail).await?);
+        for (i, mail) in batch.iter().enumerate() {
+            if *stop.borrow() {
+                let left: Vec<i64> = batch[i..].iter().map(|m| m.id).collect();
+                outbox::release(&state.db, &left).await?;
+                return Ok(sent);
+            }
+            sent += usize::from(deliver(state, mailer, mail).await?);
         }
     }
 }
@@ -134,14 +156,23 @@ async fn deliver(state: &AppState, mailer: &Mailer, mail: &Claimed) -> Result<bo
     }
 }
 
-/// Looks at the outbox every `poll_secs` while the returned task lives.
-pub fn spawn(state: AppState, mailer: Arc<Mailer>, every: Duration) -> tokio::task::JoinHandle<()> {
+/// Looks at the outbox every `poll_secs` while the returned task lives,
+/// until `stop` turns true (then it ends after the mail it is sending).
+pub fn spawn(
+    state: AppState,
+    mailer: Arc<Mailer>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            if let Err(e) = send_due(&state, &mailer).await {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            if let Err(e) = send_due_until(&state, &mailer, &stop).await {
                 tracing::warn!(error = %e, "reading the outbox failed; will retry");
             }
         }

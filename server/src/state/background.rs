@@ -9,7 +9,8 @@
 //! - [`housekeeping`]: every second, the deferred audit events and the
 //!   report of the 503s (while the application serves).
 //! - [`Schedules`]: the purge of expired state with the expiry reminders,
-//!   and the outbox's sender when mail is configured (`latchkey serve`).
+//!   and the outbox's sender when mail is configured (`latchkey serve`); at
+//!   a shutdown the sender finishes the mail it is sending.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -116,9 +117,12 @@ impl Drop for Housekeeping {
     }
 }
 
-/// The periodic tasks of `latchkey serve`; stopped when dropped.
+/// The periodic tasks of `latchkey serve`; stopped when dropped, or
+/// gently with [`Schedules::stop`].
 pub struct Schedules {
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    sender: Option<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
 }
 
 impl Schedules {
@@ -131,21 +135,49 @@ impl Schedules {
             None => None,
         };
         let purge_every = Duration::from_secs(state.config.purge_interval_secs.max(1));
-        let mut tasks = vec![crate::db::purge::spawn(state.clone(), purge_every)];
-        if let Some((mailer, poll_secs)) = mailer {
-            tasks.push(sender::spawn(
+        let tasks = vec![crate::db::purge::spawn(state.clone(), purge_every)];
+        let (stop, stopping) = watch::channel(false);
+        let sender = mailer.map(|(mailer, poll_secs)| {
+            sender::spawn(
                 state.clone(),
                 Arc::new(mailer),
                 Duration::from_secs(poll_secs),
-            ));
+                stopping,
+            )
+        });
+        Ok(Self {
+            tasks,
+            sender,
+            stop,
+        })
+    }
+
+    /// Stops the purge at once (its work is transactional) and tells the
+    /// mail sender to stop after the mail it is sending; the future waits
+    /// for that, for at most `within`. The mails the sender claimed and did
+    /// not attempt go back to the outbox.
+    pub fn stop(mut self, within: Duration) -> impl Future<Output = ()> {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
         }
-        Ok(Self { tasks })
+        let sender = self.sender.take();
+        async move {
+            if let Some(mut sender) = sender {
+                if tokio::time::timeout(within, &mut sender).await.is_err() {
+                    tracing::warn!(
+                        "the mail sender was still sending at the end of the grace period: stopped"
+                    );
+                    sender.abort();
+                }
+            }
+        }
     }
 }
 
 impl Drop for Schedules {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(&self.sender) {
             task.abort();
         }
     }

@@ -73,7 +73,6 @@ impl AppState {
         let metrics = crate::metrics::Metrics::new(config.effective_metrics_token()?.as_ref());
         let security_headers = Arc::new(crate::http::security_headers::SecurityHeaders::new(
             &config.static_dir,
-            config.secure_cookies(),
         ));
         let mut directories = std::collections::BTreeMap::new();
         for (name, settings) in &config.directories {

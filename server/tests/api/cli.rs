@@ -16,9 +16,9 @@ both_backends!(
     the_cli_sets_a_domains_second_factor_and_a_new_secret_key_is_one,
 );
 
-const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
-fn latchkey(db_url: &str) -> tokio::process::Command {
+pub(crate) fn latchkey(db_url: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(BIN);
     // Only the settings of this test, whatever the environment holds.
     for (key, _) in std::env::vars() {
@@ -33,7 +33,7 @@ fn latchkey(db_url: &str) -> tokio::process::Command {
     cmd
 }
 
-async fn run_ok(cmd: &mut tokio::process::Command) -> String {
+pub(crate) async fn run_ok(cmd: &mut tokio::process::Command) -> String {
     let out = cmd.output().await.expect("latchkey runs");
     assert!(
         out.status.success(),

@@ -1,5 +1,6 @@
 //! The client's address behind a reverse proxy (`trusted_proxies`): what
-//! the audit trail and the mails record. Forged forwarding headers from a
+//! the audit trail and the mails record; and the scheme, which makes the
+//! session cookie `Secure` and sends HSTS. Forged forwarding headers from a
 //! peer that is not a trusted proxy are ignored.
 
 use reqwest::StatusCode;
@@ -131,5 +132,74 @@ async fn behind_a_trusted_proxy_the_client_it_reports_is_recorded_and_mailed(bac
         mails[0].text.contains("from the address 198.51.100.23"),
         "{}",
         mails[0].text
+    );
+}
+
+/// Whether a sign-in with `header` got a `Secure` cookie and HSTS.
+async fn secure_and_hsts(app: &TestApp, header: (&str, &str)) -> (bool, bool) {
+    let r = sign_in_forwarded(app, header, STRONG).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (
+        cookie.contains("; Secure"),
+        r.headers()
+            .contains_key(reqwest::header::STRICT_TRANSPORT_SECURITY),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxys_word_that_the_client_came_over_https_counts_only_from_a_trusted_proxy() {
+    let trusted = spawn_app_with(Backend::Sqlite, |c| {
+        c.trusted_proxies =
+            latchkey_server::http::client_addr::TrustedProxies::parse([PROXY]).unwrap();
+    })
+    .await;
+    trusted.add_user("jsmith", "Jane Smith", STRONG).await;
+    for (header, expected) in [
+        (("x-forwarded-proto", "https"), (true, true)),
+        (("x-forwarded-proto", "http"), (false, false)),
+        (("x-forwarded-proto", ""), (false, false)),
+        (("forwarded", "for=203.0.113.7;proto=https"), (true, true)),
+        (("forwarded", "for=203.0.113.7;proto=http"), (false, false)),
+        (("x-real-ip", "203.0.113.7"), (false, false)),
+    ] {
+        assert_eq!(
+            secure_and_hsts(&trusted, header).await,
+            expected,
+            "{header:?}"
+        );
+    }
+
+    // The same headers from a peer that is not a trusted proxy.
+    let untrusted = spawn_app(Backend::Sqlite).await;
+    untrusted.add_user("jsmith", "Jane Smith", STRONG).await;
+    for header in [
+        ("x-forwarded-proto", "https"),
+        ("forwarded", "for=203.0.113.7;proto=https"),
+    ] {
+        assert_eq!(
+            secure_and_hsts(&untrusted, header).await,
+            (false, false),
+            "{header:?}"
+        );
+    }
+
+    // An https public address is not undone by a proxy saying http.
+    let public = spawn_app_with(Backend::Sqlite, |c| {
+        c.public_url = Some("https://pm.example.org".into());
+        c.trusted_proxies =
+            latchkey_server::http::client_addr::TrustedProxies::parse([PROXY]).unwrap();
+    })
+    .await;
+    public.add_user("jsmith", "Jane Smith", STRONG).await;
+    assert_eq!(
+        secure_and_hsts(&public, ("x-forwarded-proto", "http")).await,
+        (true, true)
     );
 }

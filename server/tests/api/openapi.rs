@@ -345,7 +345,7 @@ fn every_operation_lists_the_statuses_its_handler_can_answer() {
         let expected = match id {
             "create_domain" | "create_notice" | "create_api_key" => vec![201],
             "send_test_mail" => vec![202],
-            "sign_out" | "delete_notice" | "revoke_api_key" => vec![204],
+            "sign_out" | "delete_notice" | "revoke_api_key" | "lift_throttle" => vec![204],
             "get_bootstrap" => vec![200, 304],
             _ => vec![200],
         };

@@ -18,6 +18,7 @@ mod domains;
 mod notices;
 mod outbox;
 mod portal;
+mod throttles;
 
 pub use api_keys::*;
 pub use audit::*;
@@ -25,6 +26,7 @@ pub use domains::*;
 pub use notices::*;
 pub use outbox::*;
 pub use portal::*;
+pub use throttles::*;
 
 pub use directory::{
     directory_store, directory_warnings, messages, DirectoryAccount, DirectoryComplexity,
@@ -92,6 +94,10 @@ pub mod paths {
     /// `POST` [`super::TestMailRequest`] → 202 [`super::OutboxEntry`]: a test
     /// mail, sent like the notifications.
     pub const ADMIN_TEST_MAIL: &str = "/api/admin/outbox/test";
+    /// `GET` → `Vec<`[`super::ThrottledSource`]`>`: the sources throttled now.
+    pub const ADMIN_THROTTLES: &str = "/api/admin/throttles";
+    /// `POST` [`super::LiftThrottle`] → 204: lifts one (re-auth).
+    pub const ADMIN_THROTTLE_LIFT: &str = "/api/admin/throttles/lift";
 
     /// `POST` [`super::PortalVerifyRequest`] with `Authorization: Bearer <API key>`
     /// → [`super::PortalVerifyResponse`], or the sign-in's error answers.

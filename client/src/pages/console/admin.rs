@@ -14,12 +14,14 @@ mod domain_store;
 mod domains;
 mod notices;
 mod outbox;
+mod throttles;
 
 pub use api_keys::ApiKeys;
 pub use audit::Audit;
 pub use domains::Domains;
 pub use notices::Notices;
 pub use outbox::Outbox;
+pub use throttles::Throttles;
 use yew::prelude::*;
 
 use super::Reauth;

@@ -178,6 +178,7 @@ enum Tab {
     Audit,
     Keys,
     Mail,
+    Throttles,
 }
 
 impl Tab {
@@ -189,6 +190,7 @@ impl Tab {
             Tab::Audit => "tab-audit",
             Tab::Keys => "tab-keys",
             Tab::Mail => "tab-mail",
+            Tab::Throttles => "tab-throttles",
         }
     }
     fn label(self) -> &'static str {
@@ -199,6 +201,7 @@ impl Tab {
             Tab::Audit => "Audit log",
             Tab::Keys => "API keys",
             Tab::Mail => "Mail",
+            Tab::Throttles => "Throttling",
         }
     }
 }
@@ -243,6 +246,7 @@ pub fn Console() -> Html {
             Tab::Audit,
             Tab::Keys,
             Tab::Mail,
+            Tab::Throttles,
         ]
     } else {
         vec![Tab::Users]
@@ -254,6 +258,7 @@ pub fn Console() -> Html {
         Tab::Audit => html! { <admin::Audit /> },
         Tab::Keys => html! { <admin::ApiKeys /> },
         Tab::Mail => html! { <admin::Outbox /> },
+        Tab::Throttles => html! { <admin::Throttles /> },
     };
     html! {
         <div class="page page-console">

@@ -146,6 +146,22 @@ pub struct Operation {
     /// Whether it asks the database (then a database that cannot serve is
     /// a 503); only liveness and this document do not.
     pub database: bool,
+    /// Whether it checks a credential (a password, answers, a code) and so
+    /// goes through the per-source throttle ([`crate::http::throttle`]).
+    pub throttle: Throttle,
+}
+
+/// How the per-source throttle counts an operation's attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    /// Not throttled.
+    Off,
+    /// Admitted by the throttle; counted when the answer is a failed check.
+    Failures,
+    /// Admitted by the throttle and always counted: the self-service's
+    /// answers, whose verdict the answer withholds until the second CAPTCHA
+    /// (counting only wrong ones would tell them apart).
+    EveryAttempt,
 }
 
 const fn op(
@@ -170,6 +186,7 @@ const fn op(
         success,
         errors: &[],
         database: true,
+        throttle: Throttle::Off,
     }
 }
 
@@ -206,6 +223,16 @@ impl Operation {
         self.errors = errors;
         self
     }
+    /// Checks a credential: admitted by the per-source throttle first.
+    const fn throttled(mut self) -> Self {
+        self.throttle = Throttle::Failures;
+        self
+    }
+    /// Checks answers whose verdict comes later: every attempt counts.
+    const fn throttled_every_attempt(mut self) -> Self {
+        self.throttle = Throttle::EveryAttempt;
+        self
+    }
     /// Answers without asking the database.
     const fn without_database(mut self) -> Self {
         self.database = false;
@@ -226,6 +253,7 @@ impl Operation {
             add(why::BAD_BODY);
             add(why::TOO_LARGE);
             add(why::NOT_JSON);
+            add(why::BODY_TIMEOUT);
         }
         if self.method != Method::Get {
             add(why::CSRF);
@@ -262,6 +290,9 @@ impl Operation {
         if self.database {
             add(why::DATABASE_UNAVAILABLE);
         }
+        if self.throttle != Throttle::Off {
+            add(why::THROTTLED);
+        }
         add(why::INTERNAL);
         out
     }
@@ -277,6 +308,7 @@ pub mod why {
     pub const INTERNAL: Why = (500, "`internal`: a failure on our side (e.g. the database); quote `request_id` to the Help Desk");
     pub const BAD_BODY: Why = (400, "`bad_request`: the body is not JSON of the expected shape");
     pub const TOO_LARGE: Why = (413, "the body is larger than the server reads (64 KiB)");
+    pub const BODY_TIMEOUT: Why = (408, "`request_timeout`: the body did not arrive within `body_timeout_secs` of the request's head");
     pub const NOT_JSON: Why = (415, "`unsupported_media_type`: the body is not sent as `Content-Type: application/json`");
     pub const CSRF: Why = (403, "`forbidden`: neither a JSON body nor the `x-latchkey-request` header (cross-site protection)");
     pub const BAD_ID: Why = (400, "`bad_request`: the id in the path is not an integer");
@@ -306,6 +338,7 @@ pub mod why {
     pub const CAPTCHA: Why = (422, "`captcha_incorrect` or `captcha_expired`: the picture's characters were wrong or the picture expired; get a new one");
     pub const VERIFICATION_FAILED: Why = (422, "`verification_failed`: one answer for every cause (no enumeration)");
     pub const OWN_ACCOUNT: Why = (400, "`bad_request`: one's own account");
+    pub const THROTTLED: Why = (429, "`too_many_requests`: too many failed checks from this network (an IPv4 address or IPv6 /64); nothing was checked; retry after `Retry-After` seconds");
     pub const BLOCKED: Why = (429, "`self_service_blocked`: too many failed verifications; self-service is blocked for a while");
 }
 
@@ -334,7 +367,8 @@ pub const OPERATIONS: &[Operation] = &[
     op(Post, paths::SESSION, "sign_in", "session", "Sign in", Public,
        Success::JsonSettingCookie(json::<api::SessionInfo>))
         .body(json::<api::SignInRequest>)
-        .errors(&[WRONG_PASSWORD, LOCKED, SSPM_UNAVAILABLE, TEMP_EXPIRED, BUSY]),
+        .errors(&[WRONG_PASSWORD, LOCKED, SSPM_UNAVAILABLE, TEMP_EXPIRED, BUSY])
+        .throttled(),
     op(Get, paths::SESSION, "get_session", "session", "The current session", AnySession,
        Success::Json(200, json::<api::SessionInfo>)),
     op(Delete, paths::SESSION, "sign_out", "session", "Sign out (ends the session, if any)",
@@ -344,7 +378,8 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<api::ChangePasswordResponse>))
         .body(json::<api::ChangePasswordRequest>)
         .errors(&[SSPM_UNAVAILABLE, POLICY_CHANGED, MISMATCH, WRONG_CURRENT_PASSWORD, LOCKED,
-                  REJECTED, REUSED, BUSY]),
+                  REJECTED, REUSED, BUSY])
+        .throttled(),
     // ------------------------------------------------------------ self-service
     op(Get, ss_paths::ENROLMENT, "get_enrolment", "self-service",
        "The signed-in user's enrolled questions (never the answers) and the catalogue",
@@ -353,7 +388,8 @@ pub const OPERATIONS: &[Operation] = &[
        "Enrol security questions, or re-enrol (needs the current password)", SignedIn,
        Success::Json(200, json::<ss::EnrolmentStatus>))
         .body(json::<ss::EnrolRequest>)
-        .errors(&[SSPM_UNAVAILABLE, INVALID, WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
+        .errors(&[SSPM_UNAVAILABLE, INVALID, WRONG_CURRENT_PASSWORD, LOCKED, BUSY])
+        .throttled(),
     op(Get, factor_paths::AUTHENTICATOR, "get_authenticator", "self-service",
        "Whether the signed-in user has an authenticator app", SignedIn,
        Success::Json(200, json::<factors::AuthenticatorStatus>)),
@@ -363,7 +399,8 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<factors::AuthenticatorSetup>))
         .body(json::<factors::BeginAuthenticator>)
         .errors(&[(409, "`conflict`: an authenticator is in use already, or the server has \
-                  no secret_key"), WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
+                  no secret_key"), WRONG_CURRENT_PASSWORD, LOCKED, BUSY])
+        .throttled(),
     op(Post, factor_paths::AUTHENTICATOR_CONFIRM, "confirm_authenticator", "self-service",
        "Confirm the new authenticator with a code from it", SignedIn,
        Success::Json(200, json::<factors::AuthenticatorStatus>))
@@ -375,7 +412,8 @@ pub const OPERATIONS: &[Operation] = &[
        Success::Json(200, json::<factors::AuthenticatorStatus>))
         .body(json::<factors::RemoveAuthenticator>)
         .errors(&[(400, "`bad_request`: there is no authenticator"), WRONG_CURRENT_PASSWORD,
-                  LOCKED, BUSY]),
+                  LOCKED, BUSY])
+        .throttled(),
     op(Get, factor_paths::ADDRESS, "get_address", "self-service",
        "The signed-in user's mail address, and one waiting for confirmation", SignedIn,
        Success::Json(200, json::<factors::AddressStatus>)),
@@ -387,14 +425,16 @@ pub const OPERATIONS: &[Operation] = &[
                   (409, "`conflict`: no mail server, or the directory's address"),
                   WRONG_CURRENT_PASSWORD, LOCKED, BUSY,
                   (429, "`too_many_requests`: too many address changes within an hour; \
-                  retry after `Retry-After` seconds (details `retry_after`)")]),
+                  retry after `Retry-After` seconds (details `retry_after`)")])
+        .throttled(),
     op(Delete, factor_paths::ADDRESS, "remove_address", "self-service",
        "Remove the mail address on file (needs the current password); it is told", SignedIn,
        Success::Json(200, json::<factors::AddressStatus>))
         .body(json::<factors::RemoveAddress>)
         .errors(&[(400, "`bad_request`: there is no address"), WRONG_CURRENT_PASSWORD,
                   (409, "`conflict`: the directory's address, or it changed meanwhile"),
-                  LOCKED, BUSY]),
+                  LOCKED, BUSY])
+        .throttled(),
     op(Post, factor_paths::ADDRESS_CONFIRM, "confirm_address", "self-service",
        "Confirm the new address with the code mailed to it", SignedIn,
        Success::Json(200, json::<factors::AddressStatus>))
@@ -422,7 +462,8 @@ pub const OPERATIONS: &[Operation] = &[
     flow_step(ss_paths::FLOW_ANSWERS, "answer_questions",
               "The answers: the second CAPTCHA, whatever they were",
               json::<ss::AnswersRequest>, json::<ss::CaptchaChallenge>)
-        .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, BLOCKED, BUSY]),
+        .errors(&[FLOW_EXPIRED, WRONG_STEP, SSPM_UNAVAILABLE, BLOCKED, BUSY])
+        .throttled_every_attempt(),
     flow_step(ss_paths::FLOW_FINISH, "finish_verification",
               "The second CAPTCHA: the verdict (unlocked, or choose the new password)",
               json::<ss::FinishRequest>, json::<ss::FinishResponse>)
@@ -437,7 +478,8 @@ pub const OPERATIONS: &[Operation] = &[
         toward the lockout", Staff,
        Success::Json(200, json::<admin::ReauthResponse>))
         .body(json::<admin::ReauthRequest>)
-        .errors(&[WRONG_CURRENT_PASSWORD, LOCKED, BUSY]),
+        .errors(&[WRONG_CURRENT_PASSWORD, LOCKED, BUSY])
+        .throttled(),
     op(Get, admin_paths::STAFF_USERS, "search_users", "staff",
        "Find users of the caller's domains by user name or display name", Staff,
        Success::Json(200, json::<admin::UserSearchResponse>))
@@ -553,8 +595,21 @@ pub const OPERATIONS: &[Operation] = &[
         .body(json::<admin::TestMailRequest>)
         .errors(&[(400, "`bad_request`: not a mail address"),
                   (409, "`conflict`: no mail server is configured")]),
+    op(Get, admin_paths::ADMIN_THROTTLES, "list_throttled_sources", "admin",
+       "The sources throttled now for failed checks (or past their free ones)", Admin,
+       Success::Json(200, list::<admin::ThrottledSource>)),
+    op(Post, admin_paths::ADMIN_THROTTLE_LIFT, "lift_throttle", "admin",
+       "Lift one source's throttle: its counts start again from nothing", Admin,
+       Success::NoContent)
+        .body(json::<admin::LiftThrottle>)
+        .errors(&[(400, "`bad_request`: not an IPv4 address, or an IPv6 address or /64"),
+                  (404, "`not_found`: nothing is counted for this source")]),
     // ------------------------------------------------------------ portal
     op(Post, admin_paths::PORTAL_VERIFY, "portal_verify", "portal",
+       "Verify a user name and password for the portal; counts toward the lockout", ApiKey,
+       Success::Json(200, json::<admin::PortalVerifyResponse>))
+        .body(json::<admin::PortalVerifyRequest>)
+        .errors(&[WRONG_PASSWORD, LOCKED, SSPM_UNAVAILABLE, TEMP_EXPIRED, BUSY]),    op(Post, admin_paths::PORTAL_VERIFY, "portal_verify", "portal",
        "Verify a user name and password for the portal; counts toward the lockout", ApiKey,
        Success::Json(200, json::<admin::PortalVerifyResponse>))
         .body(json::<admin::PortalVerifyRequest>)

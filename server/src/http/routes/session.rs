@@ -13,7 +13,7 @@ use crate::accounts::session;
 use crate::audit::{self, AuditEvent, AuditKind, AuditResult};
 use crate::error::AppResult;
 use crate::http::auth::{self, Authenticated};
-use crate::http::extract::{ApiJson, ClientIp};
+use crate::http::extract::{ApiJson, ClientIp, OverHttps};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -37,6 +37,7 @@ fn idle_timeout_secs(state: &AppState) -> u64 {
 async fn sign_out(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    OverHttps(https): OverHttps,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     if let Some(token) = auth::token_from_headers(&headers) {
@@ -54,16 +55,16 @@ async fn sign_out(
         }
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        auth::clearing_cookie(state.config.secure_cookies()),
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, auth::clearing_cookie(https));
     Ok(response)
 }
 
 async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    OverHttps(https): OverHttps,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> AppResult<Response> {
@@ -80,7 +81,7 @@ async fn sign_in(
     let mut response = Json(signed_in.user.info(idle_timeout_secs(&state))).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        auth::session_cookie(&signed_in.token, state.config.secure_cookies()),
+        auth::session_cookie(&signed_in.token, https),
     );
     Ok(response)
 }

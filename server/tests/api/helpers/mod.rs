@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 use latchkey_server::http::auth::SignedIn;
+use latchkey_server::http::client_addr::TrustedProxies;
 use latchkey_server::mail::config::{MailConfig, MailSecurity};
 use latchkey_server::settings::provisioning::{self, NewDomain};
 use latchkey_server::{AppError, AppState, Application, Config, MockClock};
@@ -78,12 +79,17 @@ pub async fn fresh_database(backend: Backend) -> TestDatabase {
 }
 
 /// The configuration tests start from: everything default but the database,
-/// port 0 and a static directory of its own.
+/// port 0, a static directory of its own, and loopback exempt from the
+/// per-source throttle. Every test's requests come from 127.0.0.1, and most
+/// are about one account's rules (locks, blocks, codes), not about a
+/// source's; the throttle's own tests (`throttle.rs`) clear the exemption
+/// and speak for other sources through a trusted proxy.
 pub fn test_config(db_url: &str) -> Config {
     Config {
         database_url: db_url.to_owned().into(),
         listen: "127.0.0.1:0".to_owned(),
         static_dir: std::env::temp_dir().join("latchkey-test-no-static"),
+        throttle_exempt: TrustedProxies::parse(["127.0.0.1", "::1"]).expect("loopback"),
         ..Config::default()
     }
 }
@@ -91,6 +97,8 @@ pub fn test_config(db_url: &str) -> Config {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The plain-HTTP port that redirects (`http_redirect_listen`).
+    pub redirect_port: Option<u16>,
     pub state: AppState,
     pub clock: Arc<MockClock>,
     /// Keeps cookies, like a browser.
@@ -132,6 +140,50 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// domains `partners` (Partners) and `hrcc` (HRCC) with self-service, and
 /// `hhsc` (HHSC) without.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start_app(backend, adjust, None).await
+}
+
+/// The server of a [`spawn_stoppable_app_with`]: stopped as `latchkey
+/// serve` is on SIGTERM.
+pub struct Stopper {
+    signal: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Stopper {
+    /// Gives the shutdown signal (once).
+    pub fn signal(&mut self) {
+        if let Some(signal) = self.signal.take() {
+            let _ = signal.send(());
+        }
+    }
+
+    /// The server's task, which ends once it has stopped.
+    pub fn server(&mut self) -> &mut tokio::task::JoinHandle<std::io::Result<()>> {
+        self.server.as_mut().expect("the server's task")
+    }
+}
+
+/// [`spawn_app_with`], served by `run_with_graceful_shutdown` with a signal
+/// the test gives ([`Stopper::signal`]).
+pub async fn spawn_stoppable_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+) -> (TestApp, Stopper) {
+    let (signal, signalled) = tokio::sync::oneshot::channel();
+    let mut stopper = Stopper {
+        signal: Some(signal),
+        server: None,
+    };
+    let app = start_app(backend, adjust, Some((signalled, &mut stopper))).await;
+    (app, stopper)
+}
+
+async fn start_app(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+    stoppable: Option<(tokio::sync::oneshot::Receiver<()>, &mut Stopper)>,
+) -> TestApp {
     let db = fresh_database(backend).await;
     let mut config = test_config(&db.url);
     adjust(&mut config);
@@ -146,8 +198,18 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         .await
         .expect("the application builds");
     let port = app.port();
+    let redirect_port = app.redirect_addr().map(|a| a.port());
     let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
+    match stoppable {
+        None => {
+            tokio::spawn(app.run_until_stopped());
+        }
+        Some((signalled, stopper)) => {
+            stopper.server = Some(tokio::spawn(app.run_with_graceful_shutdown(async {
+                let _ = signalled.await;
+            })));
+        }
+    }
 
     for d in [
         NewDomain::new("partners", "Partners"),
@@ -167,6 +229,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        redirect_port,
         state,
         clock,
         client: new_client(),

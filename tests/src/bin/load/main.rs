@@ -5,6 +5,7 @@
 //! (see `ldap.rs` beside this file).
 
 mod ldap;
+mod spray;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -834,10 +835,13 @@ async fn main() -> Result<()> {
     if which == "ldap" {
         return ldap::run(secs.unwrap_or(20)).await;
     }
+    if which == "spray" {
+        return spray::measure(secs.unwrap_or(120)).await;
+    }
     let secs = secs.unwrap_or(5);
     let only = Only::from_env();
     if !matches!(which.as_str(), "sqlite" | "postgres" | "both") {
-        bail!("usage: load [sqlite|postgres|both|ldap]");
+        bail!("usage: load [sqlite|postgres|both|ldap|spray]");
     }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -10,7 +10,7 @@ use axum::Router;
 use latchkey_shared::admin::paths::{
     ADMIN_API_KEY, ADMIN_API_KEYS, ADMIN_AUDIT, ADMIN_AUDIT_CSV, ADMIN_DOMAIN, ADMIN_DOMAINS,
     ADMIN_DOMAIN_STORE, ADMIN_HELP_DESK, ADMIN_MANDATORY_RESET, ADMIN_NOTICE, ADMIN_NOTICES,
-    ADMIN_OUTBOX, ADMIN_TEST_MAIL, ADMIN_USER_ROLE,
+    ADMIN_OUTBOX, ADMIN_TEST_MAIL, ADMIN_THROTTLES, ADMIN_THROTTLE_LIFT, ADMIN_USER_ROLE,
 };
 
 use crate::state::AppState;
@@ -22,6 +22,7 @@ mod help_desk;
 mod notices;
 mod outbox;
 mod roles;
+mod throttles;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,4 +43,6 @@ pub fn router() -> Router<AppState> {
         .route(ADMIN_USER_ROLE, put(roles::update))
         .route(ADMIN_OUTBOX, get(outbox::list))
         .route(ADMIN_TEST_MAIL, post(outbox::test_mail))
+        .route(ADMIN_THROTTLES, get(throttles::list))
+        .route(ADMIN_THROTTLE_LIFT, post(throttles::lift))
 }
