@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every tool the project needs, idempotently: each step checks first
-# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|nginx|schemathesis|lighthouse]
+# and skips what is already there. Usage: scripts/setup.sh [all|wasm|chromium|postgres|directories|mail|nginx|package|image|schemathesis|lighthouse]
 # (`schemathesis` and `lighthouse` are only for `./x fuzz` and `./x perf`:
 # `all`, what `./x test` runs, leaves them out.)
 set -euo pipefail
@@ -12,6 +12,7 @@ TRUNK_VERSION_REQ='~0.21'   # trunk 0.22 needs a newer rustc than these machines
 BINARYEN_VERSION='132.0.0'  # Debian's binaryen (108) cannot parse today's Rust wasm
 TERSER_VERSION='5.51.4'
 LIGHTHOUSE_VERSION='12.2.3'  # 13 needs Node 22; these machines have Node 20
+CARGO_DEB_VERSION='3.8.0'   # builds with rustc 1.85 and later
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -130,6 +131,23 @@ setup_nginx() {
   fi
 }
 
+setup_package() {
+  # `./x package`: cargo-deb from crates.io (it packs the prebuilt static
+  # binary; dpkg-deb is Debian's own).
+  if ! cargo deb --version 2>/dev/null | grep -q "^cargo-deb $CARGO_DEB_VERSION\$"; then
+    say "installing cargo-deb $CARGO_DEB_VERSION"
+    cargo install cargo-deb --version "=$CARGO_DEB_VERSION" --locked
+  fi
+}
+
+setup_image() {
+  # `./x image`: Debian's buildah (FROM scratch, no registry). The image's
+  # test runs it with Debian's podman, which it installs itself.
+  if ! command -v buildah >/dev/null 2>&1; then
+    apt_install --no-install-recommends buildah
+  fi
+}
+
 setup_postgres() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
@@ -146,6 +164,8 @@ case "${1:-all}" in
   directories) setup_directories ;;
   mail) setup_mail ;;
   nginx) setup_nginx ;;
-  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail; setup_nginx ;;
-  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|nginx|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
+  package) setup_package ;;
+  image) setup_image ;;
+  all) setup_lint; setup_wasm; setup_chromium; setup_postgres; setup_directories; setup_mail; setup_nginx; setup_package; setup_image ;;
+  *) echo "usage: $0 [all|wasm|chromium|postgres|directories|mail|nginx|package|image|schemathesis|lighthouse|lint]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,8 @@ pub fn apt_install(packages: &[&str]) -> Result<(), String> {
     use std::process::{Command, Stdio};
     let install = || {
         Command::new("apt-get")
+            // Another install (a parallel test's) holds the lock: wait for it.
+            .args(["-o", "DPkg::Lock::Timeout=600"])
             .args(["install", "-y", "--no-install-recommends"])
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive")

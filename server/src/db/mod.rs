@@ -120,7 +120,18 @@ impl Db {
                         })
                     })
                     .connect_with(options)
-                    .await?
+                    .await
+                    // The file named (its path holds no secret, unlike a
+                    // PostgreSQL URL): "unable to open database file" alone
+                    // does not say which, e.g. a state directory the
+                    // service's user cannot write.
+                    .map_err(|e| match sqlite_file(url) {
+                        Some(file) => anyhow::anyhow!(
+                            "cannot open the SQLite database {}: {e}",
+                            file.display()
+                        ),
+                        None => e.into(),
+                    })?
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()

@@ -47,6 +47,7 @@ mod lockout;
 mod metrics;
 mod notifications;
 mod openapi;
+mod packaging;
 mod password_expiry;
 mod purge;
 mod requests;
